@@ -86,7 +86,7 @@ pf() { postfix -c "$CONF" "$@"; }
 # (syslog may not exist here): give it one via script(1) to capture them.
 pf_tty() { script -qec "$(printf '%q ' postfix -c "$CONF" "$@")" /dev/null | tr -d '\r'; return "${PIPESTATUS[0]}"; }
 
-is_running() { [ -f "$CONF/main.cf" ] && pf status >/dev/null 2>&1; }
+is_running() { [ -f "$CONF/main.cf" ] && [ -d "$QUEUE/pid" ] && pf status >/dev/null 2>&1; }
 
 # Is something accepting TCP connections on IP:port?
 port_accepts() { timeout 2 bash -c "exec 3<>/dev/tcp/$IP/$1" 2>/dev/null; }
@@ -118,6 +118,7 @@ write_config() {
     local cert=$1 key=$2
     install -d -m 0755 "$CONF" "$LOGDIR" "$RUN"
     install -d -m 0700 "$CONF/tls"
+    printf '%s\n' "$RUN" > "$CONF/run-location"   # where queue/data/sasldb live
     install -d -m 0750 -o root -g postfix "$CONF/sasl" "$RUN/sasl"
     # Queue directory: root-owned; post-install create-missing fills it in.
     install -d -m 0755 -o root -g root "$QUEUE"
@@ -340,6 +341,10 @@ cmd_stop() {
         fi
         sleep 0.2
     done
+    # Queue/data kept outside DIR (see layout) are per-DIR scratch: remove them.
+    case $RUN in
+        /var/spool/mxaudit-postfix/?*) rm -rf -- "$RUN" ;;
+    esac
     echo "postfix peer stopped ($DIR)"
 }
 
