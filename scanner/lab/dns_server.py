@@ -198,6 +198,8 @@ class LabDnsServer:
                 self._spawn(one(await reader.readexactly(length)))
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
+        except asyncio.CancelledError:
+            pass  # stop(): end quietly (3.11's streams callback chokes on a cancelled handler task)
         finally:
             self._tasks.discard(asyncio.current_task())
             writer.close()

@@ -18,9 +18,12 @@ so outgoing connections can't grab them between selection and bind.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import ipaddress
 import random
+import logging
 import socket
+import ssl
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -33,6 +36,8 @@ if TYPE_CHECKING:
     from scanner.lab.https_server import LabHttpsServer
 
 __all__ = ["LabWorld", "LabSetupError", "PORT_ROLES"]
+
+log = logging.getLogger(__name__)
 
 PORT_ROLES = ("smtp", "submissions", "submission", "https")
 CALL_TIMEOUT = 30.0
@@ -74,6 +79,15 @@ def _pick_ports(count: int, probe_ips: tuple[str, ...]) -> list[int]:
     raise LabSetupError("no free high ports found on loopback")
 
 
+def _quiet_handshake_failures(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """Failed TLS handshakes are the point of many lab tests (untrusted, expired, wrong-name
+    certificates): asyncio would print a traceback for each; log them at debug level instead."""
+    if isinstance(context.get("exception"), (ssl.SSLError, ConnectionError, TimeoutError)):
+        log.debug("lab: %s: %r", context.get("message"), context.get("exception"))
+        return
+    loop.default_exception_handler(context)
+
+
 class LabWorld:
     """CA + DNS server + on-demand HTTPS/SMTP servers, running in a background thread."""
 
@@ -84,7 +98,7 @@ class LabWorld:
         self.dns = LabDnsServer("127.0.0.1", 0)
         self.nameserver = ""
         self.ports: dict[str, int] = {}
-        self.loop: asyncio.AbstractEventLoop = asyncio.new_event_loop()
+        self.loop: asyncio.AbstractEventLoop | None = None  # created by start()
         self._thread: threading.Thread | None = None
         self._closers: list[Callable[[], Awaitable[Any]]] = []
         self._https: dict[str, LabHttpsServer] = {}
@@ -99,6 +113,7 @@ class LabWorld:
         check_loopback_aliases()
         probe = ("127.0.0.1", str(_FIRST_IP), "127.0.1.2")
         self.ports = dict(zip(PORT_ROLES, _pick_ports(len(PORT_ROLES), probe)))
+        self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name="mxaudit-lab", daemon=True)
         self._thread.start()
         self._started = True
@@ -111,6 +126,7 @@ class LabWorld:
 
     def _run_loop(self) -> None:
         asyncio.set_event_loop(self.loop)
+        self.loop.set_exception_handler(_quiet_handshake_failures)
         self.loop.run_forever()
 
     def stop(self) -> None:
@@ -125,7 +141,7 @@ class LabWorld:
             if self._thread is not None:
                 self._thread.join(timeout=10)
             if not self.loop.is_running():
-                self.loop.close()
+                self.loop.close()  # a fresh loop is made by the next start()
 
     async def _shutdown(self) -> None:
         for closer in reversed(self._closers):
@@ -153,7 +169,12 @@ class LabWorld:
         if not self._started:
             coro.close()
             raise RuntimeError("LabWorld is not started")
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=CALL_TIMEOUT)
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result(timeout=CALL_TIMEOUT)
+        except concurrent.futures.TimeoutError:
+            future.cancel()  # don't leave it running on the lab loop
+            raise
 
     def register(self, closer: Callable[[], Awaitable[Any]]) -> None:
         """Remember an async ``stop()`` to await (on the lab loop) when the world stops."""
