@@ -43,6 +43,7 @@ PORT_ROLES = ("smtp", "submissions", "submission", "https")
 CALL_TIMEOUT = 30.0
 _FIRST_IP = ipaddress.IPv4Address("127.0.1.1")
 _NEVER = {ipaddress.IPv4Address("127.0.0.1"), ipaddress.IPv4Address("127.0.0.53")}
+_RESERVED = ipaddress.IPv4Network("127.0.2.0/24")  # tests/peers (e.g. Postfix on 127.0.2.25)
 _PORT_RANGE = (20000, 32000)  # below Linux's default ephemeral range 32768-60999
 
 
@@ -181,14 +182,15 @@ class LabWorld:
         self._closers.append(closer)
 
     def allocate_ip(self) -> str:
-        """The next unused loopback address: 127.0.1.1, 127.0.1.2, ... (skips .0/.255)."""
+        """The next unused loopback address: 127.0.1.1, 127.0.1.2, ... (skips .0/.255 and
+        127.0.2.0/24, which the external test peers use)."""
         with self._ip_lock:
             while True:
                 ip = self._next_ip
                 self._next_ip += 1
                 if ip not in ipaddress.IPv4Network("127.0.0.0/8"):
                     raise LabSetupError("out of loopback addresses")
-                if ip.packed[3] not in (0, 255) and ip not in _NEVER:
+                if ip.packed[3] not in (0, 255) and ip not in _NEVER and ip not in _RESERVED:
                     return str(ip)
 
     def port_args(self) -> list[str]:

@@ -55,6 +55,8 @@ def test_allocate_ip_sequence(tmp_path):
     assert len(set(ips)) == 300
     assert all(ip.startswith("127.") and not ip.endswith((".0", ".255")) for ip in ips)
     assert "127.0.0.1" not in ips and "127.0.0.53" not in ips
+    assert not any(ip.startswith("127.0.2.") for ip in ips)  # reserved for tests/peers
+    assert ips[254] == "127.0.3.1"
 
 
 def test_call_and_register(tmp_path):
