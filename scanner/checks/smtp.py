@@ -1,0 +1,394 @@
+"""Checks: smtp.* (CHECKS.md, "SMTP"), one finding per probed endpoint (host+IP+port).
+
+Conventions, the same for every check here:
+
+- Null-MX domain: one ``skipped`` finding for the domain.
+- A private address that was not probed has no SmtpProbe, so it gets no finding
+  (``mx.public_address`` reports it).
+- A check that does not apply to the port's role (e.g. ``smtp.starttls`` on an implicit-TLS
+  port) yields ``skipped`` for that endpoint, never nothing: every endpoint shows up in
+  every smtp.* check.
+- A check whose precondition was not met because of an *earlier* observed problem (the
+  endpoint was unreachable, it offers no TLS) yields ``skipped`` naming the check that
+  reports the problem, so one fault is counted once. When the facts are missing for an
+  unexplained reason (the session died before the step) it yields ``error``.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta, timezone
+
+from ..evidence import DomainEvidence
+from ..evidence.smtp import Attempt, CertificateFacts, Failure, SmtpProbe
+from ..findings import Status, subject_endpoint
+from ..registry import Outcome, check
+
+STARTTLS_ROLES = ("smtp", "submission")
+MODERN_VERSIONS = ("TLSv1.2", "TLSv1.3")
+CLEARTEXT_AUTH = ("PLAIN", "LOGIN")
+WEAK_AUTH = ("CRAM-MD5", "DIGEST-MD5")
+EXPIRY_WARN = timedelta(days=14)
+MIN_KEY_BITS = {"RSA": 2048, "DSA": 2048, "EC": 256}
+
+Verdict = tuple[Status, str]
+_ERROR_FAILURES = (Failure.TIMEOUT, Failure.RESET, Failure.UNREACHABLE, Failure.PROTOCOL)
+
+
+def _per_endpoint(ev: DomainEvidence, judge: Callable[[SmtpProbe], Verdict],
+                  roles: tuple[str, ...] | None = None) -> Iterable[Outcome]:
+    if ev.mx is not None and ev.mx.null_mx:
+        yield Outcome(Status.SKIPPED, "null MX: the domain accepts no mail")
+        return
+    for probe in ev.smtp:
+        subject = subject_endpoint(probe.host, probe.ip, probe.port)
+        if roles is not None and probe.role not in roles:
+            yield Outcome(Status.SKIPPED, f"not applicable to a {probe.role} port", subject)
+            continue
+        status, message = judge(probe)
+        yield Outcome(status, message, subject)
+
+
+def _reached(p: SmtpProbe) -> bool:
+    return p.greeting_code == 220
+
+
+def _unreached() -> Verdict:
+    return Status.SKIPPED, "not evaluated: endpoint not reachable (see smtp.reachable)"
+
+
+def _why(p: SmtpProbe) -> str:
+    return f"{p.failure}: {p.error}" if p.error else str(p.failure or "session ended")
+
+
+def _tls_session(p: SmtpProbe):
+    """(version, cipher, chain, trusted, trust_error, legacy_only) of the best completed
+    handshake: the main one, else the legacy retry. None when no handshake completed."""
+    if p.tls is not None and p.tls.completed:
+        t = p.tls
+        return t.version, t.cipher, t.chain, t.trusted, t.trust_error, False
+    lg = p.legacy
+    if lg is not None and lg.outcome is Attempt.ACCEPTED:
+        return lg.version, lg.cipher, lg.chain, lg.trusted, lg.trust_error, True
+    return None
+
+
+def _no_tls(p: SmtpProbe) -> Verdict:
+    """The reason there is no TLS session to judge, as a skipped/error verdict."""
+    if not p.connected or (p.role != "submissions" and not _reached(p)):
+        return _unreached()
+    owner = "smtp.implicit_tls" if p.role == "submissions" else "smtp.starttls"
+    if p.tls is None and p.role != "submissions" and p.ehlo_code is None:
+        return Status.ERROR, f"not evaluated: session ended before EHLO ({_why(p)})"
+    return Status.SKIPPED, f"not evaluated: no TLS session (see {owner})"
+
+
+# ---------------------------------------------------------------- reachability and TLS
+
+@check("smtp.reachable", title="SMTP endpoint reachable", category="transport",
+       reference="RFC 5321 4.2",
+       remediation="Make the MX host accept TCP connections on this port and greet with 220.")
+def reachable(ev: DomainEvidence) -> Iterable[Outcome]:
+    def judge(p: SmtpProbe) -> Verdict:
+        if _reached(p):
+            return Status.PASS, f"220 greeting: {p.greeting}"
+        if p.greeting_code is not None:
+            return Status.FAIL, f"greeting {p.greeting_code} instead of 220: {p.greeting}"
+        if not p.connected:
+            if p.failure is Failure.REFUSED:
+                return Status.FAIL, "connection refused"
+            return Status.ERROR, f"could not connect ({_why(p)})"
+        if p.failure is Failure.TLS:
+            return Status.ERROR, ("no greeting: the TLS handshake failed before it "
+                                  "(see smtp.implicit_tls)")
+        if p.failure is Failure.TIMEOUT:
+            return Status.ERROR, f"no greeting before the deadline ({p.error or 'tarpit?'})"
+        return Status.ERROR, f"no greeting ({_why(p)})"
+
+    return _per_endpoint(ev, judge)
+
+
+@check("smtp.starttls", title="STARTTLS offered and working", category="transport",
+       reference="RFC 3207",
+       remediation="Advertise STARTTLS in EHLO and configure a working TLS certificate.")
+def starttls(ev: DomainEvidence) -> Iterable[Outcome]:
+    def judge(p: SmtpProbe) -> Verdict:
+        if not _reached(p):
+            return _unreached()
+        if p.ehlo_code is None:
+            return Status.ERROR, f"session ended before EHLO ({_why(p)})"
+        if not p.starttls_offered:
+            how = "HELO session (EHLO refused)" if p.used_helo else "not advertised in EHLO"
+            return Status.FAIL, f"STARTTLS {how}"
+        if p.starttls_code is None:
+            return Status.ERROR, f"session ended before STARTTLS ({_why(p)})"
+        if p.starttls_code != 220:
+            return Status.FAIL, f"STARTTLS advertised but answered {p.starttls_code}"
+        return _handshake_verdict(p)
+
+    return _per_endpoint(ev, judge, STARTTLS_ROLES)
+
+
+@check("smtp.implicit_tls", title="Implicit TLS before the greeting", category="transport",
+       reference="RFC 8314 3.3",
+       remediation="Serve TLS directly on this port (no STARTTLS), with a valid certificate.")
+def implicit_tls(ev: DomainEvidence) -> Iterable[Outcome]:
+    def judge(p: SmtpProbe) -> Verdict:
+        if not p.connected:
+            return _unreached()
+        if p.tls is None:
+            return Status.ERROR, f"no TLS handshake attempted ({_why(p)})"
+        return _handshake_verdict(p)
+
+    return _per_endpoint(ev, judge, ("submissions",))
+
+
+def _handshake_verdict(p: SmtpProbe) -> Verdict:
+    t = p.tls
+    if t is None:
+        return Status.ERROR, "no TLS handshake recorded"
+    if t.completed:
+        return Status.PASS, f"TLS handshake completed ({t.version}, {t.cipher})"
+    lg = p.legacy
+    if lg is not None and lg.outcome is Attempt.ACCEPTED:
+        return Status.PASS, (f"TLS handshake completed only with {lg.version} "
+                             f"(see smtp.tls_version); a modern client failed: {t.error}")
+    if t.failure is Failure.TIMEOUT:
+        return Status.ERROR, f"TLS handshake timed out ({t.error})"
+    return Status.FAIL, f"TLS handshake failed: {t.error or t.failure}"
+
+
+@check("smtp.tls_version", title="TLS 1.2 or newer negotiated", category="transport",
+       reference="RFC 8996, RFC 8997",
+       remediation="Enable TLS 1.2 and TLS 1.3 on the mail server.")
+def tls_version(ev: DomainEvidence) -> Iterable[Outcome]:
+    def judge(p: SmtpProbe) -> Verdict:
+        s = _tls_session(p)
+        if s is None:
+            if p.tls is not None and p.legacy is not None and p.legacy.outcome is Attempt.ERROR:
+                return Status.ERROR, f"could not determine: legacy retry failed ({p.legacy.detail})"
+            return _no_tls(p)
+        version, cipher, *_, legacy_only = s
+        if legacy_only or version not in MODERN_VERSIONS:
+            return Status.FAIL, f"only {version} ({cipher}): TLS 1.2+ handshake failed"
+        return Status.PASS, f"negotiated {version} ({cipher})"
+
+    return _per_endpoint(ev, judge)
+
+
+def _attempt_judge(p: SmtpProbe, attempt, accepted: Verdict, refused: Verdict) -> Verdict:
+    if attempt is None or (attempt.outcome is Attempt.NOT_TESTED and p.tls is None):
+        return _no_tls(p)
+    if attempt.outcome is Attempt.ACCEPTED:
+        return accepted
+    if attempt.outcome is Attempt.REFUSED:
+        return refused
+    if attempt.outcome is Attempt.NOT_TESTED:
+        return Status.ERROR, f"not tested: {attempt.detail}"
+    return Status.ERROR, f"could not determine: {attempt.detail}"
+
+
+@check("smtp.legacy_tls", title="TLS 1.0/1.1 refused", category="transport",
+       reference="RFC 8996",
+       remediation="Disable TLS 1.0 and TLS 1.1 on the mail server.")
+def legacy_tls(ev: DomainEvidence) -> Iterable[Outcome]:
+    def judge(p: SmtpProbe) -> Verdict:
+        lg = p.legacy
+        return _attempt_judge(
+            p, lg,
+            (Status.WARN, f"accepts {lg.version} ({lg.cipher}) when offered alone" if lg else ""),
+            (Status.PASS, f"refuses {lg.offered or 'TLS 1.0/1.1'}" if lg else ""))
+
+    return _per_endpoint(ev, judge)
+
+
+@check("smtp.weak_cipher", title="No weak cipher suites", category="transport",
+       reference="BOD 18-01",
+       remediation="Disable RC4, 3DES, NULL and EXPORT cipher suites.")
+def weak_cipher(ev: DomainEvidence) -> Iterable[Outcome]:
+    def judge(p: SmtpProbe) -> Verdict:
+        w = p.weak_cipher
+        return _attempt_judge(
+            p, w,
+            (Status.FAIL, f"accepts {w.cipher} ({w.version})" if w else ""),
+            (Status.PASS, f"refuses {w.offered or 'RC4, 3DES, NULL and EXPORT suites'}"
+             if w else ""))
+
+    return _per_endpoint(ev, judge)
+
+
+# ---------------------------------------------------------------- certificate
+
+def _cert_judge(fn: Callable[[SmtpProbe, tuple[CertificateFacts, ...], bool | None, str], Verdict]
+                ) -> Callable[[SmtpProbe], Verdict]:
+    def judge(p: SmtpProbe) -> Verdict:
+        s = _tls_session(p)
+        if s is None:
+            return _no_tls(p)
+        _, _, chain, trusted, trust_error, _ = s
+        if not chain:
+            return Status.ERROR, "the server presented no certificate"
+        return fn(p, chain, trusted, trust_error)
+    return judge
+
+
+@check("smtp.cert_trusted", title="Certificate chain trusted", category="transport",
+       reference="RFC 5280",
+       remediation="Use a certificate issued by a public CA and serve the full chain.")
+def cert_trusted(ev: DomainEvidence) -> Iterable[Outcome]:
+    def fn(p, chain, trusted, trust_error) -> Verdict:
+        if trusted is True:
+            return Status.PASS, f"chain verifies (issuer: {chain[0].issuer})"
+        if trusted is False:
+            kind = "self-signed certificate" if chain[0].self_issued else "chain does not verify"
+            return Status.FAIL, f"{kind}: {trust_error}"
+        return Status.ERROR, f"could not verify the chain: {trust_error or 'unknown'}"
+
+    return _per_endpoint(ev, _cert_judge(fn))
+
+
+def hostname_matches(host: str, leaf: CertificateFacts) -> bool:
+    """RFC 6125 6.4: dNSName SANs (the CN only when there are none); a wildcard only as
+    the complete left-most label, matching exactly one label."""
+    host = host.rstrip(".").lower()
+    names = leaf.dns_names or ((leaf.common_name.lower(),) if leaf.common_name else ())
+    for name in names:
+        name = name.rstrip(".").lower()
+        if name == host:
+            return True
+        if name.startswith("*.") and "*" not in name[2:]:
+            label, _, rest = host.partition(".")
+            if label and rest and rest == name[2:] and rest.count(".") >= 1:
+                return True
+    return False
+
+
+@check("smtp.cert_hostname", title="Certificate matches the MX host name", category="transport",
+       reference="RFC 6125",
+       remediation="Issue the certificate for the MX host name (subjectAltName).")
+def cert_hostname(ev: DomainEvidence) -> Iterable[Outcome]:
+    def fn(p, chain, trusted, trust_error) -> Verdict:
+        leaf = chain[0]
+        names = ", ".join(leaf.dns_names) or leaf.common_name or "(none)"
+        if hostname_matches(p.host, leaf):
+            return Status.PASS, f"{p.host} matches the certificate ({names})"
+        return Status.FAIL, f"{p.host} does not match the certificate names: {names}"
+
+    return _per_endpoint(ev, _cert_judge(fn))
+
+
+def _parse_time(text: str) -> datetime | None:
+    try:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+@check("smtp.cert_expiry", title="Certificate within its validity period", category="transport",
+       reference="RFC 5280",
+       remediation="Renew the certificate (and automate renewal).")
+def cert_expiry(ev: DomainEvidence) -> Iterable[Outcome]:
+    now = _parse_time(ev.scanned_at)
+
+    def fn(p, chain, trusted, trust_error) -> Verdict:
+        if now is None:
+            return Status.ERROR, "no scan time recorded: cannot judge validity"
+        worst: Verdict = (Status.PASS, "")
+        # the leaf and the intermediates it was served with (a root sent along is ignored)
+        for i, cert in enumerate(chain):
+            if i and cert.self_issued:
+                continue
+            what = "certificate" if i == 0 else f"chain certificate {cert.subject}"
+            nb, na = _parse_time(cert.not_before), _parse_time(cert.not_after)
+            if nb is None or na is None:
+                return Status.ERROR, f"{what}: unreadable validity dates"
+            if now > na:
+                return Status.FAIL, f"{what} expired on {cert.not_after}"
+            if now < nb:
+                return Status.FAIL, f"{what} not valid before {cert.not_before}"
+            if na - now < EXPIRY_WARN and worst[0] is Status.PASS:
+                days = (na - now).days
+                worst = (Status.WARN, f"{what} expires in {days} days ({cert.not_after})")
+        if worst[0] is Status.PASS:
+            return Status.PASS, f"valid until {chain[0].not_after}"
+        return worst
+
+    return _per_endpoint(ev, _cert_judge(fn))
+
+
+@check("smtp.cert_key", title="Certificate key strong enough", category="transport",
+       reference="NIST SP 800-52r2",
+       remediation="Use an RSA key of at least 2048 bits or an EC key of at least 256 bits.")
+def cert_key(ev: DomainEvidence) -> Iterable[Outcome]:
+    def fn(p, chain, trusted, trust_error) -> Verdict:
+        leaf = chain[0]
+        minimum = MIN_KEY_BITS.get(leaf.key_type)
+        desc = f"{leaf.key_type} {leaf.key_bits} bits"
+        if minimum is not None and leaf.key_bits < minimum:
+            return Status.FAIL, f"{desc} (minimum {minimum})"
+        return Status.PASS, desc
+
+    return _per_endpoint(ev, _cert_judge(fn))
+
+
+# ---------------------------------------------------------------- AUTH and submission
+
+@check("smtp.auth_before_tls", title="No AUTH before TLS", category="transport",
+       reference="RFC 4954 4, RFC 8314",
+       remediation="Advertise AUTH only after STARTTLS.")
+def auth_before_tls(ev: DomainEvidence) -> Iterable[Outcome]:
+    def judge(p: SmtpProbe) -> Verdict:
+        if not _reached(p):
+            return _unreached()
+        if p.ehlo_code is None:
+            return Status.ERROR, f"session ended before EHLO ({_why(p)})"
+        mechs = p.auth_before_tls
+        if not mechs:
+            return Status.PASS, "no AUTH advertised before TLS"
+        listed = " ".join(mechs)
+        if any(m in CLEARTEXT_AUTH for m in mechs):
+            return Status.FAIL, f"AUTH {listed} advertised in clear text"
+        return Status.WARN, f"AUTH {listed} advertised before TLS"
+
+    return _per_endpoint(ev, judge, STARTTLS_ROLES)
+
+
+@check("smtp.auth_mechanisms", title="AUTH mechanisms offered", category="transport",
+       reference="RFC 4954",
+       remediation="Offer modern AUTH mechanisms (PLAIN/LOGIN over TLS, SCRAM, OAUTHBEARER).")
+def auth_mechanisms(ev: DomainEvidence) -> Iterable[Outcome]:
+    def judge(p: SmtpProbe) -> Verdict:
+        if not p.connected or (not _reached(p) and _tls_session(p) is None):
+            return _unreached()
+        after = " ".join(p.auth_after_tls) or "none"
+        if p.tls is None or not p.tls.completed:
+            after = "unknown (no TLS session)"
+        parts = [f"after TLS: {after}"]
+        if p.role != "submissions":
+            parts.append(f"before TLS: {' '.join(p.auth_before_tls) or 'none'}")
+        message = "AUTH " + "; ".join(parts)
+        offered = set(p.auth_before_tls) | set(p.auth_after_tls)
+        if offered and offered <= set(WEAK_AUTH):
+            return Status.WARN, f"{message} (only CRAM-MD5/DIGEST-MD5; RFC 6331)"
+        return Status.INFO, message
+
+    return _per_endpoint(ev, judge)
+
+
+@check("smtp.submission_tls_required", title="Submission requires TLS", category="transport",
+       reference="RFC 8314 3.3",
+       remediation="Refuse MAIL FROM before STARTTLS on the submission port (530).")
+def submission_tls_required(ev: DomainEvidence) -> Iterable[Outcome]:
+    def judge(p: SmtpProbe) -> Verdict:
+        if not _reached(p):
+            return _unreached()
+        code = p.mail_from_code
+        if code is None:
+            return Status.ERROR, f"MAIL FROM before TLS not answered ({_why(p)})"
+        if 200 <= code < 300:
+            return Status.FAIL, f"MAIL FROM accepted in clear text ({code})"
+        if 500 <= code < 600:
+            return Status.PASS, f"MAIL FROM before STARTTLS refused ({code})"
+        return Status.ERROR, f"MAIL FROM before STARTTLS answered {code}: inconclusive"
+
+    return _per_endpoint(ev, judge, ("submission",))
