@@ -1,0 +1,14 @@
+"""mxaudit: an email-domain compliance scanner.
+
+Pipeline: inputs -> collect (all network I/O) -> evidence -> evaluate (pure checks) ->
+findings -> profile verdict -> reports. See DESIGN.md and CHECKS.md.
+"""
+from .api import run_scan, scan
+from .findings import Finding, Status
+from .inputs import Target
+from .options import ScanOptions
+from .pipeline import DomainResult
+
+__version__ = "0.1.0"
+__all__ = ["DomainResult", "Finding", "ScanOptions", "Status", "Target", "__version__",
+           "run_scan", "scan"]

@@ -1,0 +1,1 @@
+"""Checks: dkim (see CHECKS.md). Not yet implemented: registers nothing."""

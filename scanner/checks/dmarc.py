@@ -1,0 +1,1 @@
+"""Checks: dmarc (see CHECKS.md). Not yet implemented: registers nothing."""

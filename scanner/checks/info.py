@@ -1,0 +1,1 @@
+"""Checks: info (see CHECKS.md). Not yet implemented: registers nothing."""

@@ -1,0 +1,1 @@
+"""Checks: mta_sts (see CHECKS.md). Not yet implemented: registers nothing."""

@@ -1,0 +1,1 @@
+"""Checks: spf (see CHECKS.md). Not yet implemented: registers nothing."""

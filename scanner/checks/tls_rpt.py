@@ -1,0 +1,1 @@
+"""Checks: tls_rpt (see CHECKS.md). Not yet implemented: registers nothing."""

@@ -1,0 +1,89 @@
+"""Scan-wide state, passed in (never module globals): options, the DNS layer, the probe
+cache and the connection limits. One ScanContext per scan, created inside the event loop.
+"""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import ssl
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from .dnsclient import DnsClient
+from .memo import SharedOnce
+from .options import ScanOptions
+
+
+class PerIpLimiter:
+    """At most ``limit`` simultaneous connections per IP, and ``total`` overall.
+
+    Hosted providers rate-limit and greylist scanners; being polite per IP is the design.
+    """
+
+    def __init__(self, limit: int, total: int) -> None:
+        self._limit = limit
+        self._per_ip: defaultdict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(limit))
+        self._total = asyncio.Semaphore(total)
+        self.peak: dict[str, int] = {}
+        self._open: defaultdict[str, int] = defaultdict(int)
+
+    @asynccontextmanager
+    async def slot(self, ip: str) -> AsyncIterator[None]:
+        sem = self._per_ip[ip]
+        async with sem, self._total:
+            self._open[ip] += 1
+            self.peak[ip] = max(self.peak.get(ip, 0), self._open[ip])
+            try:
+                yield
+            finally:
+                self._open[ip] -= 1
+                if not self._open[ip]:
+                    self._open.pop(ip, None)
+                    if not sem._waiters:  # free idle semaphores: memory stays flat
+                        self._per_ip.pop(ip, None)
+
+
+def is_public_ip(ip: str) -> bool:
+    """Globally routable per RFC 6890 (False for loopback, private, link-local, reserved)."""
+    try:
+        return ipaddress.ip_address(ip).is_global
+    except ValueError:
+        return False
+
+
+@dataclass
+class ScanContext:
+    options: ScanOptions
+    dns: DnsClient
+    limiter: PerIpLimiter
+    probes: SharedOnce[Any] = field(default_factory=SharedOnce)   # (host, ip, port) -> SmtpProbe
+    shared: dict[str, SharedOnce[Any]] = field(default_factory=dict)  # other stages' once-caches
+
+    @classmethod
+    def create(cls, options: ScanOptions) -> "ScanContext":
+        dns = DnsClient(options.nameservers, timeout=options.timeout, retries=options.dns_retries)
+        limiter = PerIpLimiter(options.per_ip_limit, max(options.concurrency, 1) * 2)
+        return cls(options=options, dns=dns, limiter=limiter)
+
+    def once(self, name: str) -> SharedOnce[Any]:
+        """A named once-cache for a stage (e.g. 'mta-sts-policy', 'dkim')."""
+        if name not in self.shared:
+            self.shared[name] = SharedOnce()
+        return self.shared[name]
+
+    def may_connect(self, ip: str) -> bool:
+        """Never probe private addresses unless the operator said so (--allow-private)."""
+        return self.options.allow_private or is_public_ip(ip)
+
+    def ssl_context(self, *, verify: bool = True) -> ssl.SSLContext:
+        """A client context trusting the system store plus --ca-file."""
+        ctx = ssl.create_default_context()
+        if self.options.ca_file:
+            ctx.load_verify_locations(cafile=str(self.options.ca_file))
+        if not verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return ctx

@@ -1,0 +1,120 @@
+"""The scan's one DNS layer: dnspython's asyncio resolver, a per-scan cache, an error taxonomy.
+
+Every lookup of every stage goes through ``DnsClient.query`` so that the configured
+nameservers are honoured everywhere and each (name, type) is asked once per scan:
+concurrent askers of the same question share one in-flight query. The cache is an LRU
+bounded in entries, so memory stays flat however long the domain list is (shared MX hosts
+and provider includes stay hot; one-off names age out).
+
+dnspython exceptions stop here: callers get a DnsResult whose ``outcome`` says what happened.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import dns.asyncresolver
+import dns.exception
+import dns.message
+import dns.name
+import dns.nameserver
+import dns.rdatatype
+import dns.resolver
+import dns.reversename
+
+from .errors import UsageError
+from .evidence.dns import DnsOutcome, DnsResult
+from .memo import SharedOnce
+
+
+@dataclass
+class DnsStats:
+    queries: int = 0     # lookups sent to the resolver
+    cache_hits: int = 0  # lookups answered from the scan cache (or joined an in-flight one)
+
+
+def normalise_name(name: str) -> str:
+    return name.strip().rstrip(".").lower()
+
+
+def rdata_text(rdtype: str, rd) -> str:
+    """One record as text; TXT is joined and decoded (hostile bytes escaped, never raised)."""
+    if rdtype in ("TXT", "SPF"):
+        return b"".join(rd.strings).decode("utf-8", "backslashreplace")
+    if rdtype == "MX":
+        return f"{rd.preference} {rd.exchange.to_text(omit_final_dot=True).lower()}"
+    if rdtype in ("CNAME", "PTR", "NS"):
+        return rd.target.to_text(omit_final_dot=True).lower()
+    return rd.to_text()
+
+
+class DnsClient:
+    def __init__(self, nameservers: Sequence[tuple[str, int]] = (), *, timeout: float = 5.0,
+                 retries: int = 2, cache_size: int = 100_000, max_in_flight: int = 256) -> None:
+        try:
+            resolver = dns.asyncresolver.Resolver(configure=not nameservers)
+        except dns.resolver.NoResolverConfiguration:
+            raise UsageError("no system DNS resolver configured; use --nameserver IP[:PORT]") from None
+        if nameservers:
+            resolver.nameservers = [dns.nameserver.Do53Nameserver(ip, port) for ip, port in nameservers]
+        resolver.timeout = timeout
+        resolver.lifetime = timeout * (retries + 1)
+        resolver.retry_servfail = False
+        resolver.use_edns(0, 0, 1232)
+        self._resolver = resolver
+        self._cache: SharedOnce[DnsResult] = SharedOnce(cache_size)
+        self._limit = asyncio.Semaphore(max_in_flight)
+
+    @property
+    def nameservers(self) -> list[str]:
+        return [str(ns) for ns in self._resolver.nameservers]
+
+    @property
+    def stats(self) -> DnsStats:
+        return DnsStats(queries=self._cache.runs, cache_hits=self._cache.hits)
+
+    async def query(self, name: str, rdtype: str) -> DnsResult:
+        key = (normalise_name(name), rdtype.upper())
+        return await self._cache.get(key, lambda: self._lookup(*key))
+
+    async def ptr(self, ip: str) -> DnsResult:
+        return await self.query(dns.reversename.from_address(ip).to_text(), "PTR")
+
+    async def _lookup(self, name: str, rdtype: str) -> DnsResult:
+        try:
+            qname = dns.name.from_text(name or ".")
+            async with self._limit:
+                answer = await self._resolver.resolve(qname, rdtype, search=False,
+                                                      raise_on_no_answer=False)
+        except dns.resolver.NXDOMAIN:
+            return DnsResult(name, rdtype, DnsOutcome.NXDOMAIN)
+        except dns.resolver.LifetimeTimeout:
+            return DnsResult(name, rdtype, DnsOutcome.TIMEOUT, detail="no answer before the timeout")
+        except dns.resolver.NoNameservers as exc:
+            return DnsResult(name, rdtype, *_classify_no_nameservers(exc))
+        except dns.message.ChainTooLong:
+            return DnsResult(name, rdtype, DnsOutcome.ERROR, detail="CNAME chain too long (loop?)")
+        except dns.exception.DNSException as exc:
+            return DnsResult(name, rdtype, DnsOutcome.ERROR, detail=_short(exc))
+        except (ValueError, UnicodeError) as exc:
+            return DnsResult(name, rdtype, DnsOutcome.ERROR, detail=_short(exc))
+        canonical = answer.canonical_name.to_text(omit_final_dot=True).lower()
+        if answer.rrset is None:
+            return DnsResult(name, rdtype, DnsOutcome.NODATA, canonical_name=canonical)
+        records = tuple(rdata_text(rdtype, rd) for rd in answer.rrset)
+        return DnsResult(name, rdtype, DnsOutcome.OK, records, canonical)
+
+
+def _classify_no_nameservers(exc: dns.resolver.NoNameservers) -> tuple[DnsOutcome, tuple, str, str]:
+    text = str(exc)
+    if "REFUSED" in text:
+        return DnsOutcome.REFUSED, (), "", "server refused the query"
+    if "SERVFAIL" in text:
+        return DnsOutcome.SERVFAIL, (), "", "server failure (SERVFAIL)"
+    return DnsOutcome.ERROR, (), "", _short(exc)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."

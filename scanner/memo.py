@@ -1,0 +1,46 @@
+"""Run each keyed coroutine once per scan and share its result: the DNS cache and the probe
+cache are both this. Bounded LRU (finished entries age out; in-flight ones stay), so memory
+stays flat however many domains a scan has, while shared keys (hosted MX, provider SPF
+includes) stay hot. A caller cancelled mid-flight does not poison the key for others.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class SharedOnce(Generic[T]):
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self._entries: OrderedDict[Hashable, asyncio.Task[T]] = OrderedDict()
+        self._max = max_entries
+        self.runs = 0   # how many times a factory actually ran
+        self.hits = 0   # how many askers got a shared result
+
+    async def get(self, key: Hashable, factory: Callable[[], Awaitable[T]]) -> T:
+        task = self._entries.get(key)
+        if task is not None and not task.cancelled():
+            self._entries.move_to_end(key)
+            self.hits += 1
+        else:
+            self.runs += 1
+            task = asyncio.ensure_future(factory())
+            self._entries[key] = task
+            self._evict()
+        # shield: one asker's cancellation (its domain deadline) must not cancel the shared work
+        return await asyncio.shield(task)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _evict(self) -> None:
+        if len(self._entries) <= self._max:
+            return
+        for key in list(self._entries):
+            if len(self._entries) <= self._max:
+                break
+            if self._entries[key].done():
+                del self._entries[key]

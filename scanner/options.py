@@ -1,0 +1,61 @@
+"""Scan options: everything a scan is told, gathered in one frozen value."""
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import UsageError
+from .evidence.smtp import DEFAULT_PORTS, ROLES, PortSpec
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    nameservers: tuple[tuple[str, int], ...] = ()   # empty: the system's resolvers
+    ca_file: Path | None = None
+    allow_private: bool = False
+    ports: tuple[PortSpec, ...] = DEFAULT_PORTS
+    dkim_selectors: tuple[str, ...] = ()
+    profile: str = "baseline"
+    ehlo_name: str = "mxaudit.invalid"
+    concurrency: int = 50          # domains in flight
+    per_ip_limit: int = 2          # simultaneous connections to one IP
+    timeout: float = 10.0          # one network step (DNS query, connect, SMTP reply, TLS handshake)
+    dns_retries: int = 2           # extra tries of a DNS query that timed out
+    domain_deadline: float = 120.0 # a whole domain, every stage included
+    max_mx_hosts: int = 10         # MX hosts examined per domain, by preference
+    max_addresses: int = 2         # addresses examined per MX host and address family
+    mta_sts_port: int = 443        # HTTPS port for MTA-STS policy fetches (labs run unprivileged)
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def parse_nameserver(text: str) -> tuple[str, int]:
+    """'IP', 'IP:PORT', '[IPv6]:PORT' or 'IPv6' -> (ip, port)."""
+    text = text.strip()
+    host, port = text, 53
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if rest:
+            port = _port(rest.lstrip(":"), text)
+    elif text.count(":") == 1:
+        host, _, p = text.partition(":")
+        port = _port(p, text)
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise UsageError(f"--nameserver {text!r}: not an IP address (use IP or IP:PORT)") from None
+    return host, port
+
+
+def parse_port(text: str) -> PortSpec:
+    """'PORT:ROLE' -> PortSpec."""
+    p, sep, role = text.partition(":")
+    if not sep or role not in ROLES:
+        raise UsageError(f"--port {text!r}: use PORT:ROLE with ROLE one of {', '.join(ROLES)}")
+    return PortSpec(_port(p, text), role)
+
+
+def _port(p: str, whole: str) -> int:
+    if not p.isdigit() or not 0 < int(p) < 65536:
+        raise UsageError(f"{whole!r}: port must be a number from 1 to 65535")
+    return int(p)

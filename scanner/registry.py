@@ -1,0 +1,125 @@
+"""The registry of checks: one pure function per check ID of CHECKS.md.
+
+A check is registered once with ``@check(ID, ...)``; registering an ID twice is an error
+at import time. A check function takes a DomainEvidence and yields Outcomes; the runner
+stamps them with the check's ID and default remediation, isolates exceptions (a crashing
+check becomes an ``error`` finding of that check, never a lost domain), and applies the
+preconditions shared by all checks (invalid or non-existent domain) in one place.
+
+Check modules must not import network libraries: they see evidence only.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from .evidence import DnsOutcome, DomainEvidence
+from .findings import Finding, Status
+
+# What a check needs before it can say anything:
+#   "input"  - runs on every row, even junk input (domain.valid)
+#   "valid"  - runs on every syntactically valid domain (domain.exists)
+#   "exists" - runs when the domain's MX lookup answered and the name exists
+REQUIRES = ("input", "valid", "exists")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a check function yields; the runner turns it into a Finding."""
+
+    status: Status
+    message: str
+    subject: str = ""            # default: the domain
+    remediation: str | None = None   # default: the check's registered remediation
+
+
+CheckFn = Callable[[DomainEvidence], Iterable[Outcome]]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    id: str
+    fn: CheckFn
+    title: str
+    category: str       # "mx", "transport", "sender", "policy", "info": used for scoring
+    reference: str
+    remediation: str
+    requires: str = "exists"
+
+
+_REGISTRY: dict[str, CheckSpec] = {}
+
+
+class DuplicateCheckError(RuntimeError):
+    pass
+
+
+def check(check_id: str, *, title: str, category: str, reference: str,
+          remediation: str = "", requires: str = "exists") -> Callable[[CheckFn], CheckFn]:
+    if requires not in REQUIRES:
+        raise ValueError(f"{check_id}: requires must be one of {REQUIRES}")
+
+    def register(fn: CheckFn) -> CheckFn:
+        if check_id in _REGISTRY:
+            raise DuplicateCheckError(f"check {check_id!r} registered twice "
+                                      f"({_REGISTRY[check_id].fn.__module__} and {fn.__module__})")
+        _REGISTRY[check_id] = CheckSpec(check_id, fn, title, category, reference,
+                                        remediation, requires)
+        return fn
+
+    return register
+
+
+def all_checks() -> dict[str, CheckSpec]:
+    """Every registered check, in registration order (the catalogue's order)."""
+    from . import checks  # noqa: F401  (importing the package registers every check)
+
+    return dict(_REGISTRY)
+
+
+def _precondition(spec: CheckSpec, ev: DomainEvidence) -> Outcome | None | bool:
+    """True to run the check; None to emit nothing; an Outcome to emit instead of running."""
+    if spec.requires == "input":
+        return True
+    if not ev.valid:
+        return None
+    if spec.requires == "valid":
+        return True
+    if ev.mx is None:
+        return Outcome(Status.ERROR, f"not evaluated: {ev.error or 'the domain was not scanned'}")
+    outcome = ev.mx.lookup.outcome
+    if outcome is DnsOutcome.NXDOMAIN:
+        return Outcome(Status.SKIPPED, "not evaluated: the domain does not exist")
+    if not outcome.answered:
+        return Outcome(Status.ERROR, f"not evaluated: {ev.mx.lookup.describe()}")
+    return True
+
+
+def run_check(spec: CheckSpec, ev: DomainEvidence) -> list[Finding]:
+    pre = _precondition(spec, ev)
+    if pre is None:
+        return []
+    try:
+        outcomes = list(spec.fn(ev)) if pre is True else [pre]
+    except Exception as exc:  # a check bug must not lose the domain
+        outcomes = [Outcome(Status.ERROR, f"internal error in check: {type(exc).__name__}: {exc}")]
+    subject_default = ev.domain or ev.input
+    return [
+        Finding(
+            check=spec.id,
+            subject=o.subject or subject_default,
+            status=o.status,
+            message=o.message,
+            remediation=(o.remediation if o.remediation is not None
+                         else spec.remediation if o.status in (Status.FAIL, Status.WARN) else ""),
+        )
+        for o in outcomes
+    ]
+
+
+def evaluate(ev: DomainEvidence) -> tuple[Finding, ...]:
+    """Evidence -> findings: every registered check, pure, in catalogue order."""
+    findings: list[Finding] = []
+    for spec in all_checks().values():
+        findings.extend(run_check(spec, ev))
+    return tuple(findings)
