@@ -75,6 +75,18 @@ def add_scan_options(p: argparse.ArgumentParser) -> None:
                    help=f"deadline of a whole domain in seconds (default {d.domain_deadline:g})")
 
 
+def build_scan_parser_args(argv: list[str], output: argparse.Namespace) -> argparse.Namespace:
+    """Parse scan arguments for another command (demo), carrying over its output options."""
+    parser = argparse.ArgumentParser(prog="mxaudit scan", add_help=False)
+    parser.add_argument("files", nargs="*")
+    parser.add_argument("-d", "--domain", action="append", default=[])
+    add_scan_options(parser)
+    args = parser.parse_args(argv)
+    for key in ("out", "db", "fail_on", "quiet"):
+        setattr(args, key, getattr(output, key))
+    return args
+
+
 def options_from_args(args: argparse.Namespace) -> ScanOptions:
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
