@@ -53,9 +53,13 @@ def test_invalid_names_give_a_reason(text, reason_part):
     assert reason_part in reason
 
 
-def test_overlong_name_is_invalid():
-    name = ".".join(["a" * 60] * 4 + ["example"])   # 252 + 8 characters, every label fine
-    assert normalise_domain(name) == ("", "longer than 253 characters")
+def test_name_length_limit_is_253():
+    longest = ".".join(["a" * 50] * 4 + ["a" * 41, "example"])
+    assert len(longest) == 253
+    assert normalise_domain(longest) == (longest, "")
+    assert normalise_domain(longest + ".") == (longest, "")
+    domain, reason = normalise_domain("a" + longest)
+    assert (domain, "too long" in reason) == ("", True)
 
 
 def test_input_is_kept_as_given():
