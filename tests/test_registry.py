@@ -1,0 +1,88 @@
+"""The check registry: one registration per ID, crash isolation, finding stamping."""
+from __future__ import annotations
+
+import pytest
+
+from scanner import registry
+from scanner.evidence import DnsOutcome, DnsResult, DomainEvidence, MxEvidence, MxRecord
+from scanner.findings import Status
+from scanner.registry import DuplicateCheckError, Outcome, all_checks, check, evaluate, run_check
+
+D = "example.test"
+EXISTS = DomainEvidence(0, D, D, mx=MxEvidence(DnsResult(D, "MX", DnsOutcome.OK, ("0 .",)),
+                                              (MxRecord(0, ""),)))
+
+
+@pytest.fixture
+def scratch_registry(monkeypatch):
+    """A copy of the registry for the test: registrations do not leak into other tests."""
+    all_checks()
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    return registry._REGISTRY
+
+
+def test_duplicate_id_raises(scratch_registry):
+    @check("test.once", title="t", category="info", reference="-")
+    def first(ev):
+        return []
+
+    with pytest.raises(DuplicateCheckError, match="'test.once' registered twice"):
+        @check("test.once", title="t", category="info", reference="-")
+        def second(ev):
+            return []
+    assert scratch_registry["test.once"].fn is first
+
+
+def test_reregistering_a_catalogue_id_raises(scratch_registry):
+    with pytest.raises(DuplicateCheckError, match="'mx.present'"):
+        check("mx.present", title="again", category="mx", reference="-")(lambda ev: [])
+
+
+def test_bad_requires_rejected():
+    with pytest.raises(ValueError):
+        check("test.req", title="t", category="info", reference="-", requires="always")
+
+
+def test_crashing_check_becomes_an_error_finding_of_that_check(scratch_registry):
+    @check("test.crash", title="t", category="info", reference="-")
+    def crash(ev):
+        yield Outcome(Status.PASS, "half-way")
+        raise KeyError("boom")
+
+    found = [(f.check, f.subject, f.status) for f in evaluate(EXISTS) if f.check.startswith("test.")]
+    assert found == [("test.crash", D, Status.ERROR)]
+    (f,) = run_check(scratch_registry["test.crash"], EXISTS)
+    assert f.message == "internal error in check: KeyError: 'boom'"
+    # the other checks still ran
+    assert ("mx.null", Status.INFO) in [(f.check, f.status) for f in evaluate(EXISTS)]
+
+
+def test_outcomes_are_stamped(scratch_registry):
+    @check("test.stamp", title="t", category="info", reference="-", remediation="fix it")
+    def stamp(ev):
+        yield Outcome(Status.FAIL, "bad", subject="host [1.2.3.4]")
+        yield Outcome(Status.WARN, "meh")
+        yield Outcome(Status.PASS, "good")
+        yield Outcome(Status.FAIL, "own", remediation="own fix")
+
+    got = [(f.check, f.subject, f.status, f.remediation)
+           for f in run_check(scratch_registry["test.stamp"], EXISTS)]
+    assert got == [("test.stamp", "host [1.2.3.4]", Status.FAIL, "fix it"),
+                   ("test.stamp", D, Status.WARN, "fix it"),
+                   ("test.stamp", D, Status.PASS, ""),
+                   ("test.stamp", D, Status.FAIL, "own fix")]
+
+
+def test_input_checks_use_the_input_as_subject_for_junk():
+    ev = DomainEvidence(0, "<b>junk</b>", "", "bad")
+    assert [(f.check, f.subject) for f in evaluate(ev)] == [("domain.valid", "<b>junk</b>")]
+
+
+def test_registration_order_is_catalogue_order():
+    ids = list(all_checks())
+    assert ids[:9] == ["domain.valid", "domain.exists", "mx.present", "mx.null", "mx.resolvable",
+                       "mx.cname", "mx.public_address", "mx.ipv6", "mx.ptr"]
+
+
+def test_categories_are_known():
+    assert {s.category for s in all_checks().values()} <= {"mx", "transport", "policy", "sender", "info"}
