@@ -86,7 +86,7 @@ def has_version(record: str, version: str, *, spf: bool = False) -> bool:
     SPF (RFC 7208 4.5): exactly ``v=spf1`` at the very start, followed by a space or the end.
     """
     if spf:
-        head = record[: len(version) + 2].lower()
+        head = record[: len(version) + 3].lower()
         return head == f"v={version.lower()}" or head == f"v={version.lower()} "
     m = re.match(r"[ \t\r\n]*v[ \t\r\n]*=[ \t\r\n]*([^; \t\r\n]*)", record)
     return bool(m) and m.group(1).lower() == version.lower()

@@ -1,1 +1,53 @@
-"""Checks: tls_rpt (see CHECKS.md). Not yet implemented: registers nothing."""
+"""Checks: SMTP TLS Reporting (RFC 8460 3): one ``v=TLSRPTv1; rua=...`` record at _smtp._tls."""
+from __future__ import annotations
+
+import re
+
+from ..evidence import DomainEvidence
+from ..findings import Status
+from ..registry import Outcome, check
+from ..tagvalue import clip, locate, parse, split_list
+from ._policy import answered_records, family, listing, unanswered
+
+_URI = re.compile(r"(mailto:[^@\s,]+@[A-Za-z0-9.\-_]+|https://[^\s,]+)\Z", re.I)
+
+
+def record_errors(record: str) -> list[str]:
+    tags = parse(record)
+    errors = list(tags.errors) + [f"duplicate tag {d}" for d in tags.duplicates]
+    if tags.first != "v" or tags.get("v") != "TLSRPTv1":
+        errors.append("must start with v=TLSRPTv1")
+    rua = tags.get("rua")
+    if rua is None:
+        errors.append("missing rua")
+        return errors
+    uris = split_list(rua, ",")
+    if not uris:
+        errors.append("empty rua")
+    bad = [u for u in uris if not _URI.match(u)]
+    if bad:
+        errors.append(f"rua URI(s) not mailto:/https: {listing([clip(b, 60) for b in bad], 4)}")
+    return errors
+
+
+@check("tls_rpt.record", title="SMTP TLS reporting record", category="policy",
+       reference="RFC 8460 3",
+       remediation="Publish a TXT record at _smtp._tls.<domain>: "
+                   "'v=TLSRPTv1; rua=mailto:tls-reports@<domain>'.")
+def tls_rpt_record(ev: DomainEvidence):
+    result, problem = family(ev, "tls_rpt")
+    if problem:
+        return [problem]
+    problem = unanswered(result)
+    if problem:
+        return [problem]
+    records = locate(answered_records(result), "TLSRPTv1")
+    if not records:
+        return [Outcome(Status.WARN, f"no v=TLSRPTv1 record at _smtp._tls.{ev.domain}")]
+    if len(records) > 1:
+        return [Outcome(Status.FAIL, f"{len(records)} v=TLSRPTv1 records: "
+                                     + "; ".join(f'"{clip(r, 60)}"' for r in records[:4]))]
+    errors = record_errors(records[0])
+    if errors:
+        return [Outcome(Status.FAIL, f"malformed record {clip(records[0], 80)}: {listing(errors)}")]
+    return [Outcome(Status.PASS, f"record: {clip(records[0])}")]

@@ -1,0 +1,47 @@
+"""Helpers shared by the policy-record checks (spf, dmarc, dkim, mta_sts, tls_rpt, info).
+
+Pure: evidence in, outcomes out. ``family`` turns "this family of records was not collected"
+or "its DNS lookup did not answer" into the right ``error``/``skipped`` outcome in one place,
+so that "could not check" never reads as a pass or a fail.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..evidence import DnsResult, DomainEvidence
+from ..findings import Status
+from ..registry import Outcome
+
+
+def family(ev: DomainEvidence, name: str) -> tuple[Any, Outcome | None]:
+    """(the family's evidence, None) or (None, the outcome to emit instead)."""
+    records = ev.records
+    if records is None:
+        return None, Outcome(Status.ERROR, "not evaluated: policy records were not collected")
+    value = getattr(records, name)
+    if value is None or value == ():
+        reason = records.errors.get(name, "not collected")
+        return None, Outcome(Status.ERROR, f"not evaluated: {reason}")
+    return value, None
+
+
+def unanswered(result: DnsResult | None) -> Outcome | None:
+    """An ``error`` outcome when a lookup did not answer (SERVFAIL, timeout, ...)."""
+    if result is None:
+        return Outcome(Status.ERROR, "not evaluated: the lookup was not made")
+    if not result.outcome.answered:
+        return Outcome(Status.ERROR, f"could not be determined: {result.describe()}")
+    return None
+
+
+def answered_records(result: DnsResult) -> tuple[str, ...]:
+    """The records of an answered lookup (none for NODATA/NXDOMAIN)."""
+    return result.records if result.ok else ()
+
+
+def listing(items: list[str] | tuple[str, ...], limit: int = 8) -> str:
+    """'a, b, c' or 'a, b, ... (+N more)' for messages."""
+    items = list(items)
+    if len(items) <= limit:
+        return ", ".join(items)
+    return ", ".join(items[:limit]) + f", ... (+{len(items) - limit} more)"
