@@ -73,6 +73,9 @@ def add_scan_options(p: argparse.ArgumentParser) -> None:
                    help=f"timeout of each network step in seconds (default {d.timeout:g})")
     g.add_argument("--deadline", type=float, default=d.domain_deadline, metavar="S",
                    help=f"deadline of a whole domain in seconds (default {d.domain_deadline:g})")
+    g.add_argument("--dask", metavar="SCHEDULER_ADDRESS",
+                   help="shard the domain list over a Dask distributed cluster (e.g. "
+                        "tcp://scheduler.example:8786); needs: pip install 'mxaudit[dask]'")
 
 
 def build_scan_parser_args(argv: list[str], output: argparse.Namespace) -> argparse.Namespace:
@@ -133,7 +136,11 @@ def scan_to_reports(targets, options: ScanOptions, profile, args: argparse.Names
             progress.tick(r)
 
         stats = ScanStats()
-        asyncio.run(run_scan(targets, options, profile, on_result, stats))
+        if getattr(args, "dask", None):
+            from ..distributed import run_scan_dask
+            run_scan_dask(targets, options, profile, on_result, args.dask, stats)
+        else:
+            asyncio.run(run_scan(targets, options, profile, on_result, stats))
         progress.close()
         store.finish_scan(scan_id, now_iso())
         summary = finish_reports(store, scan_id, out)
