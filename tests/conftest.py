@@ -35,9 +35,10 @@ def new_zone_name(prefix: str = "z") -> str:
     return f"{prefix}{next(_zone_ids)}.test"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def unique_zone() -> Callable[..., str]:
-    """Call it for a fresh zone name per use: ``zone = unique_zone()`` -> 'z12.test'."""
+    """Call it for a fresh zone name per use: ``zone = unique_zone()`` -> 'z12.test'
+    (session scope, so module-scoped fixtures can use it too)."""
     return new_zone_name
 
 
