@@ -107,6 +107,22 @@ def split_list(value: str, sep: str = ",") -> tuple[str, ...]:
     return tuple(item.strip(_WS) for item in value.split(sep) if item.strip(_WS))
 
 
+# mailto: URI of DMARC rua/ruf (RFC 7489 6.2) and TLS-RPT rua (RFC 8460 3), with the optional
+# DMARC size limit suffix "!10m". The local part is a dot-atom: no quotes, '<', '>' or spaces.
+MAILTO = re.compile(r"mailto:([A-Za-z0-9.#$%&'*+/=?^_`{|}~-]+)@([A-Za-z0-9.\-_]+\.?)"
+                    r"(?:!\d+[kmgtKMGT]?)?\Z", re.I)
+
+
+def mailto_domains(value: str) -> tuple[tuple[str, str], ...]:
+    """(uri, domain) of every well-formed mailto: URI in a comma-separated URI list."""
+    out = []
+    for uri in split_list(value, ","):
+        m = MAILTO.match(uri)
+        if m:
+            out.append((uri, m.group(2).rstrip(".").lower()))
+    return tuple(out)
+
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 

@@ -15,11 +15,10 @@ from ..evidence.records import DmarcEvidence
 from ..findings import Status
 from ..psl import org_domain
 from ..registry import Outcome, check
-from ..tagvalue import TagList, clip, locate, parse, split_list
+from ..tagvalue import MAILTO, TagList, clip, locate, mailto_domains, parse, split_list
 from ._policy import answered_records, family, listing, unanswered
 
 POLICIES = ("none", "quarantine", "reject")
-_MAILTO = re.compile(r"mailto:([A-Za-z0-9.#$%&'*+/=?^_`{|}~-]+)@([A-Za-z0-9.\-_]+\.?)(?:!\d+[kmgtKMGT]?)?\Z", re.I)
 _HTTPS = re.compile(r"https://[^\s,!]+(?:!\d+[kmgtKMGT]?)?\Z", re.I)
 
 
@@ -88,7 +87,7 @@ def _uris(value: str) -> str:
     uris = split_list(value, ",")
     if not uris:
         return "no URI"
-    bad = [u for u in uris if not (_MAILTO.match(u) or _HTTPS.match(u))]
+    bad = [u for u in uris if not (MAILTO.match(u) or _HTTPS.match(u))]
     return f"invalid URI(s) {', '.join(clip(b, 60) for b in bad)}" if bad else ""
 
 
@@ -126,13 +125,7 @@ def syntax_errors(tags: TagList) -> list[str]:
 
 def report_domains(tags: TagList) -> list[tuple[str, str]]:
     """(uri, domain) of every mailto: rua/ruf destination."""
-    out = []
-    for name in ("rua", "ruf"):
-        for uri in split_list(tags.get(name) or "", ","):
-            m = _MAILTO.match(uri)
-            if m:
-                out.append((uri, m.group(2).rstrip(".").lower()))
-    return out
+    return [d for name in ("rua", "ruf") for d in mailto_domains(tags.get(name) or "")]
 
 
 # ------------------------------------------------------------------------------- checks

@@ -1,0 +1,9 @@
+"""BIMI collection: the TXT record at default._bimi.<domain>, kept as seen (info only)."""
+from __future__ import annotations
+
+from ..context import ScanContext
+from ..evidence import DnsResult
+
+
+async def collect_bimi(ctx: ScanContext, domain: str) -> DnsResult:
+    return await ctx.dns.query(f"default._bimi.{domain}", "TXT")
