@@ -81,6 +81,11 @@ def mx_cname(ev: DomainEvidence) -> Iterator[Outcome]:
         if target:
             yield Outcome(Status.WARN, f"the MX exchange is an alias (CNAME) for {target}",
                           subject=host.name)
+        elif _lookup_failed(host.a) and _lookup_failed(host.aaaa):
+            # no answer at all (SERVFAIL, timeout, CNAME loop): alias or not is unknown
+            failed = host.a or host.aaaa
+            yield Outcome(Status.ERROR, f"could not be determined: {failed.describe()}",
+                          subject=host.name)
         else:
             yield Outcome(Status.PASS, "not an alias", subject=host.name)
 

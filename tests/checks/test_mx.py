@@ -130,6 +130,14 @@ def test_mx_resolvable_on_null_mx_and_no_hosts_says_nothing():
     ([host(), host(MX2, 20, canonical="real.example.net")], [(MX1, P), (MX2, W)]),
     ([host("192.0.2.1", ip_literal=True)], []),
     ([host(D, 0, implicit=True)], []),       # implicit MX: the domain itself, not an exchange
+    # no answer at all (e.g. a CNAME loop, SERVFAIL): alias or not cannot be told
+    ([host(v4=(), a=res(MX1, "A", DnsOutcome.ERROR), aaaa=res(MX1, "AAAA", DnsOutcome.ERROR),
+           addresses=())], [(MX1, E)]),
+    ([host(v4=(), a=res(MX1, "A", SERVFAIL), aaaa=res(MX1, "AAAA", TIMEOUT), addresses=())],
+     [(MX1, E)]),
+    # one family answered without an alias: known not to be a CNAME
+    ([host(a=res(MX1, "A", OK, V4), aaaa=res(MX1, "AAAA", SERVFAIL))], [(MX1, P)]),
+    ([host(v4=(), a=res(MX1, "A", NX), aaaa=res(MX1, "AAAA", NX), addresses=())], [(MX1, P)]),
 ])
 def test_mx_cname(hosts, expected):
     records = () if hosts and hosts[0].implicit else None
