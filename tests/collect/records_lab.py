@@ -16,11 +16,11 @@ def options(lab, **kw) -> ScanOptions:
                        mta_sts_port=lab.ports["https"], **kw)
 
 
-def run(lab, make, *, timeout=20, **kw):
+def run(lab, make, *, deadline=20, **kw):
     """``make(ctx)`` -> coroutine; runs it in a fresh loop with a fresh scan context."""
     async def main():
         ctx = ScanContext.create(options(lab, **kw))
-        return await asyncio.wait_for(make(ctx), timeout)
+        return await asyncio.wait_for(make(ctx), deadline)
     return asyncio.run(main())
 
 
