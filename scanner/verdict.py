@@ -1,20 +1,44 @@
 """Findings + profile -> verdict: compliant or not, and a score from 0 to 100.
 
-Score: each check's domain-level status earns points (pass 1, warn 0.5, fail 0) times its
-weight; info, skipped and error earn nothing and count nothing, so "could not test" is kept
-apart from "fail". Categories (mx, transport, policy, sender) are averaged with equal weight.
+Score (issue 5): each check's domain-level status (the worst subject counts) earns points
+(pass 1, warn 0.5, fail 0) times the profile's weight for it; info, skipped and error earn
+nothing and count nothing, so "could not test" is kept apart from "fail" and listed in
+``Verdict.not_tested`` for reports to show. The score groups are the registry's
+categories: issue 5's transport security (``transport``), sender authentication (``sender``)
+and policy records (``policy``), plus mail routing (``mx``: MX records, addresses, PTR), kept
+as a group of its own because it is neither TLS nor a policy record. Each group is scored
+0-100 and the groups are averaged with equal weight; a group with nothing scorable (a
+null-MX domain has no transport) is left out of the average rather than counted as 0.
+
+Compliance: every requirement of the profile is met - the check's domain-level status is in
+``accept`` and its ``match`` (if any) holds. A requirement at ``error`` is "undetermined",
+never "failed"; either way the domain is not compliant.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .findings import Finding, Status, domain_statuses
-from .profiles import Profile
+from .profiles import Profile, Requirement
+
+if TYPE_CHECKING:
+    from .evidence import DomainEvidence
 
 POINTS = {Status.PASS: 1.0, Status.WARN: 0.5, Status.FAIL: 0.0}
-SCORED_CATEGORIES = ("mx", "transport", "policy", "sender")
+# score group -> the registry categories it averages
+SCORE_GROUPS: dict[str, tuple[str, ...]] = {
+    "mx": ("mx",),
+    "transport": ("transport",),
+    "sender": ("sender",),
+    "policy": ("policy",),
+}
+GROUP_TITLES = {"mx": "Mail routing", "transport": "Transport security",
+                "sender": "Sender authentication", "policy": "Policy records"}
+SCORED_CATEGORIES = tuple(c for cats in SCORE_GROUPS.values() for c in cats)
+_GROUP_OF = {c: g for g, cats in SCORE_GROUPS.items() for c in cats}
 
 
 @dataclass(frozen=True)
@@ -24,19 +48,49 @@ class Verdict:
     score: int
     failed: tuple[str, ...] = ()        # required checks observed outside `accept`
     undetermined: tuple[str, ...] = ()  # required checks in `error`: could not be tested
+    # Details for reports (not part of equality: two verdicts are equal when they decide alike)
+    unmet: tuple[str, ...] = field(default=(), compare=False)   # failed + undetermined, described
+    not_tested: tuple[str, ...] = field(default=(), compare=False)  # checks at `error`: unscored
+    groups: dict[str, int] = field(default_factory=dict, compare=False)  # group -> 0-100
 
 
-def grade(findings: Sequence[Finding], profile: Profile, categories: Mapping[str, str]) -> Verdict:
+def grade(findings: Sequence[Finding], profile: Profile, categories: Mapping[str, str],
+          evidence: DomainEvidence | None = None) -> Verdict:
+    """``evidence`` is needed only by requirements with a ``match``; without it they are
+    undetermined."""
     statuses = domain_statuses(findings)
-    failed, undetermined = [], []
+    failed, undetermined, unmet = [], [], []
     for req in profile.requirements:
-        status = statuses.get(req.check)
-        if status is None or status in req.accept:
+        outcome = _requirement_outcome(req, statuses.get(req.check), evidence)
+        if outcome is None:
             continue
-        (undetermined if status is Status.ERROR else failed).append(req.check)
+        (undetermined if outcome == "undetermined" else failed).append(req.check)
+        unmet.append(req.describe())
     invalid = statuses.get("domain.valid") is Status.FAIL
+    groups = group_scores(statuses, profile, categories)
     return Verdict(profile.name, not failed and not undetermined and not invalid,
-                   score(statuses, profile, categories), tuple(failed), tuple(undetermined))
+                   _average(statuses, groups), tuple(dict.fromkeys(failed)),
+                   tuple(dict.fromkeys(undetermined)), tuple(unmet),
+                   tuple(c for c, s in statuses.items() if s is Status.ERROR),
+                   {g: round(v) for g, v in groups.items()})
+
+
+def _requirement_outcome(req: Requirement, status: Status | None,
+                         evidence: DomainEvidence | None) -> str | None:
+    """None when met, else "failed" or "undetermined". A check with no finding at all has no
+    subject here (e.g. no MX host to probe) and does not count against the domain."""
+    if status is None:
+        return None
+    if status not in req.accept:
+        return "undetermined" if status is Status.ERROR else "failed"
+    if req.match is None:
+        return None
+    holds = req.match.holds(evidence)
+    if holds:
+        return None
+    if holds is None and (evidence is None or status is Status.ERROR):
+        return "undetermined"
+    return "failed"
 
 
 PREREQUISITES = ("domain.valid", "domain.exists")
@@ -44,18 +98,25 @@ PREREQUISITES = ("domain.valid", "domain.exists")
 
 def score(statuses: Mapping[str, Status], profile: Profile, categories: Mapping[str, str]) -> int:
     """0 for a domain that is invalid, does not exist, or of which nothing could be tested."""
-    if any(statuses.get(c) not in (Status.PASS, None) for c in PREREQUISITES):
+    return _average(statuses, group_scores(statuses, profile, categories))
+
+
+def _average(statuses: Mapping[str, Status], groups: Mapping[str, float]) -> int:
+    if any(statuses.get(c) not in (Status.PASS, None) for c in PREREQUISITES) or not groups:
         return 0
+    return round(sum(groups.values()) / len(groups))
+
+
+def group_scores(statuses: Mapping[str, Status], profile: Profile,
+                 categories: Mapping[str, str]) -> dict[str, float]:
+    """Score group -> 0-100 (unrounded), only for groups with at least one weighted check."""
     earned: defaultdict[str, float] = defaultdict(float)
     possible: defaultdict[str, float] = defaultdict(float)
     for check_id, status in statuses.items():
-        if check_id in PREREQUISITES:
-            continue
-        cat = categories.get(check_id)
-        if cat not in SCORED_CATEGORIES or status not in POINTS:
+        group = _GROUP_OF.get(categories.get(check_id, ""))
+        if check_id in PREREQUISITES or group is None or status not in POINTS:
             continue
         w = profile.weight(check_id)
-        earned[cat] += POINTS[status] * w
-        possible[cat] += w
-    ratios = [earned[c] / possible[c] for c in SCORED_CATEGORIES if possible[c] > 0]
-    return round(100 * sum(ratios) / len(ratios)) if ratios else 0
+        earned[group] += POINTS[status] * w
+        possible[group] += w
+    return {g: 100 * earned[g] / possible[g] for g in SCORE_GROUPS if possible[g] > 0}

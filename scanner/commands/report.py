@@ -45,10 +45,12 @@ def resolve_scan_id(store: Store, text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     from reports import write_reports
 
+    # a bad --profile is a usage error, reported before the history is even opened
+    chosen = get_profile(args.profile) if args.profile else None
     with Store(args.db or default_db_path()) as store:
         scan_id = resolve_scan_id(store, args.scan)
         rec = store.scan(scan_id)
-        profile = get_profile(args.profile or rec.profile)
+        profile = chosen or get_profile(rec.profile)
         matched = False
 
         def regraded():
