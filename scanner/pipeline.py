@@ -89,7 +89,7 @@ def judge(ev: DomainEvidence, profile: Profile) -> DomainResult:
     """Pure: evidence -> findings -> verdict. Also used to re-grade stored scans."""
     findings = evaluate(ev)
     categories = {cid: spec.category for cid, spec in all_checks().items()}
-    return DomainResult(ev, findings, grade(findings, profile, categories))
+    return DomainResult(ev, findings, grade(findings, profile, categories, ev))
 
 
 async def scan_stream(ctx: ScanContext, targets: Iterable[Target], profile: Profile,
