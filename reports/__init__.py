@@ -17,9 +17,10 @@ __all__ = ["Summary", "write_reports"]
 
 
 def write_reports(out: Path, results: Callable[[], Iterable[DomainResult]],
-                  check_ids: list[str], meta: dict) -> Summary:
+                  check_ids: list[str], meta: dict, diff: object = None,
+                  trend: object = None) -> Summary:
     """Write all four outputs. ``results`` is called twice (two streaming passes)."""
     out = Path(out)
     summary = write_tabular(out, results(), check_ids)
-    write_html(out, results(), summary, meta)
+    write_html(out, results(), summary, meta, diff=diff, trend=trend)
     return summary

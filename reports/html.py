@@ -39,8 +39,12 @@ def _worst_first(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: -SEVERITY[f.status])
 
 
-def write_html(out: Path, results: Iterable[DomainResult], summary: Summary, meta: dict) -> None:
+def write_html(out: Path, results: Iterable[DomainResult], summary: Summary, meta: dict,
+               diff: object = None, trend: object = None) -> None:
+    """``diff`` (since the previous scan) and ``trend`` (domain -> recent results): optional
+    history sections, rendered by templates/_diff.html.j2 and _trend.html.j2."""
     template = environment().get_template("report.html.j2")
     with atomic_text(out / "report.html") as fh:
-        for chunk in template.generate(results=results, summary=summary, meta=meta):
+        for chunk in template.generate(results=results, summary=summary, meta=meta,
+                                       diff=diff, trend=trend):
             fh.write(chunk)

@@ -1,16 +1,22 @@
 """The command line: a thin synchronous layer over the Python API.
 
 Every error a user can cause ends as one line on stderr and exit status 2, never a traceback.
+Exit statuses: 0 ran, 1 --fail-on matched, 2 usage/input error, 3 interrupted (SIGINT/SIGTERM).
+
+``--config FILE`` (before or after the command) names a TOML configuration file; without it
+the per-user one is read if it exists (scanner/config.py). Command-line options win.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .errors import MxauditError
 
-COMMANDS = ("scan", "demo", "report", "history", "verify_dkim")
+COMMANDS = ("scan", "demo", "report", "history", "diff", "verify_dkim")
+CONFIGURED = ("scan", "report", "history", "diff")   # commands that read the config file
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,12 +30,21 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Start with: mxaudit demo --out demo-report   (an offline scan of a built-in lab). "
                "Run 'mxaudit COMMAND --help' for each command's options.")
     parser.add_argument("--version", action="version", version=f"mxaudit {__version__}")
+    parser.add_argument("--config", type=Path, metavar="FILE", help=_CONFIG_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         module = _command_module(name)
         if module is not None:
             module.add_parser(sub)
+    for name in CONFIGURED:
+        if name in sub.choices:   # SUPPRESS: a subcommand does not reset a global --config
+            sub.choices[name].add_argument("--config", type=Path, metavar="FILE",
+                                           default=argparse.SUPPRESS, help=_CONFIG_HELP)
     return parser
+
+
+_CONFIG_HELP = ("TOML configuration file (default: $XDG_CONFIG_HOME/mxaudit/config.toml or "
+                "~/.config/mxaudit/config.toml when it exists); command-line options win")
 
 
 def _command_module(name: str):
@@ -50,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        if args.command in CONFIGURED:
+            from .config import apply_config
+            apply_config(args, args.command)
         return int(args.func(args) or 0)
     except MxauditError as exc:   # usage, input, profile and store errors alike
         print(f"mxaudit: error: {exc}", file=sys.stderr)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Container, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
@@ -94,11 +94,13 @@ def judge(ev: DomainEvidence, profile: Profile) -> DomainResult:
 
 async def scan_stream(ctx: ScanContext, targets: Iterable[Target], profile: Profile,
                       *, stats: ScanStats | None = None,
-                      first_position: int = 0) -> AsyncIterator[DomainResult]:
-    """Yield each domain's result as soon as it completes (not in input order)."""
+                      first_position: int = 0,
+                      skip: Container[int] = ()) -> AsyncIterator[DomainResult]:
+    """Yield each domain's result as soon as it completes (not in input order).
+    Positions in ``skip`` (already finished by an interrupted run) are not scanned again."""
     stats = stats if stats is not None else ScanStats()
     queue: asyncio.Queue[DomainResult | None] = asyncio.Queue(maxsize=max(ctx.options.concurrency, 1) * 2)
-    source = enumerate(targets, first_position)
+    source = ((i, t) for i, t in enumerate(targets, first_position) if i not in skip)
 
     async def worker() -> None:
         for position, target in source:

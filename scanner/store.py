@@ -3,13 +3,23 @@
 An interrupted scan loses only the domains in flight. WAL mode keeps per-domain commits
 cheap. Reports read results back in input order, streaming, so rendering does not need the
 whole scan in memory either.
+
+Schema versions (``meta.schema_version``): ``_SCHEMA`` is the first released schema (v1) and
+is never edited; every later change is a numbered entry of ``_MIGRATIONS``. A new database is
+created at v1 and migrated forward like any old one, so the migration path is the only path.
+
+- v2: scans get ``state`` (running / interrupted / complete), ``inputs`` (what to re-read
+  to resume), ``out`` (the report folder used), ``invalid`` (count); an index on
+  results(domain, scan_id) for per-domain trends.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +30,7 @@ from .pipeline import DomainResult
 from .serde import from_jsonable, to_jsonable
 from .verdict import Verdict
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS scans (
@@ -48,6 +58,21 @@ CREATE TABLE IF NOT EXISTS results (
     PRIMARY KEY (scan_id, position)
 );
 """
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: (
+        "ALTER TABLE scans ADD COLUMN state TEXT NOT NULL DEFAULT 'running'",
+        "UPDATE scans SET state = CASE WHEN finished IS NULL THEN 'running' ELSE 'complete' END",
+        "ALTER TABLE scans ADD COLUMN inputs TEXT",
+        "ALTER TABLE scans ADD COLUMN out TEXT",
+        "ALTER TABLE scans ADD COLUMN invalid INTEGER NOT NULL DEFAULT 0",
+        "UPDATE scans SET invalid = (SELECT COUNT(*) FROM results r "
+        "WHERE r.scan_id = scans.id AND r.domain = '')",
+        "CREATE INDEX IF NOT EXISTS results_by_domain ON results(domain, scan_id)",
+    ),
+}
+_SCAN_COLUMNS = ("id, started, finished, profile, options, version, domains, compliant, errors, "
+                 "state, inputs, out, invalid")
+RUNNING, INTERRUPTED, COMPLETE = "running", "interrupted", "complete"
 
 
 def default_db_path() -> Path:
@@ -66,6 +91,14 @@ class ScanRecord:
     domains: int
     compliant: int
     errors: int
+    state: str = COMPLETE        # running (or killed), interrupted (SIGINT/SIGTERM), complete
+    inputs: dict | None = None   # files (with fingerprints) and -d domains; None: not resumable
+    out: str | None = None
+    invalid: int = 0
+
+    @property
+    def resumable(self) -> bool:
+        return self.state != COMPLETE and self.inputs is not None
 
 
 class Store:
@@ -78,10 +111,32 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                             (str(SCHEMA_VERSION),))
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', '1')")
+            self._migrate()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"scan database {self.path}: {exc}") from None
+
+    def _migrate(self) -> None:
+        """Bring the database to SCHEMA_VERSION, one version per step, in one transaction
+        (BEGIN IMMEDIATE: two processes opening an old database do not both migrate it)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self.schema_version()
+            if version > SCHEMA_VERSION:
+                raise StoreError(f"scan database {self.path} has schema v{version}, newer than "
+                                 f"this mxaudit understands (v{SCHEMA_VERSION}); upgrade mxaudit")
+            for v in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[v]:
+                    self._db.execute(statement)
+                self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(v),))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def schema_version(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0])
 
     def close(self) -> None:
         self._db.close()
@@ -92,11 +147,39 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def begin_scan(self, started: str, profile: str, options: dict, version: str) -> int:
+    def begin_scan(self, started: str, profile: str, options: dict, version: str, *,
+                   inputs: dict | None = None, out: str | None = None) -> int:
         cur = self._db.execute(
-            "INSERT INTO scans (started, profile, options, version) VALUES (?, ?, ?, ?)",
-            (started, profile, json.dumps(options, sort_keys=True), version))
+            "INSERT INTO scans (started, profile, options, version, state, inputs, out) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (started, profile, json.dumps(options, sort_keys=True), version, RUNNING,
+             None if inputs is None else json.dumps(inputs, sort_keys=True), out))
         return int(cur.lastrowid)
+
+    @contextmanager
+    def lock(self, scan_id: int) -> Iterator[None]:
+        """Held while a process runs the scan: a lock file beside the database (flock, so
+        the kernel releases it when the process dies, SIGKILL included). ``--resume`` of a
+        scan still running elsewhere fails instead of scanning the same domains twice."""
+        path = self.path.with_name(f"{self.path.name}.scan-{scan_id}.lock")
+        fh = open(path, "a+")
+        try:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise StoreError(f"scan {scan_id} is being run by another mxaudit process") from None
+            yield
+            path.unlink(missing_ok=True)
+        finally:
+            fh.close()
+
+    def set_out(self, scan_id: int, out: str) -> None:
+        self._db.execute("UPDATE scans SET out = ? WHERE id = ?", (out, scan_id))
+
+    def mark_running(self, scan_id: int) -> None:
+        """A resumed scan is running again until it finishes or is interrupted."""
+        self._db.execute("UPDATE scans SET state = ?, finished = NULL WHERE id = ?",
+                         (RUNNING, scan_id))
 
     def add_result(self, scan_id: int, r: DomainResult) -> None:
         ev = r.evidence
@@ -105,33 +188,83 @@ class Store:
             (scan_id, ev.position, ev.domain, ev.input, r.status, int(r.verdict.compliant),
              r.verdict.score, _dumps(ev), _dumps(r.findings), _dumps(r.verdict)))
 
-    def finish_scan(self, scan_id: int, finished: str) -> None:
+    def finish_scan(self, scan_id: int, finished: str, state: str = COMPLETE) -> None:
+        """Record the end time, the state and the counts (also for an interrupted scan)."""
         self._db.execute(
-            """UPDATE scans SET finished = ?,
+            """UPDATE scans SET finished = ?, state = ?,
                  domains = (SELECT COUNT(*) FROM results WHERE scan_id = ?),
                  compliant = (SELECT COUNT(*) FROM results WHERE scan_id = ? AND compliant),
-                 errors = (SELECT COUNT(*) FROM results WHERE scan_id = ? AND status = 'error')
-               WHERE id = ?""", (finished, scan_id, scan_id, scan_id, scan_id))
+                 errors = (SELECT COUNT(*) FROM results WHERE scan_id = ? AND status = 'error'),
+                 invalid = (SELECT COUNT(*) FROM results WHERE scan_id = ? AND domain = '')
+               WHERE id = ?""", (finished, state, scan_id, scan_id, scan_id, scan_id, scan_id))
 
-    def scans(self) -> list[ScanRecord]:
-        rows = self._db.execute("SELECT * FROM scans ORDER BY id").fetchall()
-        return [ScanRecord(*row[:4], json.loads(row[4]), *row[5:]) for row in rows]
+    def scans(self, limit: int | None = None) -> list[ScanRecord]:
+        """Stored scans, oldest first (the last ``limit`` of them when given)."""
+        sql = f"SELECT {_SCAN_COLUMNS} FROM scans ORDER BY id DESC"
+        rows = self._db.execute(sql + (" LIMIT ?" if limit else ""),
+                                (limit,) if limit else ()).fetchall()
+        return [_scan_record(row) for row in reversed(rows)]
 
     def scan(self, scan_id: int) -> ScanRecord:
-        for s in self.scans():
-            if s.id == scan_id:
-                return s
-        raise StoreError(f"no scan {scan_id} in {self.path}")
+        row = self._db.execute(f"SELECT {_SCAN_COLUMNS} FROM scans WHERE id = ?",
+                               (scan_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no scan {scan_id} in {self.path}")
+        return _scan_record(row)
 
-    def results(self, scan_id: int) -> Iterator[DomainResult]:
-        """The scan's results in input order, streamed."""
+    def latest_unfinished(self) -> ScanRecord | None:
+        """The newest scan that was killed or interrupted (what ``scan --resume`` continues)."""
+        row = self._db.execute(f"SELECT {_SCAN_COLUMNS} FROM scans WHERE state != ? "
+                               "ORDER BY id DESC LIMIT 1", (COMPLETE,)).fetchone()
+        return None if row is None else _scan_record(row)
+
+    def previous_scan(self, scan_id: int) -> ScanRecord | None:
+        """The newest scan before ``scan_id`` that ended (complete or interrupted)."""
+        row = self._db.execute(f"SELECT {_SCAN_COLUMNS} FROM scans WHERE id < ? AND finished "
+                               "IS NOT NULL ORDER BY id DESC LIMIT 1", (scan_id,)).fetchone()
+        return None if row is None else _scan_record(row)
+
+    def done_positions(self, scan_id: int) -> set[int]:
+        """Input positions already finished in this scan (resume skips them)."""
+        cur = self._db.execute("SELECT position FROM results WHERE scan_id = ?", (scan_id,))
+        return {row[0] for row in cur}
+
+    def trend(self, domain: str, upto_scan_id: int, limit: int = 8) -> list[tuple]:
+        """The domain's last ``limit`` results up to this scan, oldest first:
+        (scan_id, started, compliant, score, status). Graded as stored (each scan's profile)."""
+        rows = self._db.execute(
+            """SELECT r.scan_id, s.started, r.compliant, r.score, r.status
+                 FROM results r JOIN scans s ON s.id = r.scan_id
+                WHERE r.domain = ? AND r.scan_id <= ? ORDER BY r.scan_id DESC LIMIT ?""",
+            (domain, upto_scan_id, limit)).fetchall()
+        return [(sid, started, bool(c), score, status) for sid, started, c, score, status
+                in reversed(rows)]
+
+    def results(self, scan_id: int, *, by_domain: bool = False) -> Iterator[DomainResult]:
+        """The scan's results in input order, streamed; ``by_domain``: ordered by diff_key
+        instead (valid domains by name, then invalid inputs by text), for merge joins."""
+        order = ("domain = '', CASE WHEN domain = '' THEN input ELSE domain END, position"
+                 if by_domain else "position")
         cur = self._db.execute(
-            "SELECT evidence, findings, verdict FROM results WHERE scan_id = ? ORDER BY position",
+            f"SELECT evidence, findings, verdict FROM results WHERE scan_id = ? ORDER BY {order}",
             (scan_id,))
         for ev, findings, verdict in cur:
             yield DomainResult(from_jsonable(DomainEvidence, json.loads(ev)),
                                from_jsonable(tuple[Finding, ...], json.loads(findings)),
                                from_jsonable(Verdict, json.loads(verdict)))
+
+
+def diff_key(domain: str, input_text: str) -> tuple[bool, str]:
+    """How scans are matched domain by domain; the order of ``results(by_domain=True)``."""
+    return (domain == "", domain or input_text)
+
+
+def _scan_record(row: tuple) -> ScanRecord:
+    (id_, started, finished, profile, options, version, domains, compliant, errors, state,
+     inputs, out, invalid) = row
+    return ScanRecord(id_, started, finished, profile, json.loads(options), version, domains,
+                      compliant, errors, state, None if inputs is None else json.loads(inputs),
+                      out, invalid)
 
 
 def _dumps(obj: object) -> str:

@@ -1,30 +1,39 @@
-"""Pieces shared by the commands: output options, --fail-on, progress, report writing."""
+"""Pieces shared by the commands: output options, --fail-on, exit statuses, report writing.
+
+Exit statuses: 0 the command ran; 1 --fail-on matched (diff: --fail-on-worse matched);
+2 usage or input error; 3 interrupted by SIGINT/SIGTERM (what finished is kept and reported).
+"""
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from pathlib import Path
 
 from ..findings import SEVERITY, Status, domain_statuses
 from ..pipeline import DomainResult
 from ..profiles import Profile
 from ..registry import all_checks
+from ..progress import LOG_FORMATS, Progress  # noqa: F401  (Progress: moved, re-exported)
 from ..store import Store
 
 FAIL_ON = ("fail", "error", "warn")
+EXIT_INTERRUPTED = 3
 
 
-def add_output_options(p: argparse.ArgumentParser) -> None:
+def add_output_options(p: argparse.ArgumentParser, *, out_required: bool = True) -> None:
     g = p.add_argument_group("output")
-    g.add_argument("--out", required=True, metavar="DIR",
-                   help="folder for report.html, domains.csv, findings.csv, results.jsonl")
+    g.add_argument("--out", required=out_required, metavar="DIR",
+                   help="folder for report.html, domains.csv, findings.csv, results.jsonl; "
+                        "{date}, {time} and {scan} are replaced (dated folders for nightly runs)")
     g.add_argument("--db", type=Path, metavar="PATH",
                    help="scan history database (default ~/.local/share/mxaudit/history.sqlite)")
     g.add_argument("--fail-on", choices=FAIL_ON, metavar="STATUS",
                    help="exit 1 when a required check of the profile is at STATUS or worse for any "
                         "domain (fail; error = fail or could-not-test; warn = any of these)")
-    g.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary line")
+    g.add_argument("-q", "--quiet", action="store_true", default=None,
+                   help="no progress, no log lines and no summary line (warnings still show)")
+    g.add_argument("--log-format", choices=LOG_FORMATS,
+                   help="structured log lines on stderr instead of the progress bar (the default "
+                        "when stderr is not a terminal: text)")
 
 
 def fail_on_matches(r: DomainResult, profile: Profile, level: str | None) -> bool:
@@ -38,33 +47,15 @@ def fail_on_matches(r: DomainResult, profile: Profile, level: str | None) -> boo
 
 
 def finish_reports(store: Store, scan_id: int, out: Path):
+    """Write the scan's reports, with a "since the previous scan" section and trends."""
     from reports import write_reports
+
+    from .diff import DiffSummary
 
     rec = store.scan(scan_id)
     meta = {"scan_id": rec.id, "started": rec.started, "finished": rec.finished or "",
             "profile": rec.profile, "version": rec.version}
-    return write_reports(out, lambda: store.results(scan_id), list(all_checks()), meta)
-
-
-class Progress:
-    """A one-line progress display on a terminal; silent otherwise (cron, systemd, CI)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.done = 0
-        self.started = time.monotonic()
-        self._last = 0.0
-
-    def tick(self, r: DomainResult) -> None:
-        self.done += 1
-        now = time.monotonic()
-        if self.enabled and now - self._last > 0.2:
-            self._last = now
-            rate = self.done / max(now - self.started, 1e-6)
-            sys.stderr.write(f"\r{self.done} domains done, {rate:.1f}/s ")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
+    previous = store.previous_scan(scan_id)
+    diff = DiffSummary.between(store, previous, rec) if previous is not None else None
+    return write_reports(out, lambda: store.results(scan_id), list(all_checks()), meta,
+                         diff=diff, trend=lambda domain: store.trend(domain, scan_id))

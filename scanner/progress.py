@@ -1,0 +1,142 @@
+"""Progress and logs for people at a terminal and for schedulers.
+
+On a terminal (and no explicit ``--log-format``): one self-rewriting line with domains done,
+rate and, when the total is known, a bar and an ETA. Otherwise (cron, systemd, CI, or an
+explicit ``--log-format``): one structured line per event on stderr, ``text`` (logfmt:
+``ts=... level=info event=domain domain=example.com ...``) or ``json`` (one object a line).
+``--quiet`` silences info lines; warnings (an interrupted scan) are always written.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TextIO
+
+from .pipeline import DomainResult
+
+LOG_FORMATS = ("text", "json")
+_BARE = re.compile(r"^[A-Za-z0-9_.:/@+-]*$")
+
+
+def scan_inputs(files: list[str]) -> tuple[int | None, list[dict]]:
+    """One cheap pass over the input files: (estimated total, fingerprints).
+
+    The total counts non-blank, non-comment lines (CSV: minus the header), so it is an upper
+    bound when the list has duplicates; None when a list comes from stdin. The fingerprints
+    (absolute path, sha256) let ``scan --resume`` refuse a list edited since the scan began.
+    """
+    total: int | None = 0
+    prints = []
+    for name in files:
+        if name == "-":
+            total = None
+            continue
+        path = Path(name)
+        digest, lines = hashlib.sha256(), 0
+        try:
+            with open(path, "rb") as fh:
+                for line in fh:
+                    digest.update(line)
+                    text = line.strip()
+                    lines += bool(text) and not text.startswith(b"#")
+        except OSError:
+            return None, []     # read_targets reports the unreadable file properly
+        if path.suffix.lower() == ".csv" and lines:
+            lines -= 1
+        prints.append({"path": str(path.resolve()), "sha256": digest.hexdigest()})
+        if total is not None:
+            total += lines
+    return total, prints
+
+
+class Progress:
+    """Bar on a terminal, structured log lines elsewhere; see the module docstring."""
+
+    def __init__(self, *, bar: bool, log_format: str = "text", quiet: bool = False,
+                 total: int | None = None, done: int = 0, stream: TextIO | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.bar = bar and not quiet
+        self.log_format = log_format
+        self.quiet = quiet
+        self.total = total
+        self.done = done            # includes domains finished before a resume
+        self._new = 0
+        self.started = time.monotonic()
+        self._last = 0.0
+
+    def event(self, event: str, level: str = "info", **fields: object) -> None:
+        """One log line (not in bar mode, except warnings and the summary)."""
+        if self.quiet and level == "info":
+            return
+        if self.bar and level == "info" and event != "summary":
+            return
+        self._clear_bar()
+        ts = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        record = {"ts": ts, "level": level, "event": event, **fields}
+        if self.log_format == "json":
+            line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        else:
+            line = " ".join(f"{k}={_logfmt(v)}" for k, v in record.items())
+        self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def tick(self, r: DomainResult) -> None:
+        self.done += 1
+        self._new += 1
+        if not self.bar:
+            ev = r.evidence
+            self.event("domain", domain=ev.domain or ev.input, status=r.status,
+                       compliant=r.verdict.compliant, score=r.verdict.score, done=self.done,
+                       total=self.total)
+            return
+        now = time.monotonic()
+        if now - self._last > 0.2:
+            self._last = now
+            self.stream.write("\r" + self.bar_text(now) + "\033[K")
+            self.stream.flush()
+
+    def rate(self, now: float | None = None) -> float:
+        elapsed = (now if now is not None else time.monotonic()) - self.started
+        return self._new / max(elapsed, 1e-6)
+
+    def bar_text(self, now: float | None = None) -> str:
+        rate = self.rate(now)
+        if not self.total:
+            return f"{self.done} domains done, {rate:.1f}/s"
+        total = max(self.total, self.done)
+        share = self.done / total
+        filled = int(share * 20)
+        eta = (total - self.done) / rate if rate > 0 else None
+        eta_text = _duration(eta) if eta is not None else "?"
+        return (f"[{'#' * filled}{'.' * (20 - filled)}] {self.done}/~{total} {share:4.0%} "
+                f"{rate:.1f}/s ETA {eta_text}")
+
+    def close(self) -> None:
+        self._clear_bar()
+
+    def _clear_bar(self) -> None:
+        if self.bar and self._last:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self._last = 0.0
+
+
+def _logfmt(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    return text if text and _BARE.match(text) else json.dumps(text, ensure_ascii=False)
+
+
+def _duration(seconds: float) -> str:
+    s = int(seconds)
+    if s >= 3600:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
