@@ -162,8 +162,12 @@ relay_transport = error:mxaudit test peer does not deliver mail
 local_transport = error:mxaudit test peer does not deliver mail
 virtual_transport = error:mxaudit test peer does not deliver mail
 local_recipient_maps =
-smtpd_relay_restrictions = reject_unauth_destination
-smtpd_recipient_restrictions = reject_unauth_destination
+smtpd_relay_restrictions = reject_unauth_destination, reject
+# Every recipient is refused (relaying denied, even when authenticated).
+smtpd_recipient_restrictions = reject_unauth_destination, reject
+# Postfix always accepts a bare "RCPT TO:<postmaster>"; so DATA/BDAT are refused too.
+smtpd_data_restrictions = reject
+smtpd_end_of_data_restrictions = reject
 biff = no
 # No DNS: no client name lookups (the resolver may not be on loopback).
 smtpd_peername_lookup = no
