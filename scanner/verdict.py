@@ -2,8 +2,8 @@
 
 Score (issue 5): each check's domain-level status (the worst subject counts) earns points
 (pass 1, warn 0.5, fail 0) times the profile's weight for it; info, skipped and error earn
-nothing and count nothing, so "could not test" is kept apart from "fail" and listed in
-``Verdict.not_tested`` for reports to show. The score groups are the registry's
+nothing and count nothing, so "could not test" is kept apart from "fail" (``not_tested()`` lists those checks for
+reports to show). The score groups are the registry's
 categories: issue 5's transport security (``transport``), sender authentication (``sender``)
 and policy records (``policy``), plus mail routing (``mx``: MX records, addresses, PTR), kept
 as a group of its own because it is neither TLS nor a policy record. Each group is scored
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .findings import Finding, Status, domain_statuses
@@ -48,10 +48,8 @@ class Verdict:
     score: int
     failed: tuple[str, ...] = ()        # required checks observed outside `accept`
     undetermined: tuple[str, ...] = ()  # required checks in `error`: could not be tested
-    # Details for reports (not part of equality: two verdicts are equal when they decide alike)
-    unmet: tuple[str, ...] = field(default=(), compare=False)   # failed + undetermined, described
-    not_tested: tuple[str, ...] = field(default=(), compare=False)  # checks at `error`: unscored
-    groups: dict[str, int] = field(default_factory=dict, compare=False)  # group -> 0-100
+    # (Stored and written to results.jsonl as is: report-only details - group scores, checks
+    # not tested, requirement descriptions - are derived by the functions below instead.)
 
 
 def grade(findings: Sequence[Finding], profile: Profile, categories: Mapping[str, str],
@@ -59,20 +57,29 @@ def grade(findings: Sequence[Finding], profile: Profile, categories: Mapping[str
     """``evidence`` is needed only by requirements with a ``match``; without it they are
     undetermined."""
     statuses = domain_statuses(findings)
-    failed, undetermined, unmet = [], [], []
+    failed, undetermined = [], []
     for req in profile.requirements:
         outcome = _requirement_outcome(req, statuses.get(req.check), evidence)
-        if outcome is None:
-            continue
-        (undetermined if outcome == "undetermined" else failed).append(req.check)
-        unmet.append(req.describe())
+        if outcome is not None:
+            (undetermined if outcome == "undetermined" else failed).append(req.check)
     invalid = statuses.get("domain.valid") is Status.FAIL
-    groups = group_scores(statuses, profile, categories)
     return Verdict(profile.name, not failed and not undetermined and not invalid,
-                   _average(statuses, groups), tuple(dict.fromkeys(failed)),
-                   tuple(dict.fromkeys(undetermined)), tuple(unmet),
-                   tuple(c for c, s in statuses.items() if s is Status.ERROR),
-                   {g: round(v) for g, v in groups.items()})
+                   score(statuses, profile, categories), tuple(dict.fromkeys(failed)),
+                   tuple(dict.fromkeys(undetermined)))
+
+
+def not_tested(findings: Sequence[Finding]) -> tuple[str, ...]:
+    """Checks whose domain-level status is `error`: could not be tested, not scored."""
+    return tuple(c for c, s in domain_statuses(findings).items() if s is Status.ERROR)
+
+
+def unmet(verdict: Verdict, profile: Profile | None) -> tuple[str, ...]:
+    """The failed and undetermined requirements, described ('dmarc.rua (dmarc.rua contains
+    mailto:...)'); bare check IDs when the profile is not at hand."""
+    missed = set(verdict.failed) | set(verdict.undetermined)
+    if profile is None or profile.name != verdict.profile:
+        return tuple(dict.fromkeys((*verdict.failed, *verdict.undetermined)))
+    return tuple(dict.fromkeys(r.describe() for r in profile.requirements if r.check in missed))
 
 
 def _requirement_outcome(req: Requirement, status: Status | None,

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.findings import Finding, Status
+from dataclasses import dataclass
+
+from scanner.findings import Finding, Status, domain_statuses
 from scanner.profiles import Profile, parse_profile
 from scanner.registry import all_checks
-from scanner.verdict import GROUP_TITLES, SCORE_GROUPS, grade
+from scanner.verdict import GROUP_TITLES, SCORE_GROUPS, Verdict, grade, group_scores, not_tested, unmet
 
 CATEGORIES = {cid: spec.category for cid, spec in all_checks().items()}
 EMPTY = Profile("t", "t", "", (), {})
@@ -16,9 +18,23 @@ PREREQ = [Finding("domain.valid", "d.test", Status.PASS, ""),
           Finding("domain.exists", "d.test", Status.PASS, "")]
 
 
+@dataclass
+class Graded:
+    """The verdict plus what reports derive from the same findings."""
+    score: int
+    groups: dict[str, int]
+    not_tested: tuple[str, ...]
+    verdict: Verdict
+
+
+def graded(findings: list[Finding], profile: Profile = EMPTY) -> Graded:
+    v = grade(findings, profile, CATEGORIES)
+    groups = group_scores(domain_statuses(findings), profile, CATEGORIES)
+    return Graded(v.score, {g: round(x) for g, x in groups.items()}, not_tested(findings), v)
+
+
 def verdict(*pairs: tuple[str, Status], profile: Profile = EMPTY, subject: str = "d.test"):
-    findings = PREREQ + [Finding(c, subject, s, "") for c, s in pairs]
-    return grade(findings, profile, CATEGORIES)
+    return graded(PREREQ + [Finding(c, subject, s, "") for c, s in pairs], profile)
 
 
 def test_the_groups_are_the_registry_categories_but_info():
@@ -46,7 +62,7 @@ def test_the_worst_subject_counts():
     findings = PREREQ + [Finding("smtp.starttls", "mx1 [192.0.2.1]:25", Status.PASS, ""),
                          Finding("smtp.starttls", "mx2 [192.0.2.2]:25", Status.FAIL, ""),
                          Finding("spf.present", "d.test", Status.PASS, "")]
-    v = grade(findings, EMPTY, CATEGORIES)
+    v = graded(findings)
     assert v.groups == {"transport": 0, "sender": 100}
     assert v.score == 50
 
@@ -91,10 +107,14 @@ def test_nothing_scorable_scores_zero():
 def test_compliance_is_separate_from_the_score():
     profile = parse_profile('name = "r"\n[[require]]\ncheck = "spf.present"\naccept = ["pass"]\n'
                             "source = \"test\"\n", "r", set(CATEGORIES))
-    v = verdict(("spf.present", Status.WARN), ("smtp.starttls", Status.PASS), profile=profile)
-    assert (v.compliant, v.failed, v.unmet, v.score) == (False, ("spf.present",), ("spf.present",), 75)
+    v = verdict(("spf.present", Status.WARN), ("smtp.starttls", Status.PASS), profile=profile).verdict
+    assert (v.compliant, v.failed, unmet(v, profile), v.score) == (
+        False, ("spf.present",), ("spf.present",), 75)
 
 
-def test_report_details_do_not_change_equality():
-    a, b = verdict(("smtp.starttls", Status.ERROR)), verdict(("spf.present", Status.ERROR))
-    assert a.not_tested != b.not_tested and a == b
+def test_the_stored_verdict_keeps_its_five_fields():
+    """results.jsonl and the store carry the verdict as is; report details are derived."""
+    import dataclasses
+
+    assert [f.name for f in dataclasses.fields(Verdict)] == [
+        "profile", "compliant", "score", "failed", "undetermined"]
