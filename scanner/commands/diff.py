@@ -3,8 +3,10 @@
 Domains are matched by name (invalid inputs by their text). A change is one of:
 ``added`` / ``removed`` (the domain is in one scan only), ``compliance`` (the verdict flipped),
 ``worse`` / ``better`` (a check's domain-level status moved on the catalogue's severity
-scale: fail > error > warn > pass > info > skipped). A check present in only one of the two
-scans is not compared. Both scans are read as merge-joined streams in domain order, so memory
+scale: fail > error > warn > pass). Only graded statuses are compared: a check that was or
+became ``skipped`` or ``info`` (not applicable, e.g. DMARC tag checks once the record is gone),
+or that ran in only one of the two scans, is neither better nor worse; the change that caused
+it (``dmarc.present`` pass -> fail) is what the diff shows. Both scans are read as merge-joined streams in domain order, so memory
 does not grow with the number of domains.
 """
 from __future__ import annotations
@@ -17,12 +19,13 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..findings import SEVERITY, domain_statuses
+from ..findings import SEVERITY, Status, domain_statuses
 from ..pipeline import DomainResult, judge
 from ..profiles import Profile
 from ..store import ScanRecord, Store, default_db_path, diff_key
 
 KINDS = ("added", "removed", "compliance", "worse", "better")
+GRADED = frozenset({Status.PASS, Status.WARN, Status.ERROR, Status.FAIL})
 CSV_COLUMNS = ("change", "domain", "check", "old", "new")
 
 
@@ -50,6 +53,8 @@ def compare(old: DomainResult, new: DomainResult) -> Iterator[Change]:
         yield Change("compliance", name, "", _verdict_text(old), _verdict_text(new))
     before, after = domain_statuses(old.findings), domain_statuses(new.findings)
     for check in sorted(before.keys() & after.keys()):
+        if before[check] not in GRADED or after[check] not in GRADED:
+            continue
         a, b = SEVERITY[before[check]], SEVERITY[after[check]]
         if a != b:
             yield Change("worse" if b > a else "better", name, check,

@@ -1,0 +1,130 @@
+"""The history database migrates forward from the first released schema (v1), data intact."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from scanner.api import get_profile
+from scanner.errors import StoreError
+from scanner.evidence import DomainEvidence
+from scanner.pipeline import judge
+from scanner.serde import to_jsonable
+from scanner.store import COMPLETE, RUNNING, SCHEMA_VERSION, Store
+
+# The first released schema (mxaudit 0.1.0, meta.schema_version = 1), copied verbatim: the
+# migrations must always be able to start from it.
+V1_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS scans (
+    id INTEGER PRIMARY KEY,
+    started TEXT NOT NULL,
+    finished TEXT,
+    profile TEXT NOT NULL,
+    options TEXT NOT NULL,
+    version TEXT NOT NULL,
+    domains INTEGER NOT NULL DEFAULT 0,
+    compliant INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS results (
+    scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    domain TEXT NOT NULL,
+    input TEXT NOT NULL,
+    status TEXT NOT NULL,
+    compliant INTEGER NOT NULL,
+    score INTEGER NOT NULL,
+    evidence TEXT NOT NULL,
+    findings TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    PRIMARY KEY (scan_id, position)
+);
+INSERT INTO meta VALUES ('schema_version', '1');
+"""
+
+
+def _invalid_result(position: int, text: str):
+    ev = DomainEvidence(position=position, input=text, domain="", invalid_reason="contains whitespace",
+                        scanned_at="2025-01-01T02:00:00+00:00")
+    return judge(ev, get_profile("baseline"))
+
+
+def make_v1_db(path):
+    con = sqlite3.connect(path)
+    con.executescript(V1_DDL)
+    con.execute("INSERT INTO scans VALUES (1, '2025-01-01T02:00:00+00:00', "
+                "'2025-01-01T02:05:00+00:00', 'baseline', '{\"timeout\": 10.0}', '0.1.0', 2, 0, 0)")
+    con.execute("INSERT INTO scans (id, started, profile, options, version) VALUES "
+                "(2, '2025-01-02T02:00:00+00:00', 'baseline', '{}', '0.1.0')")   # killed, v1
+    for pos, text in enumerate(["not a domain", "also bad"]):
+        r = _invalid_result(pos, text)
+        dump = lambda o: json.dumps(to_jsonable(o))   # noqa: E731
+        con.execute("INSERT INTO results VALUES (1, ?, '', ?, 'ok', 0, 0, ?, ?, ?)",
+                    (pos, text, dump(r.evidence), dump(r.findings), dump(r.verdict)))
+    con.commit()
+    con.close()
+
+
+def test_v1_database_migrates_to_current_with_data_intact(tmp_path):
+    db = tmp_path / "v1.sqlite"
+    make_v1_db(db)
+    with Store(db) as store:
+        assert store.schema_version() == SCHEMA_VERSION == 2
+        old, killed = store.scans()
+        assert (old.id, old.state, old.finished, old.domains, old.invalid) == \
+               (1, COMPLETE, "2025-01-01T02:05:00+00:00", 2, 2)
+        assert old.options == {"timeout": 10.0} and old.inputs is None and not old.resumable
+        assert (killed.id, killed.state, killed.finished) == (2, RUNNING, None)
+        assert not killed.resumable          # v1 did not record its inputs
+        assert [r.evidence.input for r in store.results(1)] == ["not a domain", "also bad"]
+        assert [(f.check, f.status.value) for f in next(store.results(1)).findings
+                if f.check == "domain.valid"] == [("domain.valid", "fail")]
+        assert store.previous_scan(2).id == 1 and store.latest_unfinished().id == 2
+    indexes = {r[0] for r in sqlite3.connect(db).execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "results_by_domain" in indexes
+    with Store(db) as store:   # reopening is a no-op
+        assert store.schema_version() == 2 and len(store.scans()) == 2
+
+
+def test_new_database_is_created_through_the_migrations(tmp_path):
+    with Store(tmp_path / "new.sqlite") as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        scan_id = store.begin_scan("2025-01-03T02:00:00+00:00", "baseline", {}, "0.1.0",
+                                   inputs={"files": [], "domains": ["a.test"]})
+        rec = store.scan(scan_id)
+        assert (rec.state, rec.resumable, store.latest_unfinished().id) == (RUNNING, True, scan_id)
+
+
+def test_newer_schema_is_refused(tmp_path):
+    db = tmp_path / "future.sqlite"
+    make_v1_db(db)
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(StoreError, match="schema v99"):
+        Store(db)
+
+
+def test_history_command_reads_a_v1_database(tmp_path, run_cli):
+    db = tmp_path / "v1.sqlite"
+    make_v1_db(db)
+    proc = run_cli(["history", "--db", db], timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[1].split()[:4] == ["1", "2025-01-01T02:00:00+00:00", "300s", "complete"]
+    assert lines[2].split()[:3] == ["2", "2025-01-02T02:00:00+00:00", "running"]
+    proc = run_cli(["history", "--db", db, "--json"], timeout=30)
+    records = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [(r["id"], r["state"], r["invalid"], r["seconds"]) for r in records] == \
+           [(1, "complete", 2, 300.0), (2, "running", 0, None)]
+
+
+def test_newer_schema_is_a_usage_error_on_the_command_line(tmp_path, run_cli):
+    db = tmp_path / "future.sqlite"
+    make_v1_db(db)
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    proc = run_cli(["history", "--db", db], timeout=30)
+    assert proc.returncode == 2 and "schema v99" in proc.stderr and "Traceback" not in proc.stderr
