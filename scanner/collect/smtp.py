@@ -1,9 +1,280 @@
-"""SMTP probe stage (placeholder until the probe lands): returns no sessions."""
+"""SMTP probe stage: one shared probe per (MX host, IP, port, role).
+
+A probe is at most three TCP connections, one after the other, each inside the per-IP
+limiter slot, all under one probe deadline:
+
+1. main session: greeting; EHLO (HELO fallback); on ``submission``, MAIL FROM:<> in clear
+   (then RSET if accepted; never RCPT, DATA or AUTH); STARTTLS if advertised (``smtp``,
+   ``submission``) or TLS first (``submissions``) with a modern client that does not
+   verify during the handshake; EHLO again; QUIT;
+2. legacy handshake: TLS 1.0/1.1 only at security level 0 (smtp.legacy_tls, and the
+   certificate of a TLS-1.0-only server);
+3. weak-cipher hello: a raw ClientHello offering only RC4/3DES/NULL/EXPORT suites.
+
+2 and 3 run only when the main session got as far as a TLS handshake that did not time
+out, so a tarpit costs one step timeout and a server without TLS costs one connection.
+TLS sessions per TLS-capable endpoint: 2 full handshakes + 1 ClientHello.
+"""
 from __future__ import annotations
 
+import asyncio
+import ssl
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from typing import Any
+
 from ..context import ScanContext
-from ..evidence import MxEvidence, SmtpProbe
+from ..evidence import MxEvidence, PortSpec
+from ..evidence.smtp import Attempt, Failure, HandshakeAttempt, SmtpProbe, TlsFacts
+from .smtp_session import (ProbeError, SmtpSession, Transcript, abort, auth_mechanisms,
+                           classify, extensions_of, open_stream)
+from .smtp_tls import (LEGACY_OFFER, TrustStore, certificate_facts, legacy_context,
+                       modern_context, peer_chain_der, sni_for, weak_hello)
+
+PROBE_DEADLINE_STEPS = 12   # the probe deadline, in step timeouts (three connections)
+MAIL_FROM = "MAIL FROM:<>"
 
 
 async def collect_smtp(ctx: ScanContext, mx: MxEvidence) -> tuple[SmtpProbe, ...]:
-    return ()
+    """Probe every examined MX host x probed address x configured port (shared per scan)."""
+    if mx.null_mx:
+        return ()
+    jobs = []
+    for host in mx.hosts:
+        for addr in host.addresses:
+            if not addr.probed or not ctx.may_connect(addr.ip):
+                continue
+            for spec in ctx.options.ports:
+                key = (host.name, addr.ip, spec.port, spec.role)
+                jobs.append(ctx.probes.get(key, _factory(ctx, host.name, addr.ip, spec)))
+    return tuple(await asyncio.gather(*jobs))
+
+
+def _factory(ctx: ScanContext, host: str, ip: str, spec: PortSpec) -> Callable[[], Awaitable[SmtpProbe]]:
+    return lambda: probe_endpoint(ctx, host, ip, spec)
+
+
+async def _shared(ctx: ScanContext, name: str, factory: Callable[[], Any]) -> Any:
+    async def make() -> Any:
+        return factory()
+    return await ctx.once("smtp-tls").get(name, make)
+
+
+class _Probe:
+    """Mutable facts of one probe in progress; ``freeze()`` makes the evidence."""
+
+    def __init__(self, host: str, ip: str, spec: PortSpec) -> None:
+        self.f: dict[str, Any] = dict(host=host, ip=ip, port=spec.port, role=spec.role)
+        self.transcript = Transcript()
+        self.connections = 0
+        self.tls_sessions = 0
+
+    def fail(self, err: ProbeError) -> None:
+        self.f.setdefault("failure", err.failure)
+        self.f.setdefault("error", err.detail)
+        self.transcript.add(f"!: {err.detail}")
+
+    def freeze(self) -> SmtpProbe:
+        return SmtpProbe(**self.f, connections=self.connections, tls_sessions=self.tls_sessions,
+                         transcript=self.transcript.freeze())
+
+
+async def probe_endpoint(ctx: ScanContext, host: str, ip: str, spec: PortSpec) -> SmtpProbe:
+    timeout = ctx.options.timeout
+    loop = asyncio.get_running_loop()
+    deadline_at = loop.time() + timeout * PROBE_DEADLINE_STEPS
+    p = _Probe(host, ip, spec)
+    try:
+        async with asyncio.timeout_at(deadline_at):
+            await _main_session(ctx, p)
+    except TimeoutError:
+        p.fail(ProbeError(Failure.TIMEOUT, "probe deadline reached"))
+    tls: TlsFacts | None = p.f.get("tls")
+    if tls is not None and tls.failure is not Failure.TIMEOUT:
+        p.f["legacy"] = await _extra(ctx, p, deadline_at, _legacy_attempt(ctx, p, tls))
+        p.f["weak_cipher"] = await _extra(ctx, p, deadline_at, _weak_attempt)
+    return p.freeze()
+
+
+# ------------------------------------------------------------------ the main session
+
+async def _main_session(ctx: ScanContext, p: _Probe) -> None:
+    timeout = ctx.options.timeout
+    host, ip, port, role = p.f["host"], p.f["ip"], p.f["port"], p.f["role"]
+    writer = None
+    async with ctx.limiter.slot(ip):
+        try:
+            p.connections += 1
+            p.transcript.add(f"*: connect {ip}:{port} ({role})")
+            reader, writer = await open_stream(ip, port, timeout)
+            p.f["connected"] = True
+            session = SmtpSession(reader, writer, timeout, p.transcript)
+            if role == "submissions":
+                if not await _handshake(ctx, p, session, await _modern_context(ctx)):
+                    return
+            greeting = await session.read_reply("greeting")
+            p.f["greeting_code"], p.f["greeting"] = greeting.code, greeting.first[:120]
+            if greeting.code != 220:
+                p.fail(ProbeError(Failure.BAD_GREETING, f"greeting {greeting.code}"))
+                await session.quit()
+                return
+            reply, used_helo = await session.ehlo(ctx.options.ehlo_name)
+            p.f["ehlo_code"], p.f["used_helo"] = reply.code, used_helo
+            exts = extensions_of(reply) if not used_helo else ()
+            if role == "submissions":
+                p.f["extensions_tls"] = exts
+                p.f["auth_after_tls"] = auth_mechanisms(exts)
+                await session.quit()
+                return
+            p.f["extensions"] = exts
+            p.f["auth_before_tls"] = auth_mechanisms(exts)
+            if role == "submission" and 200 <= reply.code < 300:
+                mail = await session.command(MAIL_FROM)
+                p.f["mail_from_code"] = mail.code
+                if 200 <= mail.code < 300:
+                    await session.command("RSET")
+            if not any(e.split(" ", 1)[0] == "STARTTLS" for e in exts):
+                await session.quit()
+                return
+            starttls = await session.command("STARTTLS")
+            p.f["starttls_code"] = starttls.code
+            if starttls.code != 220:
+                p.fail(ProbeError(Failure.REJECTED, f"STARTTLS answered {starttls.code}"))
+                await session.quit()
+                return
+            if not await _handshake(ctx, p, session, await _modern_context(ctx)):
+                return
+            again, _ = await session.ehlo(ctx.options.ehlo_name)
+            exts_tls = extensions_of(again)
+            p.f["extensions_tls"] = exts_tls
+            p.f["auth_after_tls"] = auth_mechanisms(exts_tls)
+            await session.quit()
+        except ProbeError as err:
+            p.fail(err)
+        except TimeoutError:
+            raise
+        except Exception as exc:  # anything unexpected is this endpoint's error, not the scan's
+            p.fail(classify(exc, "session"))
+        finally:
+            abort(writer)
+
+
+async def _modern_context(ctx: ScanContext) -> ssl.SSLContext:
+    return await _shared(ctx, "modern-context", modern_context)
+
+
+async def _legacy_context(ctx: ScanContext) -> ssl.SSLContext | None:
+    return await _shared(ctx, "legacy-context", legacy_context)
+
+
+async def _start_tls(session: SmtpSession, sslctx: ssl.SSLContext, host: str) -> ssl.SSLObject:
+    t = session.timeout
+    await asyncio.wait_for(
+        session.writer.start_tls(sslctx, server_hostname=sni_for(host),
+                                 ssl_handshake_timeout=t + 5),
+        t)   # our own timeout fires first, so a stalled handshake reads as TIMEOUT
+    return session.writer.get_extra_info("ssl_object")
+
+
+async def _handshake(ctx: ScanContext, p: _Probe, session: SmtpSession,
+                     sslctx: ssl.SSLContext) -> bool:
+    """The main TLS handshake; records TlsFacts either way. True when it completed."""
+    p.tls_sessions += 1
+    p.transcript.add("*: TLS handshake")
+    try:
+        sslobj = await _start_tls(session, sslctx, p.f["host"])
+    except Exception as exc:
+        err = classify(exc, "TLS handshake")
+        if err.failure in (Failure.RESET, Failure.UNREACHABLE, Failure.PROTOCOL):
+            err = ProbeError(Failure.TLS, err.detail)
+        p.f["tls"] = TlsFacts(completed=False, failure=err.failure, error=err.detail)
+        p.fail(ProbeError(err.failure, err.detail))
+        return False
+    chain, trusted, trust_error = await _chain_facts(ctx, sslobj)
+    cipher = (sslobj.cipher() or ("",))[0]
+    p.f["tls"] = TlsFacts(completed=True, version=sslobj.version() or "", cipher=cipher,
+                          chain=chain, trusted=trusted, trust_error=trust_error)
+    p.transcript.add(f"*: {sslobj.version()} {cipher}")
+    return True
+
+
+async def _chain_facts(ctx: ScanContext, sslobj: ssl.SSLObject):
+    ders = peer_chain_der(sslobj)
+    if not ders:
+        return (), None, "no certificate presented"
+    chain = tuple(certificate_facts(d) for d in ders)
+    store: TrustStore = await _shared(ctx, "trust-store", lambda: TrustStore.load(ctx.options.ca_file))
+
+    async def verify() -> tuple[bool | None, str]:
+        return store.verify(ders, datetime.now(timezone.utc))
+
+    key = tuple(c.sha256 for c in chain)
+    trusted, reason = await ctx.once("smtp-cert-verify").get(key, verify)
+    return chain, trusted, reason
+
+
+# ------------------------------------------------------------------ extra connections
+
+async def _extra(ctx: ScanContext, p: _Probe, deadline_at: float, attempt) -> HandshakeAttempt:
+    """Open a fresh connection up to the TLS point, then run ``attempt(session)``."""
+    timeout = ctx.options.timeout
+    host, ip, port, role = p.f["host"], p.f["ip"], p.f["port"], p.f["role"]
+    writer = None
+    try:
+        async with asyncio.timeout_at(deadline_at), ctx.limiter.slot(ip):
+            try:
+                p.connections += 1
+                reader, writer = await open_stream(ip, port, timeout)
+                session = SmtpSession(reader, writer, timeout, Transcript())
+                if role != "submissions":
+                    greeting = await session.read_reply("greeting")
+                    if greeting.code != 220:
+                        raise ProbeError(Failure.BAD_GREETING, f"greeting {greeting.code}")
+                    await session.ehlo(ctx.options.ehlo_name)
+                    reply = await session.command("STARTTLS")
+                    if reply.code != 220:
+                        raise ProbeError(Failure.REJECTED, f"STARTTLS answered {reply.code}")
+                p.tls_sessions += 1
+                return await attempt(ctx, p, session)
+            finally:
+                abort(writer)
+    except ProbeError as err:
+        return HandshakeAttempt(Attempt.ERROR, detail=err.detail)
+    except TimeoutError:
+        return HandshakeAttempt(Attempt.ERROR, detail="probe deadline reached")
+    except Exception as exc:
+        return HandshakeAttempt(Attempt.ERROR, detail=classify(exc, "connect").detail)
+
+
+def _legacy_attempt(ctx: ScanContext, p: _Probe, main: TlsFacts):
+    async def attempt(ctx: ScanContext, p: _Probe, session: SmtpSession) -> HandshakeAttempt:
+        sslctx = await _legacy_context(ctx)
+        if sslctx is None:
+            return HandshakeAttempt(Attempt.NOT_TESTED, offered=LEGACY_OFFER,
+                                    detail="not testable with the local TLS library")
+        try:
+            sslobj = await _start_tls(session, sslctx, p.f["host"])
+        except (TimeoutError, asyncio.TimeoutError):
+            return HandshakeAttempt(Attempt.ERROR, offered=LEGACY_OFFER,
+                                    detail="legacy handshake timed out")
+        except Exception as exc:
+            return HandshakeAttempt(Attempt.REFUSED, offered=LEGACY_OFFER,
+                                    detail=classify(exc, "legacy handshake").detail)
+        version, cipher = sslobj.version() or "", (sslobj.cipher() or ("",))[0]
+        p.transcript.add(f"*: legacy handshake accepted: {version} {cipher}")
+        if main.completed:
+            return HandshakeAttempt(Attempt.ACCEPTED, version=version, cipher=cipher,
+                                    offered=LEGACY_OFFER)
+        chain, trusted, trust_error = await _chain_facts(ctx, sslobj)
+        return HandshakeAttempt(Attempt.ACCEPTED, version=version, cipher=cipher,
+                                offered=LEGACY_OFFER, chain=chain, trusted=trusted,
+                                trust_error=trust_error)
+    return attempt
+
+
+async def _weak_attempt(ctx: ScanContext, p: _Probe, session: SmtpSession) -> HandshakeAttempt:
+    result = await weak_hello(session.reader, session.writer, sni_for(p.f["host"]),
+                              ctx.options.timeout)
+    p.transcript.add(f"*: weak-cipher hello {result.outcome}"
+                     + (f": {result.cipher}" if result.cipher else ""))
+    return result
