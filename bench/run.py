@@ -1,0 +1,211 @@
+"""Benchmark: mxaudit vs trustymail vs checkdmarc (--check-mx-tls) on one synthetic world.
+
+    python3 bench/run.py --domains 2000 --delay-ms 20
+
+1. Creates bench/.venv (git-ignored) with trustymail, checkdmarc, pyinstrument and this
+   checkout of mxaudit, all from PyPI (once).
+2. Re-runs itself as root inside a fresh network + mount namespace (``unshare --net
+   --mount``): the only interface there is ``lo``, so no tool can send a packet beyond
+   loopback whatever it tries; /etc/resolv.conf is bind-mounted to the bench DNS server so
+   even the system resolver (trustymail's and checkdmarc's SMTP connects use it) is the lab.
+3. Starts bench/world.py (DNS on 127.0.3.53:53, SMTP on 25/465/587 of every MX host, every
+   reply delayed by D ms), runs each tool over the same domain list, and prints wall time,
+   domains/s, peak RSS (wait4 of the tool's process), the DNS queries / TLS sessions / SMTP
+   connections the world served for it, and mxaudit's speed ratio to each tool.
+
+Options: ``--tools mxaudit,checkdmarc`` to pick; ``--floor`` to measure the unit cost of a DNS
+query and a TLS session and compare mxaudit's run to that floor; ``--profile`` to run mxaudit
+under pyinstrument; ``--no-smtp`` for a DNS-only world (memory runs at 100,000 domains).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+VENV = BENCH / ".venv"
+PY = VENV / "bin" / "python"
+PACKAGES = ["trustymail", "checkdmarc", "pyinstrument"]
+DNS_IP = "127.0.3.53"
+
+
+def ensure_venv() -> None:
+    if PY.exists() and (VENV / "bin" / "trustymail").exists():
+        return
+    print("bench: creating bench/.venv (trustymail, checkdmarc, pyinstrument, mxaudit)", file=sys.stderr)
+    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    subprocess.run([str(PY), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
+    subprocess.run([str(PY), "-m", "pip", "install", "-q", *PACKAGES, "-e", str(REPO)], check=True)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--domains", type=int, default=2000)
+    p.add_argument("--delay-ms", type=float, default=20.0)
+    p.add_argument("--tools", default="mxaudit,checkdmarc,trustymail")
+    p.add_argument("--trustymail-domains", type=int, default=0, metavar="N",
+                   help="run trustymail on the first N domains only (it is slow); 0 = all")
+    p.add_argument("--concurrency", type=int, default=0, help="mxaudit --concurrency (0: default)")
+    p.add_argument("--no-smtp", dest="smtp", action="store_false")
+    p.add_argument("--floor", action="store_true", help="measure DNS/TLS unit costs")
+    p.add_argument("--profile", action="store_true", help="run mxaudit under pyinstrument")
+    p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    if os.environ.get("MXAUDIT_BENCH_NETNS") != "1":
+        ensure_venv()
+        if os.geteuid() != 0 or not shutil.which("unshare"):
+            sys.exit("bench: needs root and unshare(1): the other tools only speak to ports 53 "
+                     "and 25, so the bench binds them inside a private network namespace")
+        env = dict(os.environ, MXAUDIT_BENCH_NETNS="1")
+        cmd = ["unshare", "--net", "--mount", "--propagation", "private", "--",
+               str(PY), str(Path(__file__).resolve()), *(argv if argv is not None else sys.argv[1:])]
+        return subprocess.run(cmd, env=env).returncode
+    return inside(args)
+
+
+# ---------------------------------------------------------------------------- in the namespace
+def inside(args: argparse.Namespace) -> int:
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    work = Path(tempfile.mkdtemp(prefix="mxaudit-bench-"))
+    resolv = work / "resolv.conf"
+    resolv.write_text(f"nameserver {DNS_IP}\noptions timeout:2 attempts:1\n")
+    subprocess.run(["mount", "--bind", str(resolv), "/etc/resolv.conf"], check=True)
+    domains = [f"d{i:06d}.test" for i in range(args.domains)]
+    listing = work / "domains.txt"
+    listing.write_text("\n".join(domains) + "\n")
+    stats_file = work / "stats.json"
+    world_cmd = [str(PY), str(BENCH / "world.py"), "--domains", str(args.domains),
+                 "--delay-ms", str(args.delay_ms), "--dir", str(work), "--stats", str(stats_file)]
+    if not args.smtp:
+        world_cmd.append("--no-smtp")
+    world = subprocess.Popen(world_cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        ready = json.loads(world.stdout.readline() or "{}")
+        if not ready.get("ready"):
+            sys.exit("bench: the world did not start")
+        env = dict(os.environ, SSL_CERT_FILE=ready["ca"], PYTHONWARNINGS="ignore")
+        rows = []
+        for tool in [t.strip() for t in args.tools.split(",") if t.strip()]:
+            cmd, n = tool_command(tool, args, work, listing, domains, ready["ca"])
+            print(f"bench: running {tool} on {n} domains ...", file=sys.stderr, flush=True)
+            before = world_stats(world, stats_file)
+            wall, rss, rc = measure(cmd, env, work / f"{tool}.log")
+            after = world_stats(world, stats_file)
+            served = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+            shapes = {k[2:]: v for k, v in served.items() if k.startswith("q ") and v}
+            (work / f"{tool}.queries.json").write_text(json.dumps(
+                dict(sorted(shapes.items(), key=lambda kv: -kv[1])), indent=1))
+            served = {k: v for k, v in served.items() if not k.startswith("q ")}
+            rows.append({"tool": tool, "domains": n, "wall_s": wall, "domains_per_s": n / wall,
+                         "peak_rss_mb": rss / 1024, "exit": rc, **served})
+        floor = measure_floor(world, stats_file, work, env) if args.floor else None
+        report(args, rows, floor, ready)
+        print(f"\nlogs, outputs{' and profile.txt' if args.profile else ''}: {work}")
+    finally:
+        world.send_signal(signal.SIGTERM)
+        try:
+            world.wait(10)
+        except subprocess.TimeoutExpired:
+            world.kill()
+    return 0
+
+
+def tool_command(tool: str, args, work: Path, listing: Path, domains: list[str], ca: str):
+    if tool == "mxaudit":
+        cmd = [str(VENV / "bin" / "mxaudit"), "scan", str(listing), "--out", str(work / "mxaudit-out"),
+               "--db", str(work / "mxaudit.sqlite"), "-q", "--nameserver", DNS_IP,
+               "--allow-private", "--ca-file", ca, "--dkim-selector", "sel1"]
+        if args.concurrency:
+            cmd += ["--concurrency", str(args.concurrency)]
+        if args.profile:
+            cmd = [str(VENV / "bin" / "pyinstrument"), "-r", "text", "-o",
+                   str(work / "profile.txt")] + cmd
+        return cmd, len(domains)
+    if tool == "checkdmarc":
+        return [str(VENV / "bin" / "checkdmarc"), str(listing), "--check-mx-tls", "-n", DNS_IP,
+                "-o", str(work / "checkdmarc.json")], len(domains)
+    if tool == "trustymail":
+        subset = domains[:args.trustymail_domains] if args.trustymail_domains else domains
+        # trustymail's --psl-filename/--psl-read-only are read before they are set (its
+        # domain.py binds the defaults at import), so it would download the PSL: give it a
+        # fresh copy in its working directory, where its default looks (cwd = work).
+        shutil.copyfile(REPO / "scanner" / "data" / "public_suffix_list.dat",
+                        work / "public_suffix_list.dat")
+        return [str(VENV / "bin" / "trustymail"), "--dns", DNS_IP, "--smtp-localhost", "bench.test",
+                "--json", "-o", str(work / "trustymail"), *subset], len(subset)
+    raise SystemExit(f"bench: unknown tool {tool!r}")
+
+
+def measure(cmd: list[str], env: dict, log: Path) -> tuple[float, int, int]:
+    """(wall seconds, peak RSS in KiB of that process, exit status)."""
+    with open(log, "w") as out:
+        start = time.monotonic()
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, cwd=log.parent)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss, proc.returncode
+
+
+def world_stats(world: subprocess.Popen, stats_file: Path) -> dict:
+    stats_file.unlink(missing_ok=True)
+    world.send_signal(signal.SIGUSR1)
+    for _ in range(200):
+        if stats_file.exists() and stats_file.stat().st_size:
+            return json.loads(stats_file.read_text())
+        time.sleep(0.01)
+    return {}
+
+
+def measure_floor(world, stats_file: Path, work: Path, env: dict) -> dict:
+    """Unit costs measured against the same world, by the same client code mxaudit uses."""
+    out = subprocess.run([str(PY), str(BENCH / "floor.py")], env=env, capture_output=True,
+                         text=True, timeout=300)
+    if out.returncode:
+        print(out.stderr, file=sys.stderr)
+        return {}
+    return json.loads(out.stdout)
+
+
+def report(args, rows: list[dict], floor: dict | None, ready: dict) -> None:
+    print(f"\nworld: {args.domains} domains (60% provider A's MX pair, 20% provider B's, 20% own "
+          f"MX host: {ready['smtp_hosts']} SMTP hosts x 3 ports), SMTP reply delay "
+          f"{args.delay_ms:g} ms, DNS {ready['dns']}; {os.cpu_count()} CPUs")
+    head = f"{'tool':<11}{'domains':>8}{'wall s':>9}{'dom/s':>9}{'peak RSS MB':>13}" \
+           f"{'DNS q':>9}{'TLS':>7}{'SMTP conn':>10}{'exit':>5}   mxaudit is"
+    print(head)
+    mx = next((r for r in rows if r["tool"] == "mxaudit"), None)
+    for r in rows:
+        ratio = "" if mx is None or r is mx else f"{mx['domains_per_s'] / r['domains_per_s']:.1f}x faster"
+        print(f"{r['tool']:<11}{r['domains']:>8}{r['wall_s']:>9.1f}{r['domains_per_s']:>9.1f}"
+              f"{r['peak_rss_mb']:>13.0f}{r.get('dns_queries', 0):>9}{r.get('tls_sessions', 0):>7}"
+              f"{r.get('smtp_connections', 0):>10}{r['exit']:>5}   {ratio}")
+    if floor and mx:
+        dns_s = mx.get("dns_queries", 0) * floor["dns_query_s"]
+        tls_s = mx.get("tls_sessions", 0) * floor["tls_session_s"]
+        print(f"\nfloor: a DNS query costs {floor['dns_query_s'] * 1e6:.0f} us, a TLS session "
+              f"{floor['tls_session_s'] * 1e3:.2f} ms (throughput, client+server on this machine); "
+              f"mxaudit's {mx.get('dns_queries', 0)} queries + {mx.get('tls_sessions', 0)} TLS "
+              f"sessions = {dns_s + tls_s:.1f} s; the run took {mx['wall_s']:.1f} s "
+              f"({mx['wall_s'] / max(dns_s + tls_s, 1e-9):.1f}x the floor)")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"args": vars(args), "rows": rows, "floor": floor},
+                                              indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,386 @@
+"""The benchmark's synthetic mail world: a procedural DNS server and delaying SMTP servers.
+
+Nothing is stored per domain: answers are computed from the name (``d000042.test`` ->
+its MX, SPF, DMARC, DKIM), so a 100,000-domain world starts instantly and costs no memory.
+Shape (by domain index modulo 10): 0-5 share provider A's MX pair, 6-7 provider B's pair,
+8-9 have their own MX host. Every domain has SPF, DMARC (p=reject, rua) and a DKIM key at
+selector ``sel1``. PTR records forward-confirm every MX address.
+
+SMTP servers (raw asyncio, lean so they don't steal the scanner's CPU) delay every reply by
+``delay`` seconds: greeting, EHLO, STARTTLS, MAIL, RSET, QUIT. Roles per port: smtp
+(STARTTLS, AUTH only after TLS), submissions (implicit TLS), submission (STARTTLS, MAIL
+before TLS answered 530). TLS 1.2+ with lab-CA certificates (ECDSA P-256).
+
+Only loopback addresses are ever bound: DNS on 127.0.3.53, MX hosts on 127.20.x.y (providers)
+and 127.21.x.y (own hosts). Run inside the bench's network namespace (see run.py) to use the
+real ports 53/25/465/587 that trustymail and checkdmarc insist on.
+
+    python bench/world.py --domains 2000 --delay-ms 20 --dir /tmp/w --stats /tmp/w/stats.json
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import resource
+import signal
+import ssl
+import struct
+import sys
+from collections import Counter, OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import dns.flags
+import dns.message
+import dns.name
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+
+DNS_IP = "127.0.3.53"
+ZONE = "test"
+PROVIDERS = {"a": ("127.20.0.1", "127.20.0.2"), "b": ("127.20.1.1", "127.20.1.2")}
+SOA = "ns.test. hostmaster.test. 1 3600 600 86400 300"
+DKIM_SELECTOR = "sel1"
+# A real 2048-bit RSA public key (SubjectPublicKeyInfo, base64): parsed by DKIM checkers.
+_DKIM_KEY = None
+
+
+def dkim_key() -> str:
+    global _DKIM_KEY
+    if _DKIM_KEY is None:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+        der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        _DKIM_KEY = base64.b64encode(der).decode()
+    return _DKIM_KEY
+
+
+def domain_name(i: int) -> str:
+    return f"d{i:06d}.{ZONE}"
+
+
+def own_ip(i: int) -> str:
+    """The own MX host of domain i (only for i % 10 in (8, 9))."""
+    k = (i // 10) * 2 + (i % 10 - 8)
+    return f"127.{21 + k // 62500}.{(k // 250) % 250}.{k % 250 + 1}"
+
+
+def mx_hosts(i: int) -> list[tuple[str, str]]:
+    """(host name, IP) of domain i's MX hosts."""
+    r = i % 10
+    if r <= 5:
+        return [(f"mx{j + 1}.provider-a.{ZONE}", ip) for j, ip in enumerate(PROVIDERS["a"])]
+    if r <= 7:
+        return [(f"mx{j + 1}.provider-b.{ZONE}", ip) for j, ip in enumerate(PROVIDERS["b"])]
+    return [(f"mx-{domain_name(i).split('.')[0]}.own.{ZONE}", own_ip(i))]
+
+
+def smtp_ips(n: int) -> list[tuple[str, str]]:
+    """Every MX (host, IP) of an n-domain world: 4 provider hosts + one per self-hosted domain."""
+    hosts = {h for i in range(min(n, 10)) for h in mx_hosts(i)}
+    hosts |= {h for i in range(n) if i % 10 >= 8 for h in mx_hosts(i)}
+    return sorted(hosts)
+
+
+# ---------------------------------------------------------------------------- DNS data
+class World:
+    """Name -> records, computed. ``answer`` returns (rcode, [(rdtype, texts)], soa?)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.ptr: dict[str, str] = {}     # filled lazily by reverse lookups
+
+    def index(self, label: str) -> int | None:
+        if len(label) == 7 and label[0] == "d" and label[1:].isdigit():
+            i = int(label[1:])
+            return i if i < self.n else None
+        return None
+
+    def node(self, name: str) -> dict[str, list[str]] | None:
+        """Records at ``name`` (type -> texts); {} for an empty non-terminal; None: NXDOMAIN."""
+        labels = name.split(".")
+        if labels[-1] != ZONE:
+            return None
+        if name == ZONE:
+            return {"SOA": [SOA], "NS": ["ns.test."]}
+        if name == f"ns.{ZONE}":
+            return {"A": [DNS_IP]}
+        if len(labels) == 3 and labels[1].startswith("provider-"):
+            p = labels[1][len("provider-"):]
+            if labels[0] == "_spf" and p in PROVIDERS:
+                return {"TXT": [f"v=spf1 ip4:{PROVIDERS[p][0]} ip4:{PROVIDERS[p][1]} -all"]}
+            if labels[0] in ("mx1", "mx2") and p in PROVIDERS:
+                return {"A": [PROVIDERS[p][int(labels[0][2]) - 1]]}
+            return None
+        if name.startswith("provider-") and len(labels) == 2:
+            return {}
+        if len(labels) == 3 and labels[1] == "own" and labels[0].startswith("mx-"):
+            i = self.index(labels[0][3:])
+            return {"A": [own_ip(i)]} if i is not None and i % 10 >= 8 else None
+        if name == f"own.{ZONE}":
+            return {}
+        i = self.index(labels[-2])
+        if i is None:
+            return None
+        d = domain_name(i)
+        if name == d:
+            r = i % 10
+            spf = ("v=spf1 include:_spf.provider-a.test -all" if r <= 5 else
+                   "v=spf1 include:_spf.provider-b.test -all" if r <= 7 else "v=spf1 mx -all")
+            return {"MX": [f"{10 * (j + 1)} {h}." for j, (h, _) in enumerate(mx_hosts(i))],
+                    "TXT": [spf], "SOA": [SOA], "NS": ["ns.test."]}
+        if name == f"_dmarc.{d}":
+            return {"TXT": [f"v=DMARC1; p=reject; rua=mailto:dmarc@{d}"]}
+        if name == f"{DKIM_SELECTOR}._domainkey.{d}":
+            return {"TXT": [f"v=DKIM1; k=rsa; p={dkim_key()}"]}
+        if name == f"_domainkey.{d}":
+            return {}
+        return None
+
+    def reverse(self, name: str) -> dict[str, list[str]] | None:
+        parts = name.split(".")
+        if len(parts) != 6 or parts[0:4] == [] or parts[-2:] != ["in-addr", "arpa"]:
+            return None
+        ip = ".".join(reversed(parts[:4]))
+        for p, ips in PROVIDERS.items():
+            if ip in ips:
+                return {"PTR": [f"mx{ips.index(ip) + 1}.provider-{p}.{ZONE}."]}
+        if ip.startswith("127.2") and not ip.startswith("127.20."):
+            a, b, c = (int(x) for x in ip.split(".")[1:])
+            k = (a - 21) * 62500 + b * 250 + (c - 1)
+            i = (k // 2) * 10 + 8 + k % 2
+            if i < self.n:
+                return {"PTR": [f"mx-{domain_name(i).split('.')[0]}.own.{ZONE}."]}
+        return None
+
+
+def _txt(text: str) -> str:
+    """Zone-file form of a TXT value: split into <=255-byte quoted strings."""
+    return " ".join(f'"{text[k:k + 255]}"' for k in range(0, len(text), 255))
+
+
+class DnsServer:
+    """UDP + TCP on DNS_IP:port; answers from World; response bytes cached by question."""
+
+    def __init__(self, world: World, port: int, stats: Counter) -> None:
+        self.world, self.port, self.stats = world, port, stats
+        self._cache: OrderedDict[bytes, bytes] = OrderedDict()
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        server = self
+
+        class Udp(asyncio.DatagramProtocol):
+            def connection_made(self, transport):
+                self.transport = transport
+
+            def datagram_received(self, data, addr):
+                wire = server.answer(data, tcp=False)
+                if wire:
+                    self.transport.sendto(wire, addr)
+
+        await loop.create_datagram_endpoint(Udp, local_addr=(DNS_IP, self.port))
+        await asyncio.start_server(self._tcp, DNS_IP, self.port, backlog=1024)
+
+    async def _tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                (length,) = struct.unpack("!H", await reader.readexactly(2))
+                wire = self.answer(await reader.readexactly(length), tcp=True)
+                if wire:
+                    writer.write(struct.pack("!H", len(wire)) + wire)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    def answer(self, data: bytes, *, tcp: bool) -> bytes | None:
+        self.stats["dns_queries"] += 1
+        key = bytes([tcp]) + data[2:].lower()
+        hit = self._cache.get(key)
+        if hit is not None:
+            return data[:2] + hit
+        try:
+            q = dns.message.from_wire(data)
+            if q.question:   # query shapes (digits folded), to see what a tool asks
+                shape = "".join("#" if c.isdigit() else c for c in q.question[0].name.to_text().lower())
+                self.stats[f"q {dns.rdatatype.to_text(q.question[0].rdtype)} {shape}"] += 1
+            wire = self._build(q, tcp)
+        except Exception:
+            return None
+        if wire is None:
+            return None
+        self._cache[key] = wire[2:]
+        if len(self._cache) > 50_000:
+            self._cache.popitem(last=False)
+        return wire
+
+    def _build(self, q: dns.message.Message, tcp: bool) -> bytes | None:
+        if q.flags & dns.flags.QR or len(q.question) != 1:
+            return None
+        question = q.question[0]
+        resp = dns.message.make_response(q, our_payload=1232)
+        resp.flags |= dns.flags.AA
+        resp.flags &= ~dns.flags.RA
+        name = question.name.to_text(omit_final_dot=True).lower()
+        rdtype = dns.rdatatype.to_text(question.rdtype)
+        if name.endswith(".in-addr.arpa"):
+            node, soa_origin = self.world.reverse(name), "in-addr.arpa."
+        elif name == ZONE or name.endswith("." + ZONE):
+            node, soa_origin = self.world.node(name), "test."
+        else:
+            resp.set_rcode(dns.rcode.REFUSED)
+            return resp.to_wire()
+        if node is None:
+            resp.set_rcode(dns.rcode.NXDOMAIN)
+        elif rdtype in node:
+            texts = [_txt(t) if rdtype == "TXT" else t for t in node[rdtype]]
+            resp.answer.append(dns.rrset.from_text(question.name, 300, "IN", rdtype, *texts))
+        if not resp.answer:
+            resp.authority.append(dns.rrset.from_text(soa_origin, 300, "IN", "SOA", SOA))
+        limit = 65535 if tcp else (max(512, q.payload) if q.edns >= 0 else 512)
+        try:
+            return resp.to_wire(max_size=limit)
+        except dns.exception.TooBig:
+            tc = dns.message.make_response(q)
+            tc.flags |= dns.flags.AA | dns.flags.TC
+            return tc.to_wire()
+
+
+# ---------------------------------------------------------------------------- SMTP
+@dataclass
+class SmtpRole:
+    name: str           # smtp | submissions | submission
+    port: int
+
+
+class SmtpHost:
+    """One MX host: three listeners sharing a TLS context."""
+
+    def __init__(self, hostname: str, ip: str, tls: ssl.SSLContext, delay: float,
+                 stats: Counter) -> None:
+        self.hostname, self.ip, self.tls, self.delay, self.stats = hostname, ip, tls, delay, stats
+
+    async def start(self, roles: list[SmtpRole]) -> None:
+        for role in roles:
+            ssl_ctx = self.tls if role.name == "submissions" else None
+            await asyncio.start_server(lambda r, w, role=role: self.session(r, w, role),
+                                       self.ip, role.port, ssl=ssl_ctx, backlog=256,
+                                       reuse_address=True)
+
+    async def reply(self, writer: asyncio.StreamWriter, text: str) -> None:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        writer.write(text.encode())
+        await writer.drain()
+
+    async def session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                      role: SmtpRole) -> None:
+        self.stats["smtp_connections"] += 1
+        tls = role.name == "submissions"
+        if tls:
+            self.stats["tls_sessions"] += 1
+        try:
+            await self.reply(writer, f"220 {self.hostname} ESMTP bench\r\n")
+            while True:
+                line = await asyncio.wait_for(reader.readline(), 30)
+                if not line:
+                    return
+                verb = line[:4].upper()
+                if verb in (b"EHLO", b"HELO"):
+                    caps = ["SIZE 10240000", "8BITMIME", "PIPELINING"]
+                    caps += ["AUTH PLAIN LOGIN"] if tls else ["STARTTLS"]
+                    await self.reply(writer, "".join(f"250-{c}\r\n" for c in [self.hostname] + caps[:-1])
+                                     + f"250 {caps[-1]}\r\n")
+                elif verb == b"STAR" and not tls:
+                    await self.reply(writer, "220 2.0.0 Ready to start TLS\r\n")
+                    await writer.start_tls(self.tls)
+                    tls = True
+                    self.stats["tls_sessions"] += 1
+                elif verb == b"MAIL":
+                    if role.name == "submission" and not tls:
+                        await self.reply(writer, "530 5.7.0 Must issue a STARTTLS command first\r\n")
+                    else:
+                        await self.reply(writer, "250 2.1.0 Ok\r\n")
+                elif verb in (b"RSET", b"NOOP"):
+                    await self.reply(writer, "250 2.0.0 Ok\r\n")
+                elif verb == b"QUIT":
+                    await self.reply(writer, "221 2.0.0 Bye\r\n")
+                    return
+                else:
+                    await self.reply(writer, "502 5.5.2 Error: command not recognized\r\n")
+        except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, TimeoutError, OSError):
+            pass
+        finally:
+            writer.close()
+
+
+def tls_contexts(directory: Path) -> tuple[str, dict[str, ssl.SSLContext]]:
+    """Issue the world's three certificates from a lab CA; returns (CA path, context per group)."""
+    from scanner.lab.ca import LabCA
+
+    ca = LabCA(directory / "ca")
+    contexts = {}
+    for group, names in (("a", [f"mx1.provider-a.{ZONE}", f"mx2.provider-a.{ZONE}"]),
+                         ("b", [f"mx1.provider-b.{ZONE}", f"mx2.provider-b.{ZONE}"]),
+                         ("own", [f"*.own.{ZONE}"])):
+        cert = ca.issue(names, key="ec256", stem=f"bench-{group}")
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(cert.cert_path, cert.key_path)
+        contexts[group] = ctx
+    return str(ca.cert_path), contexts
+
+
+async def serve(args: argparse.Namespace) -> None:
+    stats: Counter = Counter()
+    world = World(args.domains)
+    if args.smtp:
+        dkim_key()
+    await DnsServer(world, args.dns_port, stats).start()
+    ca_path, contexts = tls_contexts(Path(args.dir))
+    roles = [SmtpRole("smtp", args.smtp_port), SmtpRole("submissions", args.submissions_port),
+             SmtpRole("submission", args.submission_port)]
+    hosts = smtp_ips(args.domains) if args.smtp else []
+    for hostname, ip in hosts:
+        group = "own" if ".own." in hostname else hostname.split(".")[1][-1]
+        await SmtpHost(hostname, ip, contexts[group], args.delay_ms / 1000, stats).start(roles)
+
+    def dump(*_: object) -> None:
+        Path(args.stats).write_text(json.dumps(dict(stats)))
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGUSR1, dump)
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    print(json.dumps({"ready": True, "ca": ca_path, "smtp_hosts": len(hosts),
+                      "dns": f"{DNS_IP}:{args.dns_port}"}), flush=True)
+    await stop.wait()
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--domains", type=int, default=2000)
+    p.add_argument("--delay-ms", type=float, default=20.0)
+    p.add_argument("--dir", required=True)
+    p.add_argument("--stats", required=True)
+    p.add_argument("--dns-port", type=int, default=53)
+    p.add_argument("--smtp-port", type=int, default=25)
+    p.add_argument("--submissions-port", type=int, default=465)
+    p.add_argument("--submission-port", type=int, default=587)
+    p.add_argument("--no-smtp", dest="smtp", action="store_false",
+                   help="DNS only (memory runs): MX hosts refuse connections")
+    args = p.parse_args(argv)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    asyncio.run(serve(args))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    main()
