@@ -176,7 +176,8 @@ def tls_version(ev: DomainEvidence) -> Iterable[Outcome]:
 
 
 def _attempt_judge(p: SmtpProbe, attempt, accepted: Verdict, refused: Verdict) -> Verdict:
-    if attempt is None or (attempt.outcome is Attempt.NOT_TESTED and p.tls is None):
+    if attempt is None or (attempt.outcome is not Attempt.ACCEPTED and _tls_session(p) is None):
+        # no handshake worked at all: "refuses legacy TLS" would be a hollow pass
         return _no_tls(p)
     if attempt.outcome is Attempt.ACCEPTED:
         return accepted

@@ -191,10 +191,10 @@ class TrustStore:
         except ValueError as exc:
             return None, f"unparsable certificate: {exc}"
         leaf = certs[0]
-        at = now
-        if not leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc:
-            # judge trust inside the validity window: expiry is smtp.cert_expiry's business
-            at = leaf.not_valid_before_utc + (leaf.not_valid_after_utc - leaf.not_valid_before_utc) / 2
+        # Judge trust at an instant the leaf was valid (expiry is smtp.cert_expiry's
+        # business): now, else the nearest end of its validity, when its issuers were valid
+        # too in the ordinary case of a CA older than the leaf.
+        at = min(max(now, leaf.not_valid_before_utc), leaf.not_valid_after_utc)
         try:
             verifier = (xv.PolicyBuilder().store(self._store).time(at)
                         .build_server_verifier(_subject_of(leaf)))

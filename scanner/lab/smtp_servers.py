@@ -27,7 +27,7 @@ Behaviours (``BEHAVIOURS``):
 - ``weak_cipher``: like good, and NULL suites are accepted when a client offers only them
   (the only weak suites this machine's OpenSSL can serve).
 - raw asyncio servers for what aiosmtpd cannot do: ``tarpit`` (accept, say nothing),
-  ``greet_554``, ``reset`` (RST right after accept), ``starttls_454`` (advertise STARTTLS,
+  ``greet_554``, ``reset`` (RST once the client waits for the greeting / TLS hello), ``starttls_454`` (advertise STARTTLS,
   answer 454), ``endless_line`` (a greeting line that never ends), ``huge_reply`` (a 1 MB
   EHLO reply), ``close_mid_handshake`` (220 to STARTTLS, then close when the ClientHello
   arrives; on submissions: close at the ClientHello).
@@ -60,7 +60,11 @@ ROLES = ("smtp", "submissions", "submission")
 
 def server_tls_context(cert: IssuedCert, behaviour: str = "good") -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert.cert_path, cert.key_path)
+    try:
+        ctx.load_cert_chain(cert.cert_path, cert.key_path)
+    except ssl.SSLError:   # e.g. an rsa1024 key (EE_KEY_TOO_SMALL): serve it anyway
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        ctx.load_cert_chain(cert.cert_path, cert.key_path)
     if behaviour == "tls10_only":
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
         with warnings.catch_warnings():
@@ -171,6 +175,12 @@ class LabSmtpHost:
             await reader.read()          # until the client gives up
             return
         if b == "reset":
+            # RST once the client surely sits in its first read (greeting, or TLS hello on
+            # submissions), so the client sees "reset" and not a racy failed connect
+            try:
+                await asyncio.wait_for(reader.read(5), 0.05)
+            except (TimeoutError, asyncio.TimeoutError):
+                pass
             sock = writer.get_extra_info("socket")
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             return                       # abort() with linger 0 sends RST
