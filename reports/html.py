@@ -1,22 +1,50 @@
 """report.html: one self-contained, autoescaped file rendered from templates/ with Jinja2.
 
-The template streams (``Template.generate``) over the scan's results, so a large scan is
-rendered without holding every domain in memory; the summary is computed beforehand in
-the tabular pass.
+Streaming with constant memory: the domain table comes before the per-domain details in the
+document, but both are made from one pass over the results, so each domain's table row and
+details are rendered as it streams by into two spool files, and the page is then assembled
+from head + table spool + details spool. The summary (and so the charts) was computed in
+the tabular pass before.
+
+Everything from DNS or a server is hostile: it reaches the page only through Jinja2's
+autoescaping (or ``html.escape`` in charts.py), and a Content-Security-Policy forbids every
+fetch, so even an escaping bug could not load anything. The evidence shown per domain is read
+defensively (``evidence_view``): a part of the evidence that is missing, or shaped differently
+by a newer collector, renders nothing rather than breaking the report.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
 from pathlib import Path
+from typing import Any, TextIO
 
 import jinja2
+from markupsafe import Markup
 
-from scanner.findings import SEVERITY, Finding
+from scanner.findings import SEVERITY, Finding, Status
 from scanner.pipeline import DomainResult
 
+from . import charts
 from .atomic import atomic_text
-from .summary import Summary
+from .summary import Summary, domain_groups, verdict_state
+
+CATEGORY_TITLES = {
+    "mx": "Mail routing (MX)",
+    "transport": "Transport security (SMTP, TLS, certificates, AUTH)",
+    "policy": "Policy records (MTA-STS, TLS-RPT)",
+    "sender": "Sender authentication (SPF, DKIM, DMARC)",
+    "info": "Informational",
+}
+COLLAPSED = (Status.PASS, Status.SKIPPED)   # shown one row per check, subjects listed
+# Above this many domains the details are compact: non-pass findings in full (remediation,
+# reference), passing/skipped checks one row per category, evidence without transcripts and
+# certificate detail (all of it stays in results.jsonl and findings.csv). Measured by
+# bench/report_size.py: full detail costs ~25 KB per domain, compact ~4 KB.
+FULL_DETAIL_LIMIT = 1000
+CLIP_RECORD, CLIP_BODY, TRANSCRIPT_LINES, CLIP_LINE = 600, 800, 14, 160
+CHUNK = 1 << 16
 
 
 def template_dir() -> Path:
@@ -43,8 +71,289 @@ def write_html(out: Path, results: Iterable[DomainResult], summary: Summary, met
                diff: object = None, trend: object = None) -> None:
     """``diff`` (since the previous scan) and ``trend`` (domain -> recent results): optional
     history sections, rendered by templates/_diff.html.j2 and _trend.html.j2."""
-    template = environment().get_template("report.html.j2")
-    with atomic_text(out / "report.html") as fh:
-        for chunk in template.generate(results=results, summary=summary, meta=meta,
-                                       diff=diff, trend=trend):
-            fh.write(chunk)
+    from scanner.registry import all_checks
+
+    env = environment()
+    specs = all_checks()
+    profile = _profile(meta)
+    domain = env.get_template("_domain.html.j2").module
+    compact = summary.domains > FULL_DETAIL_LIMIT
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as rows, \
+            tempfile.TemporaryFile("w+", encoding="utf-8") as details:
+        for r in results:
+            ctx = domain_context(r, specs, profile, compact=compact)
+            rows.write(domain.row(r, ctx))
+            details.write(domain.details(r, ctx, trend, compact))
+        page = env.get_template("report.html.j2")
+        with atomic_text(out / "report.html") as fh:
+            for chunk in page.generate(
+                    summary=summary, meta=meta, diff=diff, trend=trend, profile=profile,
+                    charts=summary_charts(summary, specs), specs=specs,
+                    group_titles=_group_titles(), compact=compact, table_rows=_spool(rows),
+                    domain_details=_spool(details)):
+                fh.write(chunk)
+
+
+def _spool(fh: TextIO) -> Iterator[Markup]:
+    """Already-escaped HTML back from a spool file, in chunks."""
+    fh.seek(0)
+    while chunk := fh.read(CHUNK):
+        yield Markup(chunk)
+
+
+def _profile(meta: dict) -> Any:
+    """The Profile object (for its title and sourced requirements), when it can be had."""
+    if meta.get("profile_spec") is not None:
+        return meta["profile_spec"]
+    try:
+        from scanner.api import get_profile
+
+        return get_profile(str(meta.get("profile", "")))
+    except Exception:   # a user's profile file named only by its name: render without it
+        return None
+
+
+def _group_titles() -> dict[str, str]:
+    from scanner.verdict import GROUP_TITLES
+
+    return GROUP_TITLES
+
+
+# ------------------------------------------------------------------------ summary charts
+def summary_charts(summary: Summary, specs: dict) -> dict[str, Markup]:
+    out = {"verdicts": charts.stacked_bar(
+        [("compliant", summary.compliant, "c-pass"),
+         ("not compliant", summary.not_compliant, "c-fail"),
+         ("could not test", summary.undetermined, "c-error")], "Domains by verdict")}
+    failing = summary.failing_checks()[:15]
+    if failing:
+        rows = [(c, [(fails, "c-fail", "fail"), (errors, "c-error", "could not test")])
+                for c, fails, errors in failing]
+        out["failing"] = charts.horizontal_bars(rows, "Domains failing each check (top 15)",
+                                                scale=max(summary.domains, 1))
+    if summary.domains - summary.invalid:
+        out["scores"] = charts.histogram(summary.score_buckets(), "Domains by score")
+    return out
+
+
+# ----------------------------------------------------------------------- per-domain view
+def domain_context(r: DomainResult, specs: dict, profile: Any = None, *,
+                   compact: bool = False) -> dict[str, Any]:
+    """What the _domain template shows for one result, precomputed in Python."""
+    from scanner.findings import domain_statuses
+    from scanner.verdict import not_tested, unmet
+
+    statuses = domain_statuses(r.findings)
+    counts = {s.value: 0 for s in Status}
+    for s in statuses.values():
+        counts[s.value] += 1
+    return {
+        "state": verdict_state(r),
+        "counts": counts,                         # checks (domain level) per status
+        "not_tested": not_tested(r.findings),
+        "unmet": unmet(r.verdict, profile),
+        "scores": ({g: round(v) for g, v in domain_groups(statuses, r.verdict.profile).items()}
+                   if r.evidence.valid else {}),
+        "groups": group_findings(r.findings, specs, compact=compact),
+        "evidence": evidence_view(r.evidence, compact=compact),
+    }
+
+
+def group_findings(findings: Iterable[Finding], specs: dict, *,
+                   compact: bool = False) -> list[tuple[str, list[dict]]]:
+    """[(category title, rows)], categories in catalogue order, checks in catalogue order,
+    worst first within a check. Subjects of a check with the same status and text share one
+    row (passing ones whatever their text); when ``compact``, all passing (skipped) checks of
+    a category share one row."""
+    by_check: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_check.setdefault(f.check, []).append(f)
+    order = {cid: i for i, cid in enumerate(specs)}
+    cats: dict[str, list[dict]] = {}
+    for cid in sorted(by_check, key=lambda c: order.get(c, len(order))):
+        spec = specs.get(cid)
+        cat = spec.category if spec else "info"
+        rows = cats.setdefault(cat, [])
+        items = _worst_first(by_check[cid])
+        same_text: dict[tuple, list[str]] = {}   # one row per (status, message, remediation)
+        for f in (f for f in items if f.status not in COLLAPSED):
+            same_text.setdefault((f.status.value, f.message, f.remediation), []).append(f.subject)
+        for (status, message, remediation), subjects in same_text.items():
+            rows.append({"check": cid, "spec": spec, "status": status, "subjects": subjects,
+                         "message": message, "remediation": remediation, "non_pass": True})
+        for status in COLLAPSED:
+            same = [f for f in items if f.status is status]
+            if same:
+                messages = {f.message for f in same}
+                rows.append({"check": cid, "spec": spec, "status": status.value,
+                             "subjects": [f.subject for f in same],
+                             "message": same[0].message if len(messages) == 1 else "",
+                             "remediation": "", "non_pass": status is not Status.PASS})
+    if compact:
+        cats = {c: _compact(rows) for c, rows in cats.items()}
+    known = [c for c in CATEGORY_TITLES if c in cats] + [c for c in cats if c not in CATEGORY_TITLES]
+    return [(CATEGORY_TITLES.get(c, c), cats[c]) for c in known]
+
+
+def _compact(rows: list[dict]) -> list[dict]:
+    out = [r for r in rows if r["status"] not in ("pass", "skipped")]
+    for status in ("pass", "skipped"):
+        checks = [r["check"] for r in rows if r["status"] == status]
+        if checks:
+            out.append({"check": "", "checks": checks, "spec": None, "status": status,
+                        "subjects": [], "message": "", "remediation": "", "non_pass": False})
+    return out
+
+
+def _clip(text: object, limit: int) -> str:
+    text = "" if text is None else str(text)
+    return text if len(text) <= limit else f"{text[:limit - 1]}… ({len(text)} characters)"
+
+
+def _records(result: Any) -> list[str]:
+    return [_clip(t, CLIP_RECORD) for t in getattr(result, "records", ()) or ()]
+
+
+def _lookup_line(result: Any) -> str:
+    """The records of a lookup, or what went wrong ('nodata', 'servfail (...)')."""
+    if result is None:
+        return ""
+    recs = _records(result)
+    if recs and getattr(result, "ok", False):
+        return "\n".join(recs)
+    describe = getattr(result, "describe", None)
+    return f"({describe()})" if describe else ""
+
+
+def _mx_view(ev: Any) -> list[dict]:
+    mx = ev.mx
+    if mx is None:
+        return []
+    if mx.null_mx:
+        return [{"pref": 0, "name": ". (null MX)", "addresses": []}]
+    hosts = []
+    for h in mx.hosts:
+        addrs = []
+        for a in h.addresses:
+            ptr = getattr(a, "ptr", None)
+            ptr_text = ""
+            if ptr is not None:
+                ptr_text = (f"PTR {ptr.confirmed_name} (forward-confirmed)" if ptr.confirmed_name
+                            else f"PTR {', '.join(ptr.lookup.records) or ptr.lookup.outcome}")
+            addrs.append({"ip": a.ip, "public": a.public, "probed": a.probed, "ptr": ptr_text})
+        hosts.append({"pref": h.preference, "name": h.name, "addresses": addrs})
+    return hosts
+
+
+def _records_view(ev: Any, compact: bool = False) -> list[tuple[str, str]]:
+    rec = ev.records
+    if rec is None:
+        return []
+    out: list[tuple[str, str]] = []
+    spf = getattr(rec, "spf", None)
+    if spf is not None and spf.nodes:
+        text = "\n".join(_clip(t, CLIP_RECORD) for t in spf.root.records) or "(no v=spf1 record)"
+        out.append((f"SPF ({spf.lookups} DNS lookups, {spf.void_lookups} void"
+                    f"{', walk truncated' if spf.truncated else ''})", text))
+    dmarc = getattr(rec, "dmarc", None)
+    if dmarc is not None:
+        own = _lookup_line(dmarc.lookup)
+        out.append((f"DMARC _dmarc.{ev.domain}", own))
+        if dmarc.org_lookup is not None and not dmarc.lookup.records:
+            out.append((f"DMARC _dmarc.{dmarc.org_domain} (organisational domain)",
+                        _lookup_line(dmarc.org_lookup)))
+    dkim = getattr(rec, "dkim", None)
+    if dkim is not None:
+        found = [(p.selector, _lookup_line(p.lookup)) for p in dkim.probes if p.lookup.ok]
+        tried = ", ".join(p.selector for p in dkim.probes)
+        for sel, text in found:
+            out.append((f"DKIM {sel}._domainkey", _clip(text, 120) if compact else text))
+        if not found:
+            out.append(("DKIM", f"(no key record at the selectors tried: {_clip(tried, 300)})"))
+    sts = getattr(rec, "mta_sts", None)
+    if sts is not None:
+        out.append((f"MTA-STS _mta-sts.{ev.domain}", _lookup_line(sts.txt)))
+        f = sts.fetch
+        if f is not None:
+            head = f"GET {f.url} -> " + (f"HTTP {f.status} {f.content_type}" if f.status
+                                         else f"{f.error_class}: {f.error}")
+            out.append(("MTA-STS policy", head + ("\n" + _clip(f.body, CLIP_BODY) if f.body else "")))
+    for label, res in (("TLS-RPT _smtp._tls", getattr(rec, "tls_rpt", None)),
+                       ("BIMI default._bimi", getattr(rec, "bimi", None))):
+        if res is not None:
+            out.append((label, _lookup_line(res)))
+    for family, why in (getattr(rec, "errors", None) or {}).items():
+        out.append((f"{family} (not collected)", _clip(why, 300)))
+    return out
+
+
+def _cert_view(chain: Any, trusted: Any, trust_error: str) -> dict | None:
+    if not chain:
+        return None
+    leaf = chain[0]
+    names = ", ".join(leaf.dns_names) or leaf.common_name
+    return {"subject": _clip(leaf.subject, 300), "issuer": _clip(leaf.issuer, 300),
+            "names": _clip(names, 300), "validity": f"{leaf.not_before} to {leaf.not_after}",
+            "key": f"{leaf.key_type} {leaf.key_bits} bits".strip(),
+            "signature": leaf.signature_algorithm, "sha256": leaf.sha256,
+            "trusted": "yes" if trusted else ("unknown" if trusted is None else
+                                              f"no ({_clip(trust_error, 200)})"),
+            "chain": len(chain)}
+
+
+def _smtp_view(ev: Any, compact: bool = False) -> list[dict]:
+    out = []
+    for p in ev.smtp or ():
+        tls = p.tls
+        legacy, weak = p.legacy, p.weak_cipher
+        chain = tls.chain if tls is not None and tls.chain else (legacy.chain if legacy else ())
+        trusted = tls.trusted if tls is not None and tls.chain else (legacy.trusted if legacy else None)
+        trust_error = (tls.trust_error if tls is not None and tls.chain
+                       else legacy.trust_error if legacy else "")
+        lines = list(p.transcript[:TRANSCRIPT_LINES])
+        more = len(p.transcript) - len(lines)
+        out.append({
+            "endpoint": f"{p.host} [{p.ip}]:{p.port}", "role": p.role,
+            "greeting": _clip(p.greeting, CLIP_LINE),
+            "failure": f"{p.failure}: {_clip(p.error, 200)}" if p.failure else "",
+            "tls": (f"{tls.version} {tls.cipher}" if tls is not None and tls.completed
+                    else f"handshake failed: {_clip(tls.error, 200)}" if tls is not None else ""),
+            "legacy": _attempt(legacy), "weak": _attempt(weak),
+            "auth_before": " ".join(p.auth_before_tls), "auth_after": " ".join(p.auth_after_tls),
+            "cert": _cert_view(chain, trusted, trust_error),
+            "transcript": "\n".join(_clip(x, CLIP_LINE) for x in lines)
+                          + (f"\n… ({more} more lines)" if more > 0 else ""),
+        })
+        if compact:
+            cert = out[-1]["cert"]
+            out[-1].update(transcript="", cert=None, greeting="", cert_line=(
+                f"{cert['names']}, {cert['key']}, until {cert['validity'].split(' to ')[-1]}, "
+                f"trusted: {cert['trusted']}" if cert else ""))
+    return out
+
+
+def _attempt(a: Any) -> str:
+    if a is None:
+        return ""
+    got = f" {a.version} {a.cipher}".rstrip() if str(a.outcome) == "accepted" else ""
+    detail = f" ({_clip(a.detail, 160)})" if a.detail else ""
+    return f"{a.outcome}{got}{detail}"
+
+
+_SECTIONS: dict[str, Callable[[Any, bool], Any]] = {
+    "mx": lambda ev, compact: _mx_view(ev), "records": _records_view,
+    "smtp": _smtp_view,
+}
+
+
+def evidence_view(ev: Any, *, compact: bool = False) -> dict[str, Any]:
+    """Section -> plain values for the template; a section that cannot be read is left out."""
+    out = {}
+    for name, fn in _SECTIONS.items():
+        try:
+            value = fn(ev, compact)
+        except Exception:   # evidence of another shape (older store, newer collector)
+            continue
+        if value:
+            out[name] = value
+    return out

@@ -1,6 +1,7 @@
 """Report-side aggregation: counts over a scan, gathered while streaming its results."""
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -16,21 +17,84 @@ class Summary:
     errors: int = 0
     invalid: int = 0
     by_check: dict[str, Counter] = field(default_factory=dict)
+    undetermined: int = 0        # not compliant only because required checks could not be tested
+    not_tested: int = 0          # domains with at least one check in `error`
+    scores: list[int] = field(default_factory=lambda: [0] * 10)   # 0-9, 10-19, ... 90-100
+    group_totals: Counter = field(default_factory=Counter)        # group -> sum of scores
+    group_counts: Counter = field(default_factory=Counter)        # group -> domains scored
 
     def add(self, r: DomainResult) -> None:
+        v = r.verdict
         self.domains += 1
-        self.compliant += r.verdict.compliant
+        self.compliant += v.compliant
         self.errors += r.status == "error"
         self.invalid += not r.evidence.valid
-        for check_id, status in domain_statuses(r.findings).items():
+        self.undetermined += verdict_state(r) == "undetermined"
+        statuses = domain_statuses(r.findings)
+        self.not_tested += Status.ERROR in statuses.values()
+        if r.evidence.valid:
+            self.scores[min(v.score // 10, 9)] += 1
+            for group, value in domain_groups(statuses, v.profile).items():
+                self.group_totals[group] += value
+                self.group_counts[group] += 1
+        for check_id, status in statuses.items():
             self.by_check.setdefault(check_id, Counter())[status.value] += 1
+
+    @property
+    def not_compliant(self) -> int:
+        """Observed failures (or invalid input): not counting the undetermined."""
+        return self.domains - self.compliant - self.undetermined
+
+    def group_average(self, group: str) -> int | None:
+        n = self.group_counts[group]
+        return round(self.group_totals[group] / n) if n else None
+
+    def score_buckets(self) -> list[tuple[str, int]]:
+        return [(f"{10 * i}-{10 * i + 9}" if i < 9 else "90-100", n)
+                for i, n in enumerate(self.scores)]
 
     @property
     def compliant_share(self) -> float:
         return self.compliant / self.domains if self.domains else 0.0
+
+    def check_counts(self, check_id: str) -> Counter:
+        return self.by_check.get(check_id, Counter())
 
     def failing_checks(self) -> list[tuple[str, int, int]]:
         """(check, domains failing, domains in error), worst first."""
         rows = [(c, self.by_check.get(c, Counter())[Status.FAIL.value],
                  self.by_check.get(c, Counter())[Status.ERROR.value]) for c in self.check_ids]
         return sorted((r for r in rows if r[1] or r[2]), key=lambda r: (-r[1], -r[2], r[0]))
+
+
+def verdict_state(r: DomainResult) -> str:
+    """compliant | fail (observed failure or invalid input) | undetermined (could not test)."""
+    v = r.verdict
+    if v.compliant:
+        return "compliant"
+    if v.undetermined and not v.failed and r.evidence.valid:
+        return "undetermined"
+    return "fail"
+
+
+def domain_groups(statuses: dict, profile_name: str) -> dict[str, float]:
+    """Score group -> 0-100 for one domain (scanner.verdict.group_scores under its profile)."""
+    from scanner.verdict import group_scores
+
+    profile, categories = _grading(profile_name)
+    return group_scores(statuses, profile, categories)
+
+
+@functools.lru_cache(maxsize=8)
+def _grading(profile_name: str):
+    """(profile, check categories); a user's profile file known only by name: weights 1."""
+    from scanner.api import get_profile
+    from scanner.errors import MxauditError
+    from scanner.profiles import Profile
+    from scanner.registry import all_checks
+
+    try:
+        profile = get_profile(profile_name)
+    except MxauditError:
+        profile = Profile(profile_name, profile_name, "", (), {})
+    return profile, {cid: spec.category for cid, spec in all_checks().items()}
