@@ -179,3 +179,19 @@ def test_malformed_profile_exits_2_with_the_line_and_the_reason(run_cli, tmp_pat
     assert proc.returncode == 2
     assert proc.stderr.startswith(f"mxaudit: error: profile {bad}: line 3, column 9: Invalid value")
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(("record", "level", "matched"), [
+    ("v=DMARC1; p=quarantine; rua=mailto:reports@dmarc.cyber.dhs.gov", "fail", True),
+    ("v=DMARC1; p=quarantine; rua=mailto:reports@dmarc.cyber.dhs.gov", "warn", True),
+    (STRICT_DMARC, "fail", False),
+])
+def test_fail_on_counts_an_unmet_match_as_a_failure(record, level, matched):
+    from scanner.commands._common import fail_on_matches
+    from scanner.pipeline import DomainResult
+
+    profile = get_profile("bod-18-01")
+    ev = dmarc_evidence(record)
+    findings = tuple(passing_findings(profile))
+    result = DomainResult(ev, findings, grade(findings, profile, CATEGORIES, ev))
+    assert fail_on_matches(result, profile, level) is matched

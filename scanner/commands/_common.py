@@ -42,8 +42,14 @@ def fail_on_matches(r: DomainResult, profile: Profile, level: str | None) -> boo
         return False
     threshold = SEVERITY[Status(level)]
     statuses = domain_statuses(r.findings)
-    return any(SEVERITY[statuses[req.check]] >= threshold
-               for req in profile.requirements if req.check in statuses)
+    if any(SEVERITY[statuses[req.check]] >= threshold
+           for req in profile.requirements if req.check in statuses):
+        return True
+    # A requirement unmet on its `match` (DMARC p= is not reject, ...) is a failure although
+    # the check's own status was accepted: it counts at the `fail` level.
+    return threshold <= SEVERITY[Status.FAIL] and any(
+        req.match is not None and req.check in r.verdict.failed
+        and statuses.get(req.check) in req.accept for req in profile.requirements)
 
 
 def finish_reports(store: Store, scan_id: int, out: Path):

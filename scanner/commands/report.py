@@ -61,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
                 yield r
 
         meta = {"scan_id": rec.id, "started": rec.started, "finished": rec.finished or "",
-                "profile": profile.name, "version": rec.version}
+                "profile": profile.name, "version": rec.version,
+                "profile_spec": profile}   # title and sourced requirements for report.html
         summary = write_reports(Path(args.out), regraded, list(all_checks()), meta)
     print(f"mxaudit: scan {scan_id} re-graded under {profile.name}: {summary.domains} domains, "
           f"{summary.compliant} compliant; reports in {args.out}", file=sys.stderr)
