@@ -2,7 +2,7 @@
 
     python3 bench/run.py --domains 2000 --delay-ms 20
 
-1. Creates bench/.venv (git-ignored) with trustymail, checkdmarc, pyinstrument and this
+1. Creates bench/.venv (git-ignored) with trustymail, checkdmarc, py-spy and this
    checkout of mxaudit, all from PyPI (once).
 2. Re-runs itself as root inside a fresh network + mount namespace (``unshare --net
    --mount``): the only interface there is ``lo``, so no tool can send a packet beyond
@@ -15,7 +15,7 @@
 
 Options: ``--tools mxaudit,checkdmarc`` to pick; ``--floor`` to measure the unit cost of a DNS
 query and a TLS session and compare mxaudit's run to that floor; ``--profile`` to run mxaudit
-under pyinstrument; ``--no-smtp`` for a DNS-only world (memory runs at 100,000 domains).
+under py-spy (collapsed stacks in profile.txt); ``--no-smtp`` for a DNS-only world (memory runs at 100,000 domains).
 """
 from __future__ import annotations
 
@@ -34,14 +34,14 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 VENV = BENCH / ".venv"
 PY = VENV / "bin" / "python"
-PACKAGES = ["trustymail", "checkdmarc", "pyinstrument"]
+PACKAGES = ["trustymail", "checkdmarc", "py-spy"]
 DNS_IP = "127.0.3.53"
 
 
 def ensure_venv() -> None:
     if PY.exists() and (VENV / "bin" / "trustymail").exists():
         return
-    print("bench: creating bench/.venv (trustymail, checkdmarc, pyinstrument, mxaudit)", file=sys.stderr)
+    print("bench: creating bench/.venv (trustymail, checkdmarc, py-spy, mxaudit)", file=sys.stderr)
     subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
     subprocess.run([str(PY), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
     subprocess.run([str(PY), "-m", "pip", "install", "-q", *PACKAGES, "-e", str(REPO)], check=True)
@@ -57,7 +57,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=0, help="mxaudit --concurrency (0: default)")
     p.add_argument("--no-smtp", dest="smtp", action="store_false")
     p.add_argument("--floor", action="store_true", help="measure DNS/TLS unit costs")
-    p.add_argument("--profile", action="store_true", help="run mxaudit under pyinstrument")
+    p.add_argument("--profile", action="store_true", help="run mxaudit under py-spy (collapsed stacks in profile.txt)")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     return p.parse_args(argv)
 
@@ -110,7 +110,7 @@ def inside(args: argparse.Namespace) -> int:
                 dict(sorted(shapes.items(), key=lambda kv: -kv[1])), indent=1))
             served = {k: v for k, v in served.items() if not k.startswith("q ")}
             rows.append({"tool": tool, "domains": n, "wall_s": wall, "domains_per_s": n / wall,
-                         "peak_rss_mb": rss / 1024, "exit": rc, **served})
+                         "peak_rss_mb": rss / 1024, "cpu_s": measure.cpu, "exit": rc, **served})
         floor = measure_floor(world, stats_file, work, env) if args.floor else None
         report(args, rows, floor, ready)
         print(f"\nlogs, outputs{' and profile.txt' if args.profile else ''}: {work}")
@@ -131,8 +131,8 @@ def tool_command(tool: str, args, work: Path, listing: Path, domains: list[str],
         if args.concurrency:
             cmd += ["--concurrency", str(args.concurrency)]
         if args.profile:
-            cmd = [str(VENV / "bin" / "pyinstrument"), "-r", "text", "-o",
-                   str(work / "profile.txt")] + cmd
+            cmd = [str(VENV / "bin" / "py-spy"), "record", "-f", "raw", "-r", "200", "-o",
+                   str(work / "profile.txt"), "--"] + cmd
         return cmd, len(domains)
     if tool == "checkdmarc":
         return [str(VENV / "bin" / "checkdmarc"), str(listing), "--check-mx-tls", "-n", DNS_IP,
@@ -158,6 +158,7 @@ def measure(cmd: list[str], env: dict, log: Path) -> tuple[float, int, int]:
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.monotonic() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
+    measure.cpu = usage.ru_utime + usage.ru_stime
     return wall, usage.ru_maxrss, proc.returncode
 
 
@@ -186,13 +187,13 @@ def report(args, rows: list[dict], floor: dict | None, ready: dict) -> None:
           f"MX host: {ready['smtp_hosts']} SMTP hosts x 3 ports), SMTP reply delay "
           f"{args.delay_ms:g} ms, DNS {ready['dns']}; {os.cpu_count()} CPUs")
     head = f"{'tool':<11}{'domains':>8}{'wall s':>9}{'dom/s':>9}{'peak RSS MB':>13}" \
-           f"{'DNS q':>9}{'TLS':>7}{'SMTP conn':>10}{'exit':>5}   mxaudit is"
+           f"{'CPU s':>7}{'DNS q':>9}{'TLS':>7}{'SMTP conn':>10}{'exit':>5}   mxaudit is"
     print(head)
     mx = next((r for r in rows if r["tool"] == "mxaudit"), None)
     for r in rows:
         ratio = "" if mx is None or r is mx else f"{mx['domains_per_s'] / r['domains_per_s']:.1f}x faster"
         print(f"{r['tool']:<11}{r['domains']:>8}{r['wall_s']:>9.1f}{r['domains_per_s']:>9.1f}"
-              f"{r['peak_rss_mb']:>13.0f}{r.get('dns_queries', 0):>9}{r.get('tls_sessions', 0):>7}"
+              f"{r['peak_rss_mb']:>13.0f}{r['cpu_s']:>7.1f}{r.get('dns_queries', 0):>9}{r.get('tls_sessions', 0):>7}"
               f"{r.get('smtp_connections', 0):>10}{r['exit']:>5}   {ratio}")
     if floor and mx:
         dns_s = mx.get("dns_queries", 0) * floor["dns_query_s"]

@@ -17,13 +17,16 @@ from dataclasses import dataclass
 import dns.asyncresolver
 import dns.exception
 import dns.message
+import dns.flags
 import dns.name
 import dns.nameserver
+import dns.rcode
 import dns.rdatatype
 import dns.resolver
 import dns.reversename
 
 from .errors import UsageError
+from .dnswire import UdpMux
 from .evidence.dns import DnsOutcome, DnsResult
 from .memo import SharedOnce
 
@@ -63,6 +66,11 @@ class DnsClient:
         resolver.retry_servfail = False
         resolver.use_edns(0, 0, 1232)
         self._resolver = resolver
+        # the query path (see dnswire: dnspython's per-query socket setup dominated scans);
+        # the resolver above stays for its configuration and for the system's nameservers
+        self._servers = [UdpMux(str(ns.address), ns.port) for ns in resolver.nameservers
+                         if isinstance(ns, dns.nameserver.Do53Nameserver)] or None
+        self._timeout, self._retries = timeout, retries
         self._cache: SharedOnce[DnsResult] = SharedOnce(cache_size)
         self._limit = asyncio.Semaphore(max_in_flight)
 
@@ -82,6 +90,8 @@ class DnsClient:
         return await self.query(dns.reversename.from_address(ip).to_text(), "PTR")
 
     async def _lookup(self, name: str, rdtype: str) -> DnsResult:
+        if self._servers:
+            return await self._lookup_mux(name, rdtype)
         try:
             qname = dns.name.from_text(name or ".")
             async with self._limit:
@@ -104,6 +114,58 @@ class DnsClient:
             return DnsResult(name, rdtype, DnsOutcome.NODATA, canonical_name=canonical)
         records = tuple(rdata_text(rdtype, rd) for rd in answer.rrset)
         return DnsResult(name, rdtype, DnsOutcome.OK, records, canonical)
+
+
+    async def _lookup_mux(self, name: str, rdtype: str) -> DnsResult:
+        """Same outcomes as the resolver path: retries on timeout, next server on SERVFAIL or
+        REFUSED, TCP when truncated, CNAME chains followed within the answer."""
+        try:
+            query = dns.message.make_query(dns.name.from_text(name or "."), rdtype,
+                                           use_edns=0, payload=1232)
+        except (dns.exception.DNSException, ValueError, UnicodeError) as exc:
+            return DnsResult(name, rdtype, DnsOutcome.ERROR, detail=_short(exc))
+        failure: int | None = None
+        async with self._limit:
+            for _ in range(self._retries + 1):
+                timed_out = False
+                for server in self._servers:
+                    response = await server.exchange(query, self._timeout)
+                    if response is not None and response.flags & dns.flags.TC:
+                        response = await server.exchange_tcp(query, self._timeout)
+                    if response is None:
+                        timed_out = True
+                        continue
+                    rcode = response.rcode()
+                    if rcode in (dns.rcode.SERVFAIL, dns.rcode.REFUSED):
+                        failure = rcode
+                        continue
+                    return _from_response(name, rdtype, response)
+                if not timed_out:
+                    break
+        if failure == dns.rcode.REFUSED:
+            return DnsResult(name, rdtype, DnsOutcome.REFUSED, detail="server refused the query")
+        if failure == dns.rcode.SERVFAIL:
+            return DnsResult(name, rdtype, DnsOutcome.SERVFAIL, detail="server failure (SERVFAIL)")
+        return DnsResult(name, rdtype, DnsOutcome.TIMEOUT, detail="no answer before the timeout")
+
+
+def _from_response(name: str, rdtype: str, response: dns.message.Message) -> DnsResult:
+    rcode = response.rcode()
+    if rcode == dns.rcode.NXDOMAIN:
+        return DnsResult(name, rdtype, DnsOutcome.NXDOMAIN)
+    if rcode != dns.rcode.NOERROR:
+        return DnsResult(name, rdtype, DnsOutcome.ERROR, detail=f"server answered {dns.rcode.to_text(rcode)}")
+    try:
+        chain = response.resolve_chaining()
+    except dns.message.ChainTooLong:
+        return DnsResult(name, rdtype, DnsOutcome.ERROR, detail="CNAME chain too long (loop?)")
+    except dns.exception.DNSException as exc:
+        return DnsResult(name, rdtype, DnsOutcome.ERROR, detail=_short(exc))
+    canonical = chain.canonical_name.to_text(omit_final_dot=True).lower()
+    if chain.answer is None:
+        return DnsResult(name, rdtype, DnsOutcome.NODATA, canonical_name=canonical)
+    records = tuple(rdata_text(rdtype, rd) for rd in chain.answer)
+    return DnsResult(name, rdtype, DnsOutcome.OK, records, canonical)
 
 
 def _classify_no_nameservers(exc: dns.resolver.NoNameservers) -> tuple[DnsOutcome, tuple, str, str]:
