@@ -9,6 +9,7 @@ the per-user one is read if it exists (scanner/config.py). Command-line options 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,6 +59,9 @@ def _command_module(name: str):
         raise
 
 
+INTERNAL_ERROR = 70   # EX_SOFTWARE: a bug in mxaudit, not in the input
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -77,6 +81,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug: one line for the operator, the traceback on request
+        if os.environ.get("MXAUDIT_DEBUG"):
+            raise
+        print(f"mxaudit: internal error: {type(exc).__name__}: {exc} "
+              "(set MXAUDIT_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
+        return INTERNAL_ERROR
 
 
 if __name__ == "__main__":

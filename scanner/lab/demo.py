@@ -20,7 +20,8 @@ DEMO_DOMAINS: dict[str, str] = {
     "good.test": "well run: STARTTLS with a trusted certificate, SPF -all, DMARC reject, "
                  "DKIM, MTA-STS enforce, TLS-RPT",
     "partner.test": "shares good.test's MX host (probed once for both)",
-    "legacy.test": "no STARTTLS, AUTH PLAIN in clear, SPF +all, DMARC p=none, no DKIM",
+    "legacy.test": "no STARTTLS, SPF +all, DMARC p=none, no DKIM",
+    "authleak.test": "AUTH PLAIN/LOGIN offered before STARTTLS; TLS 1.0 accepted on another MX",
     "expired.test": "MX certificate expired; SPF ~all; no DMARC",
     "selfsigned.test": "MX certificate self-signed; MX host is a CNAME",
     "nullmx.test": "null MX, SPF -all, DMARC reject: a domain that sends and receives no mail",
@@ -52,10 +53,14 @@ def build_demo(world: LabWorld) -> DemoWorld:
 
     ca = world.ca
     now = datetime.now(timezone.utc)
-    good_ip, legacy_ip, expired_ip, self_ip, sts_ip = (world.allocate_ip() for _ in range(5))
+    good_ip, legacy_ip, expired_ip, self_ip, sts_ip, auth_ip, old_ip = (
+        world.allocate_ip() for _ in range(7))
     start_smtp_host(world, good_ip, "mx.good.test", behaviour="good",
                     cert=ca.issue(["mx.good.test"], key="rsa2048"))
-    start_smtp_host(world, legacy_ip, "mx.legacy.test", behaviour="no_starttls_auth_plain")
+    start_smtp_host(world, legacy_ip, "mx.legacy.test", behaviour="no_starttls")
+    start_smtp_host(world, auth_ip, "mx1.authleak.test", behaviour="auth_before_tls")
+    start_smtp_host(world, old_ip, "mx2.authleak.test", behaviour="tls10_only",
+                    cert=ca.issue(["mx2.authleak.test"], key="rsa2048"))
     start_smtp_host(world, expired_ip, "mx.expired.test", behaviour="good",
                     cert=ca.issue(["mx.expired.test"], not_before=now - timedelta(days=400),
                                   not_after=now - timedelta(days=2)))
@@ -83,6 +88,14 @@ _dmarc TXT "v=DMARC1; p=quarantine; rua=mailto:dmarc@partner.test"
 @ TXT "v=spf1 +all"
 _dmarc TXT "v=DMARC1; p=none"
 mx A {legacy_ip}
+""")
+    dns.add_zone("authleak.test", f"""
+@ MX 10 mx1.authleak.test.
+@ MX 20 mx2.authleak.test.
+@ TXT "v=spf1 mx include:good.test ~all"
+_dmarc TXT "v=DMARC1; p=quarantine; pct=50; rua=mailto:dmarc@reports.good.test"
+mx1 A {auth_ip}
+mx2 A {old_ip}
 """)
     dns.add_zone("expired.test", f"""
 @ MX 10 mx.expired.test.
