@@ -10,7 +10,7 @@ flight, so an idle client holds no file descriptor.
 from __future__ import annotations
 
 import asyncio
-import random
+import secrets
 
 import dns.asyncquery
 import dns.exception
@@ -58,9 +58,9 @@ class UdpMux:
     async def exchange(self, query: dns.message.Message, timeout: float) -> dns.message.Message | None:
         """The response, or None on timeout."""
         transport = await self._ensure()
-        qid = random.getrandbits(16)
+        qid = secrets.randbits(16)
         while qid in self._pending:
-            qid = random.getrandbits(16)
+            qid = secrets.randbits(16)
         query.id = qid
         fut = asyncio.get_running_loop().create_future()
         self._pending[qid] = (fut, query)
