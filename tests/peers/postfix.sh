@@ -21,6 +21,13 @@
 #   MXAUDIT_POSTFIX_SASL_USER / MXAUDIT_POSTFIX_SASL_PASSWORD
 #                             the one sasldb account (default mxaudit@mail.postfix.test /
 #                             mxaudit-test-only); relaying stays refused even when authenticated.
+#   MXAUDIT_SKIP_APT_UPDATE=1 install without "apt-get update" first
+#
+# Layout: DIR/etc (main.cf, master.cf, sasl/, tls/), DIR/log/postfix.log, and
+# queue/data/sasldb in DIR/run -- or, when DIR is not traversable by user
+# "postfix" (e.g. pytest's 0700 tmp dirs), in /var/spool/mxaudit-postfix/<hash>,
+# which "stop" removes (DIR/etc/run-location says which).
+# Every recipient and DATA/BDAT are refused, so nothing is ever queued.
 set -uo pipefail
 
 IP=127.0.2.25
