@@ -196,8 +196,10 @@ def group_findings(findings: Iterable[Finding], specs: dict, *,
 
 
 def _compact(rows: list[dict]) -> list[dict]:
-    out = [r for r in rows if r["status"] not in ("pass", "skipped")]
-    for status in ("pass", "skipped"):
+    """Non-pass rows as they are; pass, info and skipped checks one row per status (the
+    facts of info findings - AUTH mechanisms, BIMI - are in the evidence section)."""
+    out = [r for r in rows if r["status"] not in ("pass", "info", "skipped")]
+    for status in ("pass", "info", "skipped"):
         checks = [r["check"] for r in rows if r["status"] == status]
         if checks:
             out.append({"check": "", "checks": checks, "spec": None, "status": status,

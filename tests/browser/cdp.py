@@ -35,8 +35,12 @@ class CdpError(RuntimeError):
 class Chromium:
     """``with Chromium() as page: page.navigate(url); page.evaluate("1+1")``."""
 
-    def __init__(self, binary: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(self, binary: str | None = None, timeout: float = 30.0, *,
+                 javascript: bool = True) -> None:
         self.binary = binary or chromium_path()
+        # a browser with scripting off (the setting, so the HTML parser honours <noscript>
+        # as a user's browser would; DevTools' Runtime.evaluate still works)
+        self.extra = () if javascript else ("--blink-settings=scriptEnabled=false",)
         if not self.binary:
             raise CdpError("chromium is not installed")
         self.timeout = timeout
@@ -51,7 +55,7 @@ class Chromium:
         self._profile = tempfile.TemporaryDirectory(prefix="mxaudit-chromium-")
         self._stderr = open(Path(self._profile.name) / "stderr.log", "w+b")
         self.proc = subprocess.Popen(
-            [self.binary, *FLAGS, f"--user-data-dir={self._profile.name}/profile", "about:blank"],
+            [self.binary, *FLAGS, *self.extra, f"--user-data-dir={self._profile.name}/profile", "about:blank"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr)
         try:
             port = self._devtools_port()
@@ -180,8 +184,6 @@ class Chromium:
         path.write_bytes(base64.b64decode(data))
         return path
 
-    def disable_scripts(self) -> None:
-        self.send("Emulation.setScriptExecutionDisabled", value=True)
 
 
 def version(binary: str | None = None) -> str:

@@ -72,6 +72,9 @@ def test_summary_renders(browser):
 
 
 def test_one_domains_details_render(browser):
+    # details are kept as text until opened (the DOM of thousands of domains is built lazily)
+    assert browser.evaluate("Array.from(document.querySelectorAll('details.dom')).every(d =>"
+                            " d.open === !d.querySelector(':scope > noscript'))") is True
     browser.evaluate("document.querySelector('#dtable a[href=\"#d5\"]').click()")
     assert browser.evaluate("location.hash") == "#d5"
     d5 = "document.getElementById('d5')"
@@ -81,6 +84,7 @@ def test_one_domains_details_render(browser):
                  "SMTP mx1.d00005.example", "Transcript (excerpt)", "Reference: "):
         assert part in text
     assert browser.evaluate(f"{d5}.getBoundingClientRect().height") > 200
+    assert browser.evaluate(f"{d5}.querySelectorAll('table.f').length") >= 2
     browser.screenshot(OUTPUT / "report-domain.png")
 
 
@@ -135,14 +139,41 @@ def test_console_has_no_errors(browser):
 
 def test_without_javascript_the_table_is_whole_and_the_status_filter_works(report):
     _require_browser()
-    with Chromium(timeout=30) as page:
-        page.disable_scripts()
+    with Chromium(timeout=30, javascript=False) as page:
         page.navigate(report.as_uri())
         assert page.evaluate("document.documentElement.classList.contains('js')") is False
         assert len(page.evaluate(f"{VISIBLE}.map(r => 1)")) == N
+        # without scripting the details are ordinary markup
+        assert page.evaluate("document.querySelectorAll('#d5 table.f').length") >= 2
+        page.evaluate("document.getElementById('d5').scrollIntoView()")
+        assert "Findings by category" in page.evaluate("document.getElementById('d5').innerText")
+        assert page.evaluate("document.querySelector('#d5 table.f').getBoundingClientRect().height") > 100
         page.evaluate("document.getElementById('vf-compliant').checked = true")
         assert set(page.evaluate(f"{VISIBLE}.map(r => r.dataset.v)")) <= {"compliant"}
         page.evaluate("document.getElementById('vf-fail').checked = true")
         assert set(page.evaluate(f"{VISIBLE}.map(r => r.dataset.v)")) == {"fail"}
         page.screenshot(OUTPUT / "report-nojs.png")
+        assert page.console_errors == []
+
+
+def test_compact_report_builds_a_domain_when_it_is_opened(tmp_path, monkeypatch):
+    """Above FULL_DETAIL_LIMIT every domain starts closed, as text; a link opens and builds it."""
+    import reports.html as html_mod
+
+    _require_browser()
+    monkeypatch.setattr(html_mod, "FULL_DETAIL_LIMIT", 20)
+    profile = get_profile("baseline")
+    meta = {"scan_id": 8, "started": "s", "finished": "f", "profile": profile.name,
+            "version": "test", "profile_spec": profile}
+    write_reports(tmp_path, lambda: results(40, profile), list(all_checks()), meta)
+    with Chromium(timeout=30) as page:
+        page.navigate((tmp_path / "report.html").as_uri())
+        assert page.evaluate("document.querySelectorAll('details.dom > noscript').length") == 40
+        page.evaluate("document.querySelector('#dtable a[href=\"#d9\"]').click()")
+        assert page.evaluate("document.getElementById('d9').open") is True
+        assert page.evaluate("document.querySelector('#d9 > noscript')") is None
+        text = page.evaluate("document.getElementById('d9').innerText")
+        assert "Findings by category" in text and "SMTP endpoints" in text
+        assert page.evaluate("document.querySelectorAll('details.dom > noscript').length") == 39
+        page.screenshot(OUTPUT / "report-compact.png")
         assert page.console_errors == []

@@ -1,0 +1,123 @@
+"""report.html without a browser: structure, self-containment, escaping of hostile text,
+compact details at scale, charts, and evidence read defensively."""
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+import pytest
+
+import reports.html as html_mod
+from reports import write_reports
+from reports.charts import histogram, horizontal_bars, stacked_bar
+from reports.html import evidence_view, group_findings
+from scanner.api import get_profile
+from scanner.findings import Finding, Status
+from scanner.registry import all_checks
+from tests.browser.synthetic import HOSTILE, results
+
+SPECS = all_checks()
+
+
+def render(tmp_path, n=30, *, profile="bod-18-01", hostile=False, meta_profile=True) -> str:
+    prof = get_profile(profile)
+    meta = {"scan_id": 3, "started": "2026-01-15", "finished": "2026-01-15", "profile": prof.name,
+            "version": "t", **({"profile_spec": prof} if meta_profile else {})}
+    write_reports(tmp_path, lambda: results(n, prof, hostile=hostile), list(SPECS), meta)
+    return (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+def test_hostile_text_from_records_and_servers_is_escaped(tmp_path):
+    page = render(tmp_path, hostile=True)
+    assert "<img" not in page and "alert('pwn')" not in page
+    assert page.count("<script") == 1                   # the report's own, and no other
+    escaped = "&lt;script&gt;alert(&#39;pwn&#39;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
+    # SPF, DMARC and MTA-STS text, SMTP banners, PTR names, certificate subjects, inputs
+    assert page.count(escaped) >= 30 * 5
+
+
+def test_self_contained_and_fetches_forbidden(tmp_path):
+    page = render(tmp_path)
+    assert "default-src 'none'" in page                 # CSP: nothing may be fetched
+    assert not re.search(r"""<(link|img|iframe|object|embed)\b""", page)
+    assert not re.search(r"""\b(src|href)\s*=\s*(?!["']?#)""", page)   # only in-page anchors
+    assert "@media print" in page
+
+
+def test_structure_summary_table_details_catalogue(tmp_path):
+    page = render(tmp_path, n=30)
+    assert page.count('<svg class="chart" role="img"') == 3
+    table = page[page.index('id="dtable"'):page.index("</table>", page.index('id="dtable"'))]
+    assert table.count('<tr data-v="') == 30
+    positions = [int(p) for p in re.findall(r'<a href="#d(\d+)">', table)]
+    assert positions == list(range(30))                  # input order
+    assert page.count('<details id="d') == 30
+    assert page.count("<noscript>") == 30                 # lazy DOM, plain markup without JS
+    assert 'id="c-dmarc.rua"' in page                     # check catalogue with remediation
+    # the profile's requirements with their sources, and a match described
+    assert "dmarc.rua (dmarc.rua contains mailto:reports@dmarc.cyber.dhs.gov)" in page
+    assert "BOD 18-01, email actions due within 90 days: all internet-facing mail servers offer STARTTLS" in page
+
+
+def test_every_non_pass_finding_has_its_reference(tmp_path):
+    page = render(tmp_path, n=10, profile="baseline")
+    rows = re.findall(r'<tr><td><span class="b s-(fail|warn|error)">.*?</tr>', page)
+    assert rows
+    for row in re.findall(r'<tr><td><span class="b s-(?:fail|warn|error)">.*?</tr>', page):
+        assert "Reference: " in row or "Remediation and reference" in row
+
+
+def test_large_reports_get_compact_details(tmp_path, monkeypatch):
+    monkeypatch.setattr(html_mod, "FULL_DETAIL_LIMIT", 10)
+    page = render(tmp_path, n=12, profile="baseline")
+    assert "details are compact" in page
+    assert "Transcript (excerpt)" not in page and "SMTP endpoints" in page
+    assert re.search(r'<span class="b s-pass">pass</span></td><td colspan="3">\d+ checks: ', page)
+    assert 'href="#c-' in page                            # remediation via the catalogue
+    assert " open>" not in page                          # thousands of domains start closed
+
+
+def test_full_details_show_transcript_and_certificate(tmp_path):
+    page = render(tmp_path, n=5, profile="baseline")
+    assert "Transcript (excerpt)" in page and "C: EHLO scanner.mxaudit.test" in page
+    assert "issuer CN=Synthetic CA,O=mxaudit bench" in page
+
+
+def test_a_profile_known_only_by_name_still_renders(tmp_path):
+    page = render(tmp_path, n=5, meta_profile=False)
+    assert "CISA BOD 18-01" in page                     # built-in: loaded by name
+
+
+def test_grouping_shares_rows_for_the_same_text():
+    findings = [Finding("smtp.reachable", "mx [192.0.2.1]:465", Status.FAIL, "connection refused"),
+                Finding("smtp.reachable", "mx [192.0.2.1]:587", Status.FAIL, "connection refused"),
+                Finding("smtp.reachable", "mx [192.0.2.1]:25", Status.PASS, "220 hello"),
+                Finding("spf.present", "d.test", Status.PASS, "v=spf1 -all")]
+    groups = dict(group_findings(findings, SPECS))
+    transport = groups["Transport security (SMTP, TLS, certificates, AUTH)"]
+    assert [(r["status"], r["subjects"]) for r in transport] == [
+        ("fail", ["mx [192.0.2.1]:465", "mx [192.0.2.1]:587"]), ("pass", ["mx [192.0.2.1]:25"])]
+    assert list(groups) == ["Transport security (SMTP, TLS, certificates, AUTH)",
+                            "Sender authentication (SPF, DKIM, DMARC)"]
+
+
+def test_evidence_of_another_shape_renders_nothing_instead_of_failing():
+    odd = SimpleNamespace(domain="d.test", mx=object(), records=None, smtp=(object(),))
+    assert evidence_view(odd) == {}
+
+
+@pytest.mark.parametrize("chart", [
+    stacked_bar([("a<b", 3, "c-pass"), ("c&d", 1, "c-fail")], "T<x>"),
+    horizontal_bars([("spf<all>", [(2, "c-fail", "fail"), (1, "c-error", "could not test")])], "T"),
+    histogram([("0-9", 4), ("<x>", 0)], "Scores"),
+])
+def test_charts_escape_labels_and_say_their_numbers(chart):
+    svg = str(chart)
+    assert "<b" not in svg.replace("<svg", "") and "<x>" not in svg and "<all>" not in svg
+    assert svg.startswith('<svg class="chart" role="img" aria-label="') and "<title>" in svg
+    label = re.search(r'aria-label="([^"]*)"', svg).group(1)
+    assert re.search(r"\d", label)
+
+
+def test_hostile_marker_is_what_the_synthetic_scan_injects():
+    assert "<script>" in HOSTILE and "onerror" in HOSTILE
