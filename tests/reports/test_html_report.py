@@ -121,3 +121,17 @@ def test_charts_escape_labels_and_say_their_numbers(chart):
 
 def test_hostile_marker_is_what_the_synthetic_scan_injects():
     assert "<script>" in HOSTILE and "onerror" in HOSTILE
+
+
+def test_a_scan_of_invalid_inputs_only_renders(tmp_path):
+    from scanner.evidence import DomainEvidence
+    from scanner.pipeline import judge
+
+    profile = get_profile("baseline")
+    junk = [judge(DomainEvidence(i, f"junk {i} <b>", "", "not a valid domain name"), profile)
+            for i in range(3)]
+    meta = {"scan_id": 1, "started": "s", "finished": "f", "profile": "baseline", "version": "t"}
+    write_reports(tmp_path, lambda: iter(junk), list(SPECS), meta)
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert page.count('<svg class="chart"') == 2        # verdicts, failing checks: no scores
+    assert "junk 2 &lt;b&gt;" in page and page.count("invalid input") >= 3
