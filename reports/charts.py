@@ -20,7 +20,7 @@ CHART_W = 560
 def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
     t = escape(title)
     return Markup(f'<svg class="chart" role="img" aria-label="{t}" viewBox="0 0 {width} {height}" '
-                  f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">'
+                  f'width="{width}" height="{height}">'
                   f"<title>{t}</title>{''.join(body)}</svg>")
 
 

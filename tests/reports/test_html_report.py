@@ -135,3 +135,16 @@ def test_a_scan_of_invalid_inputs_only_renders(tmp_path):
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert page.count('<svg class="chart"') == 2        # verdicts, failing checks: no scores
     assert "junk 2 &lt;b&gt;" in page and page.count("invalid input") >= 3
+
+
+def test_a_domain_with_only_some_evidence_renders(tmp_path):
+    from scanner.evidence import DnsOutcome, DnsResult, DomainEvidence, MxEvidence
+    from scanner.pipeline import judge
+
+    profile = get_profile("baseline")
+    mx = MxEvidence(DnsResult("a.test", "MX", DnsOutcome.NODATA))
+    only_mx = judge(DomainEvidence(0, "a.test", "a.test", mx=mx), profile)
+    meta = {"scan_id": 1, "started": "s", "finished": "f", "profile": "baseline", "version": "t"}
+    write_reports(tmp_path, lambda: iter([only_mx]), list(SPECS), meta)
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert 'id="d0"' in page and "<caption>SMTP" not in page and "DNS records" not in page
