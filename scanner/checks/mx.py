@@ -10,6 +10,15 @@ from ..registry import Outcome, check
 _NULL_MX = "null MX (RFC 7505): the domain declares it accepts no mail"
 
 
+def _no_hosts(ev: DomainEvidence) -> Outcome | None:
+    """Per-host checks on a domain without MX hosts: one `skipped`, so no column is blank."""
+    if ev.mx.null_mx:
+        return Outcome(Status.SKIPPED, "null MX: no MX hosts")
+    if not ev.mx.hosts:
+        return Outcome(Status.SKIPPED, "no MX hosts to examine (see mx.present)")
+    return None
+
+
 def _list(items, limit: int = 5) -> str:
     items = list(items)
     more = f" and {len(items) - limit} more" if len(items) > limit else ""
@@ -55,6 +64,9 @@ def mx_null(ev: DomainEvidence) -> Iterator[Outcome]:
        remediation="Give every MX exchange a host name with A and/or AAAA records "
                    "(never an IP address literal).")
 def mx_resolvable(ev: DomainEvidence) -> Iterator[Outcome]:
+    if (none := _no_hosts(ev)) is not None:
+        yield none
+        return
     for host in ev.mx.hosts:
         if host.ip_literal:
             yield Outcome(Status.FAIL, "the MX exchange is an IP address literal, not a host name",
@@ -74,6 +86,9 @@ def mx_resolvable(ev: DomainEvidence) -> Iterator[Outcome]:
 @check("mx.cname", title="MX hosts are not CNAMEs", category="mx", reference="RFC 2181 10.3",
        remediation="Point the MX record at the canonical host name, not at an alias (CNAME).")
 def mx_cname(ev: DomainEvidence) -> Iterator[Outcome]:
+    if (none := _no_hosts(ev)) is not None:
+        yield none
+        return
     for host in ev.mx.hosts:
         if host.ip_literal or host.implicit:
             continue
@@ -94,6 +109,9 @@ def mx_cname(ev: DomainEvidence) -> Iterator[Outcome]:
        remediation="Publish only globally routable addresses for MX hosts; internal addresses "
                    "leak topology and cannot receive Internet mail.")
 def mx_public_address(ev: DomainEvidence) -> Iterator[Outcome]:
+    if (none := _no_hosts(ev)) is not None:
+        yield none
+        return
     for host in ev.mx.hosts:
         for addr in host.addresses:
             subject = subject_ip(host.name, addr.ip)
@@ -111,8 +129,8 @@ def mx_public_address(ev: DomainEvidence) -> Iterator[Outcome]:
        remediation="Give at least one MX host an AAAA record and accept mail over IPv6.")
 def mx_ipv6(ev: DomainEvidence) -> Iterator[Outcome]:
     mx = ev.mx
-    if mx.null_mx:
-        yield Outcome(Status.SKIPPED, "null MX")
+    if (none := _no_hosts(ev)) is not None:
+        yield none
         return
     with_v6 = [h.name for h in mx.hosts if h.aaaa is not None and h.aaaa.ok]
     if with_v6:
@@ -128,6 +146,9 @@ def mx_ipv6(ev: DomainEvidence) -> Iterator[Outcome]:
        remediation="Publish a PTR record for each MX address naming a host whose A/AAAA "
                    "record points back to that address (FCrDNS).")
 def mx_ptr(ev: DomainEvidence) -> Iterator[Outcome]:
+    if (none := _no_hosts(ev)) is not None:
+        yield none
+        return
     for host in ev.mx.hosts:
         for addr in host.addresses:
             if addr.ptr is not None:

@@ -118,9 +118,11 @@ def test_mx_resolvable(hosts, expected):
     assert got("mx.resolvable", mx_ev(*hosts)) == [("mx.resolvable", s, st) for s, st in expected]
 
 
-def test_mx_resolvable_on_null_mx_and_no_hosts_says_nothing():
-    assert got("mx.resolvable", NULL) == []
-    assert got("mx.resolvable", NO_MAIL) == []
+@pytest.mark.parametrize("check_id", ["mx.resolvable", "mx.cname", "mx.public_address",
+                                      "mx.ptr", "mx.ipv6"])
+def test_per_host_checks_on_null_mx_and_no_hosts_are_skipped(check_id):
+    assert got(check_id, NULL) == [(check_id, D, Status.SKIPPED)]
+    assert got(check_id, NO_MAIL) == [(check_id, D, Status.SKIPPED)]
 
 
 # ---- mx.cname ---------------------------------------------------------------------------
@@ -175,7 +177,7 @@ def test_mx_public_address(addresses, allow_private, expected):
     (mx_ev(host(v6=(V6,)), host(MX2, 20, aaaa=res(MX2, "AAAA", TIMEOUT))), [P]),
     (IMPLICIT, [W]),
     (NULL, [S]),
-    (NO_MAIL, []),
+    (NO_MAIL, [S]),
 ])
 def test_mx_ipv6(ev, expected):
     assert got("mx.ipv6", ev) == [("mx.ipv6", D, st) for st in expected]

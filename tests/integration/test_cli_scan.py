@@ -88,7 +88,7 @@ def expected_rows(world):
     return [
         # domain, input, compliant, score, statuses of MX_CHECKS
         (world["good"], world["good"], "true", "90", [P, P, P, S, P, P, I, W, P]),
-        (world["null"], f"{world['null'].upper()}.", "true", "100", [P, P, P, I, N, N, N, S, N]),
+        (world["null"], f"{world['null'].upper()}.", "true", "100", [P, P, P, I, S, S, S, S, S]),
         (world["cname"], world["cname"], "true", "80", [P, P, P, S, P, W, I, W, P]),
         (world["implicit"], world["implicit"], "true", "62", [P, P, W, S, P, N, I, W, W]),
         (world["fail"], world["fail"], "false", "0", [P, E, E, E, E, E, E, E, E]),
