@@ -184,10 +184,11 @@ def group_findings(findings: Iterable[Finding], specs: dict, *,
         for status in COLLAPSED:
             same = [f for f in items if f.status is status]
             if same:
-                messages = {f.message for f in same}
+                messages = list(dict.fromkeys(f.message for f in same))
                 rows.append({"check": cid, "spec": spec, "status": status.value,
                              "subjects": [f.subject for f in same],
-                             "message": same[0].message if len(messages) == 1 else "",
+                             "message": " · ".join(messages) if len(messages) <= 3 else
+                             f"{len(messages)} different messages (each in findings.csv)",
                              "remediation": "", "non_pass": status is not Status.PASS})
     if compact:
         cats = {c: _compact(rows) for c, rows in cats.items()}
