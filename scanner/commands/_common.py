@@ -52,7 +52,7 @@ def fail_on_matches(r: DomainResult, profile: Profile, level: str | None) -> boo
         and statuses.get(req.check) in req.accept for req in profile.requirements)
 
 
-def finish_reports(store: Store, scan_id: int, out: Path):
+def finish_reports(store: Store, scan_id: int, out: Path, profile: Profile | None = None):
     """Write the scan's reports, with a "since the previous scan" section and trends."""
     from reports import write_reports
 
@@ -60,7 +60,7 @@ def finish_reports(store: Store, scan_id: int, out: Path):
 
     rec = store.scan(scan_id)
     meta = {"scan_id": rec.id, "started": rec.started, "finished": rec.finished or "",
-            "profile": rec.profile, "version": rec.version}
+            "profile": rec.profile, "version": rec.version, "profile_spec": profile}
     previous = store.previous_scan(scan_id)
     diff = DiffSummary.between(store, previous, rec) if previous is not None else None
     return write_reports(out, lambda: store.results(scan_id), list(all_checks()), meta,

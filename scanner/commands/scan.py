@@ -263,7 +263,7 @@ def _scan_and_report(store: Store, rec: ScanRecord, targets, options: ScanOption
         progress.close()
         interrupted = stop.received
         store.finish_scan(scan_id, now_iso(), INTERRUPTED if interrupted else COMPLETE)
-        summary = finish_reports(store, scan_id, out)
+        summary = finish_reports(store, scan_id, out, profile)
         interrupted = interrupted or stop.received
     status = EXIT_INTERRUPTED if interrupted else (1 if matched else 0)
     if interrupted:

@@ -68,6 +68,7 @@ def build_demo(world: LabWorld) -> DemoWorld:
                     cert=ca.issue(["mx.selfsigned.test"], self_signed=True))
 
     dns = world.dns
+    dns.add_zone("test", "")   # so ghost.test is a real NXDOMAIN, not a refused query
     dns.add_zone("good.test", f"""
 @ MX 10 mx.good.test.
 @ TXT "v=spf1 mx -all"
