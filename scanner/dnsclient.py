@@ -14,7 +14,6 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import dns.asyncresolver
 import dns.exception
 import dns.message
 import dns.flags
@@ -52,31 +51,34 @@ def rdata_text(rdtype: str, rd) -> str:
     return rd.to_text()
 
 
+def system_nameservers() -> list[tuple[str, int]]:
+    """The resolvers of /etc/resolv.conf, read (only read) with dnspython."""
+    try:
+        resolver = dns.resolver.Resolver(configure=True)
+    except dns.resolver.NoResolverConfiguration:
+        resolver = None
+    found = [(str(ns.address), ns.port) for ns in (resolver.nameservers if resolver else ())
+             if isinstance(ns, dns.nameserver.Do53Nameserver)]
+    if not found:
+        raise UsageError("no system DNS resolver configured; use --nameserver IP[:PORT]")
+    return found
+
+
 class DnsClient:
+    """Queries go out through ``dnswire.UdpMux`` (one UDP socket per nameserver; see there
+    why), are parsed and chained by dnspython, and are answered once per scan."""
+
     def __init__(self, nameservers: Sequence[tuple[str, int]] = (), *, timeout: float = 5.0,
                  retries: int = 2, cache_size: int = 100_000, max_in_flight: int = 256) -> None:
-        try:
-            resolver = dns.asyncresolver.Resolver(configure=not nameservers)
-        except dns.resolver.NoResolverConfiguration:
-            raise UsageError("no system DNS resolver configured; use --nameserver IP[:PORT]") from None
-        if nameservers:
-            resolver.nameservers = [dns.nameserver.Do53Nameserver(ip, port) for ip, port in nameservers]
-        resolver.timeout = timeout
-        resolver.lifetime = timeout * (retries + 1)
-        resolver.retry_servfail = False
-        resolver.use_edns(0, 0, 1232)
-        self._resolver = resolver
-        # the query path (see dnswire: dnspython's per-query socket setup dominated scans);
-        # the resolver above stays for its configuration and for the system's nameservers
-        self._servers = [UdpMux(str(ns.address), ns.port) for ns in resolver.nameservers
-                         if isinstance(ns, dns.nameserver.Do53Nameserver)] or None
+        servers = list(nameservers) or system_nameservers()
+        self._servers = [UdpMux(ip, port) for ip, port in servers]
         self._timeout, self._retries = timeout, retries
         self._cache: SharedOnce[DnsResult] = SharedOnce(cache_size)
         self._limit = asyncio.Semaphore(max_in_flight)
 
     @property
     def nameservers(self) -> list[str]:
-        return [str(ns) for ns in self._resolver.nameservers]
+        return [f"{s.ip}:{s.port}" for s in self._servers]
 
     @property
     def stats(self) -> DnsStats:
@@ -90,35 +92,8 @@ class DnsClient:
         return await self.query(dns.reversename.from_address(ip).to_text(), "PTR")
 
     async def _lookup(self, name: str, rdtype: str) -> DnsResult:
-        if self._servers:
-            return await self._lookup_mux(name, rdtype)
-        try:
-            qname = dns.name.from_text(name or ".")
-            async with self._limit:
-                answer = await self._resolver.resolve(qname, rdtype, search=False,
-                                                      raise_on_no_answer=False)
-        except dns.resolver.NXDOMAIN:
-            return DnsResult(name, rdtype, DnsOutcome.NXDOMAIN)
-        except dns.resolver.LifetimeTimeout:
-            return DnsResult(name, rdtype, DnsOutcome.TIMEOUT, detail="no answer before the timeout")
-        except dns.resolver.NoNameservers as exc:
-            return DnsResult(name, rdtype, *_classify_no_nameservers(exc))
-        except dns.message.ChainTooLong:
-            return DnsResult(name, rdtype, DnsOutcome.ERROR, detail="CNAME chain too long (loop?)")
-        except dns.exception.DNSException as exc:
-            return DnsResult(name, rdtype, DnsOutcome.ERROR, detail=_short(exc))
-        except (ValueError, UnicodeError) as exc:
-            return DnsResult(name, rdtype, DnsOutcome.ERROR, detail=_short(exc))
-        canonical = answer.canonical_name.to_text(omit_final_dot=True).lower()
-        if answer.rrset is None:
-            return DnsResult(name, rdtype, DnsOutcome.NODATA, canonical_name=canonical)
-        records = tuple(rdata_text(rdtype, rd) for rd in answer.rrset)
-        return DnsResult(name, rdtype, DnsOutcome.OK, records, canonical)
-
-
-    async def _lookup_mux(self, name: str, rdtype: str) -> DnsResult:
-        """Same outcomes as the resolver path: retries on timeout, next server on SERVFAIL or
-        REFUSED, TCP when truncated, CNAME chains followed within the answer."""
+        """Retries on timeout, the next server on SERVFAIL or REFUSED, TCP when truncated,
+        CNAME chains followed within the answer."""
         try:
             query = dns.message.make_query(dns.name.from_text(name or "."), rdtype,
                                            use_edns=0, payload=1232)
@@ -166,15 +141,6 @@ def _from_response(name: str, rdtype: str, response: dns.message.Message) -> Dns
         return DnsResult(name, rdtype, DnsOutcome.NODATA, canonical_name=canonical)
     records = tuple(rdata_text(rdtype, rd) for rd in chain.answer)
     return DnsResult(name, rdtype, DnsOutcome.OK, records, canonical)
-
-
-def _classify_no_nameservers(exc: dns.resolver.NoNameservers) -> tuple[DnsOutcome, tuple, str, str]:
-    text = str(exc)
-    if "REFUSED" in text:
-        return DnsOutcome.REFUSED, (), "", "server refused the query"
-    if "SERVFAIL" in text:
-        return DnsOutcome.SERVFAIL, (), "", "server failure (SERVFAIL)"
-    return DnsOutcome.ERROR, (), "", _short(exc)
 
 
 def _short(exc: BaseException) -> str:
