@@ -100,7 +100,7 @@ async def probe_endpoint(ctx: ScanContext, host: str, ip: str, spec: PortSpec) -
 
 async def _main_session(ctx: ScanContext, p: _Probe) -> None:
     timeout = ctx.options.timeout
-    host, ip, port, role = p.f["host"], p.f["ip"], p.f["port"], p.f["role"]
+    ip, port, role = p.f["ip"], p.f["port"], p.f["role"]
     writer = None
     async with ctx.limiter.slot(ip):
         try:
@@ -218,7 +218,7 @@ async def _chain_facts(ctx: ScanContext, sslobj: ssl.SSLObject):
 async def _extra(ctx: ScanContext, p: _Probe, deadline_at: float, attempt) -> HandshakeAttempt:
     """Open a fresh connection up to the TLS point, then run ``attempt(session)``."""
     timeout = ctx.options.timeout
-    host, ip, port, role = p.f["host"], p.f["ip"], p.f["port"], p.f["role"]
+    ip, port, role = p.f["ip"], p.f["port"], p.f["role"]
     writer = None
     try:
         async with asyncio.timeout_at(deadline_at), ctx.limiter.slot(ip):

@@ -12,7 +12,7 @@ from ..findings import SEVERITY, Status, domain_statuses
 from ..pipeline import DomainResult
 from ..profiles import Profile
 from ..registry import all_checks
-from ..progress import LOG_FORMATS, Progress  # noqa: F401  (Progress: moved, re-exported)
+from ..progress import LOG_FORMATS
 from ..store import Store
 
 FAIL_ON = ("fail", "error", "warn")
