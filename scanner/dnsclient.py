@@ -57,8 +57,12 @@ def system_nameservers() -> list[tuple[str, int]]:
         resolver = dns.resolver.Resolver(configure=True)
     except dns.resolver.NoResolverConfiguration:
         resolver = None
-    found = [(str(ns.address), ns.port) for ns in (resolver.nameservers if resolver else ())
-             if isinstance(ns, dns.nameserver.Do53Nameserver)]
+    found = []
+    for ns in resolver.nameservers if resolver else ():
+        if isinstance(ns, str):   # from resolv.conf: an address, on the resolver's port
+            found.append((ns, resolver.nameserver_ports.get(ns, resolver.port)))
+        elif isinstance(ns, dns.nameserver.Do53Nameserver):
+            found.append((str(ns.address), ns.port))
     if not found:
         raise UsageError("no system DNS resolver configured; use --nameserver IP[:PORT]")
     return found

@@ -151,3 +151,22 @@ def test_parse_nameserver(text, parsed):
 def test_parse_nameserver_rejects(text):
     with pytest.raises(UsageError):
         parse_nameserver(text)
+
+
+def test_system_nameservers_reads_resolv_conf_without_querying(monkeypatch, tmp_path):
+    """Without --nameserver the system's resolvers are used: addresses from resolv.conf
+    come back as strings from dnspython, with the resolver's port."""
+    import dns.resolver
+
+    from scanner import dnsclient
+    from scanner.errors import UsageError
+
+    conf = tmp_path / "resolv.conf"
+    conf.write_text("nameserver 127.0.0.9\nnameserver ::1\n")
+    real = dns.resolver.Resolver
+    monkeypatch.setattr(dns.resolver, "Resolver",
+                        lambda configure=True: real(filename=str(conf), configure=configure))
+    assert dnsclient.system_nameservers() == [("127.0.0.9", 53), ("::1", 53)]
+    conf.write_text("# nothing\n")
+    with pytest.raises(UsageError, match="--nameserver"):
+        dnsclient.system_nameservers()
