@@ -29,13 +29,14 @@ if TYPE_CHECKING:
 
 POINTS = {Status.PASS: 1.0, Status.WARN: 0.5, Status.FAIL: 0.0}
 # score group -> the registry categories it averages
+# (issue 5: transport security, sender authentication and policy records, equal weight;
+# mail routing (MX) is part of transport security)
 SCORE_GROUPS: dict[str, tuple[str, ...]] = {
-    "mx": ("mx",),
-    "transport": ("transport",),
+    "transport": ("mx", "transport"),
     "sender": ("sender",),
     "policy": ("policy",),
 }
-GROUP_TITLES = {"mx": "Mail routing", "transport": "Transport security",
+GROUP_TITLES = {"transport": "Transport security (MX and SMTP)",
                 "sender": "Sender authentication", "policy": "Policy records"}
 SCORED_CATEGORIES = tuple(c for cats in SCORE_GROUPS.values() for c in cats)
 _GROUP_OF = {c: g for g, cats in SCORE_GROUPS.items() for c in cats}

@@ -50,9 +50,11 @@ def test_compliance(findings, compliant, failed, undetermined):
     ({**OK, "m.a": F}, 0),
     ({**OK, "m.a": W}, 50),
     ({**OK, "m.a": P, "m.b": F}, 50),
-    # categories averaged with equal weight, whatever their number of checks
-    ({**OK, "m.a": P, "m.b": P, "t.a": F}, 50),
-    ({**OK, "m.a": P, "t.a": W, "s.a": F, "p.a": P}, round(100 * 2.5 / 4)),
+    # mail routing (m.*) and SMTP (t.*) form one group, transport security
+    ({**OK, "m.a": P, "m.b": P, "t.a": F}, 67),
+    # groups averaged with equal weight, whatever their number of checks
+    ({**OK, "m.a": P, "m.b": P, "s.a": F}, 50),
+    ({**OK, "m.a": P, "t.a": W, "s.a": F, "p.a": P}, round(100 * (0.75 + 0 + 1) / 3)),
     # info, skipped and error earn nothing and count nothing
     ({**OK, "m.a": P, "m.b": E, "t.a": S, "i.a": F}, 100),
     ({**OK, "m.a": I}, 0),                       # nothing scorable
@@ -70,7 +72,7 @@ def test_score(statuses, expected):
 def test_weights():
     weighted = Profile("w", "w", "", (), {"m.a": 3.0, "m.b": 0.0})
     assert score({**OK, "m.a": P, "m.b": F}, weighted, CATS) == 100
-    assert score({**OK, "m.a": F, "m.b": P, "t.a": P}, weighted, CATS) == 50
+    assert score({**OK, "m.a": F, "m.b": P, "t.a": P}, weighted, CATS) == 25   # (0*3 + 1*0 + 1*1) / 4
     assert score({**OK, "m.a": W, "m.c": F}, Profile("w", "w", "", (), {"m.a": 3.0}),
                  {**CATS, "m.c": "mx"}) == round(100 * 1.5 / 4)
 

@@ -38,7 +38,7 @@ def verdict(*pairs: tuple[str, Status], profile: Profile = EMPTY, subject: str =
 
 
 def test_the_groups_are_the_registry_categories_but_info():
-    assert list(SCORE_GROUPS) == ["mx", "transport", "sender", "policy"]
+    assert list(SCORE_GROUPS) == ["transport", "sender", "policy"]   # issue 5's three
     assert set(GROUP_TITLES) == set(SCORE_GROUPS)
     assert {c for cats in SCORE_GROUPS.values() for c in cats} == set(CATEGORIES.values()) - {"info"}
 
@@ -52,10 +52,10 @@ def test_groups_are_averaged_with_equal_weight_not_by_check_count():
     assert v.score == 67
 
 
-def test_mail_routing_is_a_group_of_its_own():
+def test_mail_routing_counts_in_transport_security():
     v = verdict(("mx.ptr", Status.WARN), ("mx.ipv6", Status.PASS), ("smtp.starttls", Status.FAIL))
-    assert v.groups == {"mx": 75, "transport": 0}
-    assert v.score == 38
+    assert v.groups == {"transport": 50}
+    assert v.score == 50
 
 
 def test_the_worst_subject_counts():
