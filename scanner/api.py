@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 
 from .context import ScanContext
 from .errors import UsageError
@@ -41,11 +41,14 @@ def get_profile(name_or_path: str) -> Profile:
 
 
 async def run_scan(targets: Iterable[Target], options: ScanOptions, profile: Profile,
-                   on_result: Callable[[DomainResult], None], stats: ScanStats | None = None) -> ScanStats:
-    """Scan every target; call ``on_result`` for each domain as it completes."""
+                   on_result: Callable[[DomainResult], None], stats: ScanStats | None = None,
+                   *, skip: Container[int] = ()) -> ScanStats:
+    """Scan every target; call ``on_result`` for each domain as it completes.
+
+    ``skip``: input positions already done (a resumed scan)."""
     stats = stats if stats is not None else ScanStats()
     ctx = ScanContext.create(options)
-    async for result in scan_stream(ctx, targets, profile, stats=stats):
+    async for result in scan_stream(ctx, targets, profile, stats=stats, skip=skip):
         on_result(result)
     return stats
 

@@ -9,14 +9,13 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from ..api import get_profile
+from ..api import get_profile, run_scan
 from ..config import expand_out
-from ..context import ScanContext
 from ..errors import UsageError
 from ..evidence.smtp import DEFAULT_PORTS
 from ..inputs import read_targets
 from ..options import ScanOptions, parse_nameserver, parse_port
-from ..pipeline import DomainResult, ScanStats, now_iso, scan_stream
+from ..pipeline import DomainResult, ScanStats, now_iso
 from ..progress import Progress, scan_inputs
 from ..store import COMPLETE, INTERRUPTED, ScanRecord, Store, default_db_path
 from ._common import EXIT_INTERRUPTED, add_output_options, fail_on_matches, finish_reports
@@ -225,10 +224,8 @@ async def _scan_async(options: ScanOptions, targets, profile, on_result, stats: 
                       skip: set[int], stop: _StopSignals) -> None:
     """The scan proper; a stop signal cancels it, which abandons the domains in flight."""
     stop.watch(asyncio.current_task())
-    ctx = ScanContext.create(options)
     try:
-        async for result in scan_stream(ctx, targets, profile, stats=stats, skip=skip):
-            on_result(result)
+        await run_scan(targets, options, profile, on_result, stats, skip=skip)
     except asyncio.CancelledError:
         if stop.received is None:
             raise
