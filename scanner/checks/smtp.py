@@ -98,6 +98,10 @@ def reachable(ev: DomainEvidence) -> Iterable[Outcome]:
                 return Status.FAIL, "connection refused"
             return Status.ERROR, f"could not connect ({_why(p)})"
         if p.failure is Failure.TLS:
+            lg = p.legacy
+            if lg is not None and lg.greeting_code == 220:
+                return Status.PASS, (f"220 greeting, but only over {lg.version} "
+                                     "(see smtp.tls_version)")
             return Status.ERROR, ("no greeting: the TLS handshake failed before it "
                                   "(see smtp.implicit_tls)")
         if p.failure is Failure.TIMEOUT:

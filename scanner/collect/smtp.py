@@ -266,9 +266,15 @@ def _legacy_attempt(ctx: ScanContext, p: _Probe, main: TlsFacts):
             return HandshakeAttempt(Attempt.ACCEPTED, version=version, cipher=cipher,
                                     offered=LEGACY_OFFER)
         chain, trusted, trust_error = await _chain_facts(ctx, sslobj)
+        greeting_code = None
+        if p.f["role"] == "submissions":
+            try:
+                greeting_code = (await session.read_reply("greeting")).code
+            except Exception:   # the facts above stand; reachability stays undetermined
+                pass
         return HandshakeAttempt(Attempt.ACCEPTED, version=version, cipher=cipher,
                                 offered=LEGACY_OFFER, chain=chain, trusted=trusted,
-                                trust_error=trust_error)
+                                trust_error=trust_error, greeting_code=greeting_code)
     return attempt
 
 

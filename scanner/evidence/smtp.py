@@ -116,6 +116,9 @@ class HandshakeAttempt:
     chain: tuple[CertificateFacts, ...] = ()
     trusted: bool | None = None
     trust_error: str = ""
+    # Implicit-TLS port whose modern handshake failed: the greeting read over this session,
+    # so a TLS-1.0-only submissions server still counts as reachable.
+    greeting_code: int | None = None
 
 
 @dataclass(frozen=True)

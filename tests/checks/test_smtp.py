@@ -185,6 +185,11 @@ def test_tls10_only_server():
                              failure=Failure.TLS)))
     assert (r465["smtp.reachable"], r465["smtp.implicit_tls"], r465["smtp.tls_version"],
             r465["smtp.legacy_tls"]) == (E, P, F, W)
+    greeted = replace(legacy, greeting_code=220)   # the greeting read over the TLS 1.0 session
+    r465 = one(evidence(good(465, "submissions", tls=failed, legacy=greeted,
+                             greeting_code=None, greeting="", ehlo_code=None,
+                             failure=Failure.TLS)))
+    assert (r465["smtp.reachable"], r465["smtp.implicit_tls"]) == (P, P)
 
 
 def test_legacy_and_weak_outcomes():
