@@ -77,7 +77,9 @@ class Progress:
             return
         self._clear_bar()
         ts = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-        record = {"ts": ts, "level": level, "event": event, **fields}
+        # a field without a value is left out (no "resumed=" noise in text logs)
+        record = {"ts": ts, "level": level, "event": event,
+                  **{k: v for k, v in fields.items() if v is not None}}
         if self.log_format == "json":
             line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
         else:
