@@ -77,13 +77,12 @@ class Progress:
             return
         self._clear_bar()
         ts = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-        # a field without a value is left out (no "resumed=" noise in text logs)
-        record = {"ts": ts, "level": level, "event": event,
-                  **{k: v for k, v in fields.items() if v is not None}}
+        record = {"ts": ts, "level": level, "event": event, **fields}
         if self.log_format == "json":
             line = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
         else:
-            line = " ".join(f"{k}={_logfmt(v)}" for k, v in record.items())
+            # JSON keeps a stable set of keys; text leaves out fields without a value
+            line = " ".join(f"{k}={_logfmt(v)}" for k, v in record.items() if v is not None)
         self.stream.write(line + "\n")
         self.stream.flush()
 
