@@ -86,3 +86,23 @@ def test_unsigned_message_and_unreadable_file(lab, tmp_path, capsys):
     with pytest.raises(UsageError):
         verify_dkim.run(argparse.Namespace(message=str(tmp_path / "nope.eml"), nameserver=[],
                                            timeout=1.0))
+
+
+def test_ed25519_signature_passes(lab, tmp_path, capsys):
+    """RFC 8463 ed25519-sha256 signatures verify (dkimpy needs PyNaCl for them)."""
+    from nacl.encoding import Base64Encoder
+    from nacl.signing import SigningKey
+
+    from tests.conftest import new_zone_name
+
+    z = new_zone_name("ed")
+    key = SigningKey.generate()
+    public = key.verify_key.encode(encoder=Base64Encoder).decode()
+    lab.dns.add_zone(z, f'ed._domainkey TXT "v=DKIM1; k=ed25519; p={public}"\n')
+    message = MESSAGE % z.encode()
+    signed = dkim.sign(message, b"ed", z.encode(), key.encode(encoder=Base64Encoder),
+                       signature_algorithm=b"ed25519-sha256",
+                       include_headers=[b"from", b"to", b"subject"]) + message
+    code, lines = verify(lab, tmp_path, capsys, signed)
+    assert code == 0, lines
+    assert lines[0].startswith(f"signature 1: d={z} s=ed: pass")
