@@ -4,8 +4,10 @@ Keep this file small and generic; feature-specific fixtures belong beside their 
 """
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -15,6 +17,47 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 _zone_ids = itertools.count(1)
+
+
+def _loopback_only(address) -> None:
+    """Tests may talk to loopback only (127.0.0.0/8, ::1): anything else fails the test."""
+    if not isinstance(address, tuple):
+        return   # AF_UNIX and the like
+    host = address[0]
+    if host == "localhost":
+        return
+    try:
+        ok = ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        ok = False
+    if not ok:
+        raise AssertionError(f"a test tried to reach {address!r}: only loopback is allowed")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _network_guard():
+    """Every socket this test process opens may only connect/send to loopback addresses
+    (subprocesses are pointed at the lab explicitly by their tests)."""
+    real = {name: getattr(socket.socket, name) for name in ("connect", "connect_ex", "sendto")}
+
+    def connect(self, address):
+        _loopback_only(address)
+        return real["connect"](self, address)
+
+    def connect_ex(self, address):
+        _loopback_only(address)
+        return real["connect_ex"](self, address)
+
+    def sendto(self, data, *args):
+        _loopback_only(args[-1])
+        return real["sendto"](self, data, *args)
+
+    socket.socket.connect, socket.socket.connect_ex, socket.socket.sendto = connect, connect_ex, sendto
+    try:
+        yield
+    finally:
+        for name, fn in real.items():
+            setattr(socket.socket, name, fn)
 
 
 @pytest.fixture(scope="session")
