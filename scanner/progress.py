@@ -76,6 +76,10 @@ class Progress:
         if self.bar and level == "info" and event != "summary":
             return
         self._clear_bar()
+        if self.bar:   # a person at a terminal: a sentence, not a log record
+            self.stream.write(f"mxaudit: {_sentence(event, fields)}\n")
+            self.stream.flush()
+            return
         ts = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
         record = {"ts": ts, "level": level, "event": event, **fields}
         if self.log_format == "json":
@@ -141,3 +145,18 @@ def _duration(seconds: float) -> str:
     if s >= 3600:
         return f"{s // 3600}h{s % 3600 // 60:02d}m"
     return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
+
+
+_SENTENCES = {
+    "summary": "scan {scan} {state}: {domains} domains, {compliant} compliant under {profile}, "
+               "{incomplete} incomplete, in {seconds}s; reports in {out}",
+    "interrupted": "scan {scan} interrupted by {signal}: {finished} domains finished and "
+                   "reported; {hint}",
+}
+
+
+def _sentence(event: str, fields: dict) -> str:
+    try:
+        return _SENTENCES[event].format(**fields)
+    except (KeyError, IndexError):
+        return f"{event}: " + ", ".join(f"{k} {v}" for k, v in fields.items() if v is not None)

@@ -56,3 +56,12 @@ def test_bar_shows_done_rate_and_eta_or_no_eta_without_total():
     assert p.bar_text(now=2.0) == "[########............] 4/~10  40% 2.0/s ETA 3s"
     p.total = None
     assert p.bar_text(now=2.0) == "4 domains done, 2.0/s"
+
+
+def test_terminal_summary_is_a_sentence():
+    out = io.StringIO()
+    p = Progress(bar=True, total=1, stream=out)
+    p.event("summary", scan=4, state="complete", domains=9, compliant=4, incomplete=0,
+            profile="baseline", seconds=0.5, out="reports", exit=0)
+    assert out.getvalue().endswith("mxaudit: scan 4 complete: 9 domains, 4 compliant under "
+                                   "baseline, 0 incomplete, in 0.5s; reports in reports\n")
