@@ -71,26 +71,68 @@ def write_html(out: Path, results: Iterable[DomainResult], summary: Summary, met
                diff: object = None, trend: object = None) -> None:
     """``diff`` (since the previous scan) and ``trend`` (domain -> recent results): optional
     history sections, rendered by templates/_diff.html.j2 and _trend.html.j2."""
-    from scanner.registry import all_checks
-
-    env = environment()
-    specs = all_checks()
-    profile = _profile(meta)
-    domain = env.get_template("_domain.html.j2").module
-    compact = summary.domains > FULL_DETAIL_LIMIT
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as rows, \
-            tempfile.TemporaryFile("w+", encoding="utf-8") as details:
+    with HtmlSpool(meta, trend, compact=summary.domains > FULL_DETAIL_LIMIT) as page:
         for r in results:
-            ctx = domain_context(r, specs, profile, compact=compact)
-            rows.write(domain.row(r, ctx))
-            details.write(domain.details(r, ctx, trend, compact))
-        page = env.get_template("report.html.j2")
+            page.add(r)
+        page.finish(out, summary, diff)
+
+
+class HtmlSpool:
+    """report.html built from results added one at a time (``write_reports`` feeds it from
+    the same pass as the tabular files, so each stored result is decoded once).
+
+    Whether details are compact depends on the domain count. When it is not known up front
+    (``compact=None``), the first FULL_DETAIL_LIMIT + 1 results are held (a bounded buffer)
+    until the count is known to be above the limit or the stream ends."""
+
+    def __init__(self, meta: dict, trend: object = None, *, compact: bool | None = None) -> None:
+        from scanner.registry import all_checks
+
+        self.env = environment()
+        self.specs = all_checks()
+        self.meta, self.trend, self.compact = meta, trend, compact
+        self.profile = _profile(meta)
+        self.domain = self.env.get_template("_domain.html.j2").module
+        self.held: list[DomainResult] = []
+        self.rows = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self.details = tempfile.TemporaryFile("w+", encoding="utf-8")
+
+    def __enter__(self) -> "HtmlSpool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.rows.close()
+        self.details.close()
+
+    def add(self, r: DomainResult) -> None:
+        if self.compact is None:
+            self.held.append(r)
+            if len(self.held) > FULL_DETAIL_LIMIT:
+                self._release(compact=True)
+            return
+        self._render(r)
+
+    def _release(self, *, compact: bool) -> None:
+        self.compact = compact
+        held, self.held = self.held, []
+        for r in held:
+            self._render(r)
+
+    def _render(self, r: DomainResult) -> None:
+        ctx = domain_context(r, self.specs, self.profile, compact=self.compact)
+        self.rows.write(self.domain.row(r, ctx))
+        self.details.write(self.domain.details(r, ctx, self.trend, self.compact))
+
+    def finish(self, out: Path, summary: Summary, diff: object = None) -> None:
+        if self.compact is None:
+            self._release(compact=summary.domains > FULL_DETAIL_LIMIT)
+        page = self.env.get_template("report.html.j2")
         with atomic_text(out / "report.html") as fh:
             for chunk in page.generate(
-                    summary=summary, meta=meta, diff=diff, trend=trend, profile=profile,
-                    charts=summary_charts(summary, specs), specs=specs,
-                    group_titles=_group_titles(), compact=compact, table_rows=_spool(rows),
-                    domain_details=_spool(details)):
+                    summary=summary, meta=self.meta, diff=diff, trend=self.trend,
+                    profile=self.profile, charts=summary_charts(summary, self.specs),
+                    specs=self.specs, group_titles=_group_titles(), compact=self.compact,
+                    table_rows=_spool(self.rows), domain_details=_spool(self.details)):
                 fh.write(chunk)
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from scanner.pipeline import DomainResult
@@ -17,6 +17,15 @@ from .summary import Summary
 
 
 def write_tabular(out: Path, results: Iterable[DomainResult], check_ids: list[str]) -> Summary:
+    with tabular_writer(out, check_ids) as (add, summary):
+        for r in results:
+            add(r)
+    return summary
+
+
+@contextmanager
+def tabular_writer(out: Path, check_ids: list[str]) -> Iterator[tuple[Callable[[DomainResult], None], Summary]]:
+    """(add one result, the summary it keeps); the three files are complete on exit."""
     summary = Summary(check_ids)
     with ExitStack() as stack:
         dom = csv.writer(stack.enter_context(atomic_text(out / "domains.csv", newline="")))
@@ -24,7 +33,8 @@ def write_tabular(out: Path, results: Iterable[DomainResult], check_ids: list[st
         jsonl = stack.enter_context(atomic_text(out / "results.jsonl"))
         dom.writerow([*LEAD_COLUMNS, *check_ids, *DETAIL_COLUMNS])
         fnd.writerow(FINDING_COLUMNS)
-        for r in results:
+
+        def add(r: DomainResult) -> None:
             summary.add(r)
             dom.writerow([csv_cell(v) for v in domain_row(r, check_ids)])
             name = r.evidence.domain or r.evidence.input
@@ -32,7 +42,8 @@ def write_tabular(out: Path, results: Iterable[DomainResult], check_ids: list[st
                 fnd.writerow([csv_cell(v) for v in
                               (name, f.check, f.subject, f.status.value, f.message, f.remediation)])
             jsonl.write(json.dumps(result_json(r), ensure_ascii=False) + "\n")
-    return summary
+
+        yield add, summary
 
 
 def result_json(r: DomainResult) -> dict:

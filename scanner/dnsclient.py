@@ -25,7 +25,7 @@ import dns.resolver
 import dns.reversename
 
 from .errors import UsageError
-from .dnswire import UdpMux
+from .dnswire import UdpMux, query_wire
 from .evidence.dns import DnsOutcome, DnsResult
 from .memo import SharedOnce
 
@@ -92,6 +92,12 @@ class DnsClient:
         key = (normalise_name(name), rdtype.upper())
         return await self._cache.get(key, lambda: self._lookup(*key))
 
+    def cached(self, name: str, rdtype: str) -> DnsResult | None:
+        """The answer already in the scan cache, or None; never sends a query. Safe to call
+        from a worker thread (a read-only peek), which lets the sync bridges skip a round
+        trip through the event loop for questions the scan has already asked."""
+        return self._cache.peek((normalise_name(name), rdtype.upper()))
+
     async def ptr(self, ip: str) -> DnsResult:
         return await self.query(dns.reversename.from_address(ip).to_text(), "PTR")
 
@@ -99,8 +105,9 @@ class DnsClient:
         """Retries on timeout, the next server on SERVFAIL or REFUSED, TCP when truncated,
         CNAME chains followed within the answer."""
         try:
-            query = dns.message.make_query(dns.name.from_text(name or "."), rdtype,
-                                           use_edns=0, payload=1232)
+            qname = dns.name.from_text(name or ".")
+            qtype = dns.rdatatype.from_text(rdtype)
+            wire = query_wire(qname, qtype)
         except (dns.exception.DNSException, ValueError, UnicodeError) as exc:
             return DnsResult(name, rdtype, DnsOutcome.ERROR, detail=_short(exc))
         failure: int | None = None
@@ -108,8 +115,9 @@ class DnsClient:
             for _ in range(self._retries + 1):
                 timed_out = False
                 for server in self._servers:
-                    response = await server.exchange(query, self._timeout)
+                    response = await server.exchange_wire(wire, qname, qtype, self._timeout)
                     if response is not None and response.flags & dns.flags.TC:
+                        query = dns.message.make_query(qname, qtype, use_edns=0, payload=1232)
                         response = await server.exchange_tcp(query, self._timeout)
                     if response is None:
                         timed_out = True

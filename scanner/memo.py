@@ -36,11 +36,26 @@ class SharedOnce(Generic[T]):
     def __len__(self) -> int:
         return len(self._entries)
 
+    def peek(self, key: Hashable) -> T | None:
+        """The finished result for ``key`` without waiting, or None (not asked yet, in
+        flight, failed or cancelled). Read-only (no LRU touch): safe from a worker thread."""
+        task = self._entries.get(key)
+        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+            return None
+        self.hits += 1
+        return task.result()
+
     def _evict(self) -> None:
-        if len(self._entries) <= self._max:
+        """Drop the oldest finished entries. Walks from the old end only as far as needed
+        (copying all keys here made every insert O(cache size) once the cache was full)."""
+        excess = len(self._entries) - self._max
+        if excess <= 0:
             return
-        for key in list(self._entries):
-            if len(self._entries) <= self._max:
-                break
-            if self._entries[key].done():
-                del self._entries[key]
+        victims = []
+        for key, task in self._entries.items():
+            if task.done():
+                victims.append(key)
+                if len(victims) >= excess:
+                    break
+        for key in victims:
+            del self._entries[key]

@@ -240,18 +240,38 @@ class Store:
         return [(sid, started, bool(c), score, status) for sid, started, c, score, status
                 in reversed(rows)]
 
-    def results(self, scan_id: int, *, by_domain: bool = False) -> Iterator[DomainResult]:
+    def results(self, scan_id: int, *, by_domain: bool = False) -> "ResultStream":
         """The scan's results in input order, streamed; ``by_domain``: ordered by diff_key
-        instead (valid domains by name, then invalid inputs by text), for merge joins."""
+        instead (valid domains by name, then invalid inputs by text), for merge joins.
+        ``len()`` of the stream is the row count (reports size the page up front with it)."""
         order = ("domain = '', CASE WHEN domain = '' THEN input ELSE domain END, position"
                  if by_domain else "position")
+        (count,) = self._db.execute("SELECT COUNT(*) FROM results WHERE scan_id = ?",
+                                    (scan_id,)).fetchone()
         cur = self._db.execute(
             f"SELECT evidence, findings, verdict FROM results WHERE scan_id = ? ORDER BY {order}",
             (scan_id,))
-        for ev, findings, verdict in cur:
-            yield DomainResult(from_jsonable(DomainEvidence, json.loads(ev)),
-                               from_jsonable(tuple[Finding, ...], json.loads(findings)),
-                               from_jsonable(Verdict, json.loads(verdict)))
+        return ResultStream(_decode_rows(cur), count)
+
+
+class ResultStream(Iterator[DomainResult]):
+    """An iterator of results that also knows how many there are."""
+
+    def __init__(self, rows: Iterator[DomainResult], count: int) -> None:
+        self._rows, self._count = rows, count
+
+    def __next__(self) -> DomainResult:
+        return next(self._rows)
+
+    def __len__(self) -> int:
+        return self._count
+
+
+def _decode_rows(cur) -> Iterator[DomainResult]:
+    for ev, findings, verdict in cur:
+        yield DomainResult(from_jsonable(DomainEvidence, json.loads(ev)),
+                           from_jsonable(tuple[Finding, ...], json.loads(findings)),
+                           from_jsonable(Verdict, json.loads(verdict)))
 
 
 def diff_key(domain: str, input_text: str) -> tuple[bool, str]:

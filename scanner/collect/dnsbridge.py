@@ -28,6 +28,9 @@ class SyncDns:
         if self._loop.is_closed():
             return DnsResult(name, rdtype, DnsOutcome.ERROR, detail="scan finished")
         self.asked += 1
+        hit = self._dns.cached(name, rdtype)   # already answered: no hop through the loop
+        if hit is not None:
+            return hit
         future = asyncio.run_coroutine_threadsafe(self._dns.query(name, rdtype), self._loop)
         try:
             return future.result(timeout=self._timeout)

@@ -1,0 +1,60 @@
+"""The hand-rendered query (scanner/dnswire.query_wire) is byte-for-byte dnspython's, and
+``answers`` accepts exactly what ``Message.is_response`` accepts for such a query."""
+from __future__ import annotations
+
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.rdatatype
+import pytest
+
+from scanner.dnswire import answers, query_wire
+
+NAMES = ["example.com", "_dmarc.d000001.test", ".", "1.0.0.127.in-addr.arpa", "Mixed.Case.TEST",
+         "a\\.b.example", "x" * 63 + ".example"]
+
+
+def _query(name: str, rdtype: str) -> dns.message.Message:
+    q = dns.message.make_query(dns.name.from_text(name), rdtype, use_edns=0, payload=1232)
+    q.id = 0
+    return q
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("rdtype", ["A", "AAAA", "TXT", "MX", "PTR", "TLSA", "CNAME"])
+def test_query_wire_is_dnspythons(name, rdtype):
+    assert query_wire(dns.name.from_text(name), dns.rdatatype.from_text(rdtype)) == \
+        _query(name, rdtype).to_wire()
+
+
+def _variants(q: dns.message.Message) -> list[dns.message.Message]:
+    plain = dns.message.make_response(q)
+    upper = dns.message.make_response(q)
+    upper.question[0].name = dns.name.from_text(q.question[0].name.to_text().upper())
+    other_type = dns.message.make_response(dns.message.make_query(q.question[0].name, "AAAA"))
+    other_name = dns.message.make_response(dns.message.make_query("other.example", "A"))
+    not_response = dns.message.make_query(q.question[0].name, "A")
+    notify = dns.message.make_response(q)
+    notify.set_opcode(dns.opcode.NOTIFY)
+    out = [plain, upper, other_type, other_name, not_response, notify]
+    for rcode in (dns.rcode.REFUSED, dns.rcode.SERVFAIL, dns.rcode.NXDOMAIN):
+        empty = dns.message.make_response(q)
+        empty.question = []
+        empty.set_rcode(rcode)
+        out.append(empty)
+    for m in out:
+        m.id = q.id
+    return out
+
+
+def test_answers_agrees_with_is_response():
+    q = _query("www.example", "A")
+    verdicts = []
+    for response in _variants(q):
+        wire = dns.message.from_wire(response.to_wire())
+        expected = q.is_response(wire)
+        assert answers(wire, q.question[0].name, dns.rdatatype.A) == expected
+        verdicts.append(expected)
+    assert verdicts == [True, True, False, False, False, False, True, True, False]
