@@ -65,26 +65,36 @@ def domain_name(i: int) -> str:
     return f"d{i:06d}.{ZONE}"
 
 
+# Domains per ten with their own MX host (default 2: the issue's 20%); the rest split as
+# residues 0-5 -> provider A, 6-7 -> provider B. ``--own-per-10`` varies the number of
+# distinct MX hosts at a fixed domain count (the linearity runs).
+OWN_PER_10 = 2
+
+
+def is_own(i: int) -> bool:
+    return i % 10 >= 10 - OWN_PER_10
+
+
 def own_ip(i: int) -> str:
-    """The own MX host of domain i (only for i % 10 in (8, 9))."""
-    k = (i // 10) * 2 + (i % 10 - 8)
+    """The own MX host of domain i (only when is_own(i))."""
+    k = (i // 10) * OWN_PER_10 + (i % 10 - (10 - OWN_PER_10))
     return f"127.{21 + k // 62500}.{(k // 250) % 250}.{k % 250 + 1}"
 
 
 def mx_hosts(i: int) -> list[tuple[str, str]]:
     """(host name, IP) of domain i's MX hosts."""
     r = i % 10
+    if is_own(i):
+        return [(f"mx-{domain_name(i).split('.')[0]}.own.{ZONE}", own_ip(i))]
     if r <= 5:
         return [(f"mx{j + 1}.provider-a.{ZONE}", ip) for j, ip in enumerate(PROVIDERS["a"])]
-    if r <= 7:
-        return [(f"mx{j + 1}.provider-b.{ZONE}", ip) for j, ip in enumerate(PROVIDERS["b"])]
-    return [(f"mx-{domain_name(i).split('.')[0]}.own.{ZONE}", own_ip(i))]
+    return [(f"mx{j + 1}.provider-b.{ZONE}", ip) for j, ip in enumerate(PROVIDERS["b"])]
 
 
 def smtp_ips(n: int) -> list[tuple[str, str]]:
     """Every MX (host, IP) of an n-domain world: 4 provider hosts + one per self-hosted domain."""
     hosts = {h for i in range(min(n, 10)) for h in mx_hosts(i)}
-    hosts |= {h for i in range(n) if i % 10 >= 8 for h in mx_hosts(i)}
+    hosts |= {h for i in range(n) if is_own(i) for h in mx_hosts(i)}
     return sorted(hosts)
 
 
@@ -122,7 +132,7 @@ class World:
             return {}
         if len(labels) == 3 and labels[1] == "own" and labels[0].startswith("mx-"):
             i = self.index(labels[0][3:])
-            return {"A": [own_ip(i)]} if i is not None and i % 10 >= 8 else None
+            return {"A": [own_ip(i)]} if i is not None and is_own(i) else None
         if name == f"own.{ZONE}":
             return {}
         i = self.index(labels[-2])
@@ -131,8 +141,9 @@ class World:
         d = domain_name(i)
         if name == d:
             r = i % 10
-            spf = ("v=spf1 include:_spf.provider-a.test -all" if r <= 5 else
-                   "v=spf1 include:_spf.provider-b.test -all" if r <= 7 else "v=spf1 mx -all")
+            spf = ("v=spf1 mx -all" if is_own(i) else
+                   "v=spf1 include:_spf.provider-a.test -all" if r <= 5 else
+                   "v=spf1 include:_spf.provider-b.test -all")
             return {"MX": [f"{10 * (j + 1)} {h}." for j, (h, _) in enumerate(mx_hosts(i))],
                     "TXT": [spf], "SOA": [SOA], "NS": ["ns.test."]}
         if name == f"_dmarc.{d}":
@@ -154,7 +165,7 @@ class World:
         if ip.startswith("127.2") and not ip.startswith("127.20."):
             a, b, c = (int(x) for x in ip.split(".")[1:])
             k = (a - 21) * 62500 + b * 250 + (c - 1)
-            i = (k // 2) * 10 + 8 + k % 2
+            i = (k // OWN_PER_10) * 10 + (10 - OWN_PER_10) + k % OWN_PER_10 if OWN_PER_10 else self.n
             if i < self.n:
                 return {"PTR": [f"mx-{domain_name(i).split('.')[0]}.own.{ZONE}."]}
         return None
@@ -377,6 +388,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--delay-ms", type=float, default=20.0)
     p.add_argument("--dns-delay-ms", type=float, default=0.0,
                    help="delay every DNS answer (a recursive resolver's uncached round trip)")
+    p.add_argument("--own-per-10", type=int, default=2, choices=range(0, 11),
+                   help="domains per ten with their own MX host (default 2)")
     p.add_argument("--dir", required=True)
     p.add_argument("--stats", required=True)
     p.add_argument("--dns-port", type=int, default=53)
@@ -386,6 +399,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-smtp", dest="smtp", action="store_false",
                    help="DNS only (memory runs): MX hosts refuse connections")
     args = p.parse_args(argv)
+    global OWN_PER_10
+    OWN_PER_10 = args.own_per_10
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     asyncio.run(serve(args))

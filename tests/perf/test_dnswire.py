@@ -58,3 +58,50 @@ def test_answers_agrees_with_is_response():
         assert answers(wire, q.question[0].name, dns.rdatatype.A) == expected
         verdicts.append(expected)
     assert verdicts == [True, True, False, False, False, False, True, True, False]
+
+
+def _negative(rcode: int = dns.rcode.NXDOMAIN) -> tuple[dns.message.Message, bytes]:
+    import dns.rrset
+
+    q = _query("sel9._domainkey.d000001.test", "TXT")
+    r = dns.message.make_response(q, our_payload=1232)
+    r.set_rcode(rcode)
+    r.authority.append(dns.rrset.from_text("test.", 300, "IN", "SOA",
+                                           "ns.test. hostmaster.test. 1 3600 600 86400 300"))
+    return r, r.to_wire()
+
+
+def test_answer_part_drops_authority_and_additional_only():
+    import dns.rrset
+
+    from scanner.dnswire import answer_part
+
+    r, wire = _negative()
+    r.answer.append(dns.rrset.from_text(r.question[0].name, 300, "IN", "TXT", '"a" "b"', '"c"'))
+    wire = r.to_wire()
+    full, cut = dns.message.from_wire(wire), dns.message.from_wire(answer_part(wire))
+    assert len(answer_part(wire)) < len(wire)
+    assert (cut.id, cut.flags, cut.rcode(), cut.question, cut.answer) == \
+        (full.id, full.flags, full.rcode(), full.question, full.answer)
+    assert (cut.authority, cut.additional) == ([], [])
+
+
+@pytest.mark.parametrize("mangle", [
+    lambda w: w + b"junk",            # trailing bytes: dnspython must still reject it
+    lambda w: w[:-3],                 # truncated inside the additional section
+    lambda w: w[:6] + b"\x00\x05" + w[8:],   # more answers announced than present
+])
+def test_answer_part_leaves_malformed_messages_whole(mangle):
+    from scanner.dnswire import answer_part
+
+    wire = mangle(_negative()[1])
+    assert answer_part(wire) == wire
+
+
+def test_answer_part_keeps_extended_rcodes():
+    from scanner.dnswire import answer_part
+
+    r, _ = _negative(rcode=16)        # BADVERS: needs the OPT record's upper RCODE bits
+    wire = r.to_wire()
+    assert answer_part(wire) == wire
+    assert dns.message.from_wire(answer_part(wire)).rcode() == 16
