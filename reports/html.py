@@ -78,14 +78,11 @@ def write_html(out: Path, results: Iterable[DomainResult], summary: Summary, met
 
 
 class HtmlSpool:
-    """report.html built from results added one at a time (``write_reports`` feeds it from
-    the same pass as the tabular files, so each stored result is decoded once).
+    """report.html built from results added one at a time: each domain's table row and
+    details go to two spool files as it streams by (``write_reports`` feeds it from the same
+    pass as the tabular files, so each stored result is decoded once)."""
 
-    Whether details are compact depends on the domain count. When it is not known up front
-    (``compact=None``), the first FULL_DETAIL_LIMIT + 1 results are held (a bounded buffer)
-    until the count is known to be above the limit or the stream ends."""
-
-    def __init__(self, meta: dict, trend: object = None, *, compact: bool | None = None) -> None:
+    def __init__(self, meta: dict, trend: object = None, *, compact: bool) -> None:
         from scanner.registry import all_checks
 
         self.env = environment()
@@ -93,7 +90,6 @@ class HtmlSpool:
         self.meta, self.trend, self.compact = meta, trend, compact
         self.profile = _profile(meta)
         self.domain = self.env.get_template("_domain.html.j2").module
-        self.held: list[DomainResult] = []
         self.rows = tempfile.TemporaryFile("w+", encoding="utf-8")
         self.details = tempfile.TemporaryFile("w+", encoding="utf-8")
 
@@ -105,27 +101,11 @@ class HtmlSpool:
         self.details.close()
 
     def add(self, r: DomainResult) -> None:
-        if self.compact is None:
-            self.held.append(r)
-            if len(self.held) > FULL_DETAIL_LIMIT:
-                self._release(compact=True)
-            return
-        self._render(r)
-
-    def _release(self, *, compact: bool) -> None:
-        self.compact = compact
-        held, self.held = self.held, []
-        for r in held:
-            self._render(r)
-
-    def _render(self, r: DomainResult) -> None:
         ctx = domain_context(r, self.specs, self.profile, compact=self.compact)
         self.rows.write(self.domain.row(r, ctx))
         self.details.write(self.domain.details(r, ctx, self.trend, self.compact))
 
     def finish(self, out: Path, summary: Summary, diff: object = None) -> None:
-        if self.compact is None:
-            self._release(compact=summary.domains > FULL_DETAIL_LIMIT)
         page = self.env.get_template("report.html.j2")
         with atomic_text(out / "report.html") as fh:
             for chunk in page.generate(
