@@ -9,7 +9,7 @@ from pathlib import Path
 
 from scanner.pipeline import DomainResult
 
-from .html import FULL_DETAIL_LIMIT, HtmlSpool, write_html
+from .html import DETAIL_LIMIT, FULL_DETAIL_LIMIT, HtmlSpool, write_html
 from .summary import Summary
 from .tabular import tabular_writer, write_tabular
 
@@ -32,7 +32,8 @@ def write_reports(out: Path, results: Callable[[], Iterable[DomainResult]],
         summary = write_tabular(out, stream, check_ids)
         write_html(out, results(), summary, meta, diff=diff, trend=trend)
         return summary
-    with HtmlSpool(meta, trend, compact=count > FULL_DETAIL_LIMIT) as page:
+    with HtmlSpool(meta, trend, compact=count > FULL_DETAIL_LIMIT,
+                   details=count <= DETAIL_LIMIT) as page:
         with tabular_writer(out, check_ids) as (add, summary):
             for r in stream:
                 add(r)

@@ -43,6 +43,10 @@ COLLAPSED = (Status.PASS, Status.SKIPPED)   # shown one row per check, subjects 
 # certificate detail (all of it stays in results.jsonl and findings.csv). Measured by
 # bench/report_size.py: full detail costs ~25 KB per domain, compact ~4 KB.
 FULL_DETAIL_LIMIT = 1000
+# Above this many, per-domain details are left out of the HTML altogether (a 100,000-domain
+# scan made a 658 MB page): the summary and the domain table stay; every finding is in
+# findings.csv and all evidence in results.jsonl.
+DETAIL_LIMIT = 20_000
 CLIP_RECORD, CLIP_BODY, TRANSCRIPT_LINES, CLIP_LINE = 600, 800, 14, 160
 CHUNK = 1 << 16
 
@@ -71,7 +75,8 @@ def write_html(out: Path, results: Iterable[DomainResult], summary: Summary, met
                diff: object = None, trend: object = None) -> None:
     """``diff`` (since the previous scan) and ``trend`` (domain -> recent results): optional
     history sections, rendered by templates/_diff.html.j2 and _trend.html.j2."""
-    with HtmlSpool(meta, trend, compact=summary.domains > FULL_DETAIL_LIMIT) as page:
+    with HtmlSpool(meta, trend, compact=summary.domains > FULL_DETAIL_LIMIT,
+                   details=summary.domains <= DETAIL_LIMIT) as page:
         for r in results:
             page.add(r)
         page.finish(out, summary, diff)
@@ -82,12 +87,14 @@ class HtmlSpool:
     details go to two spool files as it streams by (``write_reports`` feeds it from the same
     pass as the tabular files, so each stored result is decoded once)."""
 
-    def __init__(self, meta: dict, trend: object = None, *, compact: bool) -> None:
+    def __init__(self, meta: dict, trend: object = None, *, compact: bool,
+                 details: bool = True) -> None:
         from scanner.registry import all_checks
 
         self.env = environment()
         self.specs = all_checks()
         self.meta, self.trend, self.compact = meta, trend, compact
+        self.with_details = details
         self.profile = _profile(meta)
         self.domain = self.env.get_template("_domain.html.j2").module
         self.rows = tempfile.TemporaryFile("w+", encoding="utf-8")
@@ -103,7 +110,8 @@ class HtmlSpool:
     def add(self, r: DomainResult) -> None:
         ctx = domain_context(r, self.specs, self.profile, compact=self.compact)
         self.rows.write(self.domain.row(r, ctx))
-        self.details.write(self.domain.details(r, ctx, self.trend, self.compact))
+        if self.with_details:
+            self.details.write(self.domain.details(r, ctx, self.trend, self.compact))
 
     def finish(self, out: Path, summary: Summary, diff: object = None) -> None:
         page = self.env.get_template("report.html.j2")
@@ -112,6 +120,7 @@ class HtmlSpool:
                     summary=summary, meta=self.meta, diff=diff, trend=self.trend,
                     profile=self.profile, charts=summary_charts(summary, self.specs),
                     specs=self.specs, group_titles=_group_titles(), compact=self.compact,
+                    with_details=self.with_details,
                     table_rows=_spool(self.rows), domain_details=_spool(self.details)):
                 fh.write(chunk)
 
