@@ -11,6 +11,7 @@ from typing import Any
 from ..evidence import DnsResult, DomainEvidence
 from ..findings import Status
 from ..registry import Outcome
+from ..tagvalue import locate
 
 
 def family(ev: DomainEvidence, name: str) -> tuple[Any, Outcome | None]:
@@ -32,6 +33,21 @@ def unanswered(result: DnsResult | None) -> Outcome | None:
     if not result.outcome.answered:
         return Outcome(Status.ERROR, f"could not be determined: {result.describe()}")
     return None
+
+
+def versioned_records(ev: DomainEvidence, name: str, version: str
+                      ) -> tuple[Any, tuple[str, ...], Outcome | None]:
+    """(family evidence, its ``v=<version>`` TXT records, None), or the outcome to emit
+    instead when the family was not collected or its lookup did not answer. For families
+    whose evidence is the TXT lookup itself (BIMI, TLS-RPT) or carries it as ``.txt``."""
+    value, problem = family(ev, name)
+    if problem:
+        return None, (), problem
+    lookup = getattr(value, "txt", value)
+    problem = unanswered(lookup)
+    if problem:
+        return None, (), problem
+    return value, locate(answered_records(lookup), version), None
 
 
 def answered_records(result: DnsResult) -> tuple[str, ...]:

@@ -4,19 +4,15 @@ from __future__ import annotations
 from ..evidence import DomainEvidence
 from ..findings import Status
 from ..registry import Outcome, check
-from ..tagvalue import clip, locate, parse
-from ._policy import answered_records, family, listing, unanswered
+from ..tagvalue import clip, parse
+from ._policy import answered_records, family, listing, unanswered, versioned_records
 
 
 @check("bimi.record", title="BIMI record", category="info", reference="BIMI draft")
 def bimi_record(ev: DomainEvidence):
-    result, problem = family(ev, "bimi")
+    _, records, problem = versioned_records(ev, "bimi", "BIMI1")
     if problem:
         return [problem]
-    problem = unanswered(result)
-    if problem:
-        return [problem]
-    records = locate(answered_records(result), "BIMI1")
     if not records:
         return [Outcome(Status.INFO, f"no BIMI record at default._bimi.{ev.domain}")]
     tags = parse(records[0])

@@ -12,8 +12,8 @@ from ..evidence import DomainEvidence
 from ..evidence.records import MtaStsEvidence
 from ..findings import Status
 from ..registry import Outcome, check
-from ..tagvalue import clip, locate, parse
-from ._policy import answered_records, family, listing, unanswered
+from ..tagvalue import clip, parse
+from ._policy import listing, versioned_records
 
 _ID = re.compile(r"[A-Za-z0-9]{1,32}\Z")
 _KEY = re.compile(r"[A-Za-z0-9_]+\Z")
@@ -106,13 +106,7 @@ def record_errors(record: str) -> list[str]:
 
 
 def _evidence(ev: DomainEvidence) -> tuple[MtaStsEvidence | None, tuple[str, ...], Outcome | None]:
-    m, problem = family(ev, "mta_sts")
-    if problem:
-        return None, (), problem
-    problem = unanswered(m.txt)
-    if problem:
-        return None, (), problem
-    return m, locate(answered_records(m.txt), "STSv1"), None
+    return versioned_records(ev, "mta_sts", "STSv1")
 
 
 def fetched_policy(ev: DomainEvidence) -> tuple[Policy | None, Outcome | None]:

@@ -6,8 +6,8 @@ import re
 from ..evidence import DomainEvidence
 from ..findings import Status
 from ..registry import Outcome, check
-from ..tagvalue import clip, locate, parse, split_list
-from ._policy import answered_records, family, listing, unanswered
+from ..tagvalue import clip, parse, split_list
+from ._policy import listing, versioned_records
 
 _URI = re.compile(r"(mailto:[^@\s,]+@[A-Za-z0-9.\-_]+|https://[^\s,]+)\Z", re.I)
 
@@ -35,13 +35,9 @@ def record_errors(record: str) -> list[str]:
        remediation="Publish a TXT record at _smtp._tls.<domain>: "
                    "'v=TLSRPTv1; rua=mailto:tls-reports@<domain>'.")
 def tls_rpt_record(ev: DomainEvidence):
-    result, problem = family(ev, "tls_rpt")
+    _, records, problem = versioned_records(ev, "tls_rpt", "TLSRPTv1")
     if problem:
         return [problem]
-    problem = unanswered(result)
-    if problem:
-        return [problem]
-    records = locate(answered_records(result), "TLSRPTv1")
     if not records:
         return [Outcome(Status.WARN, f"no v=TLSRPTv1 record at _smtp._tls.{ev.domain}")]
     if len(records) > 1:
