@@ -173,6 +173,11 @@ class Store:
         finally:
             fh.close()
 
+    def discard_scan(self, scan_id: int) -> None:
+        """Forget a scan that never scanned anything (e.g. its output folder was unusable)."""
+        self._db.execute("DELETE FROM scans WHERE id = ? AND NOT EXISTS "
+                         "(SELECT 1 FROM results WHERE scan_id = ?)", (scan_id, scan_id))
+
     def set_out(self, scan_id: int, out: str) -> None:
         self._db.execute("UPDATE scans SET out = ? WHERE id = ?", (out, scan_id))
 

@@ -142,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
     profile = get_profile(options.profile)
     targets = read_targets(args.files, args.domain, stdin=sys.stdin)
     total, prints = scan_inputs(args.files)
+    total = None if total is None else total + len(args.domain)
     inputs = None if "-" in args.files else {"files": prints, "domains": list(args.domain)}
     with Store(args.db or default_db_path()) as store:
         scan_id = store.begin_scan(now_iso(), profile.name, _options_record(options), _version(),
@@ -235,6 +236,11 @@ def _scan_and_report(store: Store, rec: ScanRecord, targets, options: ScanOption
                      args: argparse.Namespace, *, total: int | None, done: set[int]) -> int:
     scan_id = rec.id
     out = _resolve_out(args.out, rec)
+    try:
+        _ensure_folder(out)
+    except UsageError:
+        store.discard_scan(scan_id)   # only if nothing was scanned yet (a resume keeps its scan)
+        raise
     store.set_out(scan_id, str(out))
     log_format = getattr(args, "log_format", None)
     progress = Progress(bar=sys.stderr.isatty() and log_format is None,
@@ -272,6 +278,18 @@ def _scan_and_report(store: Store, rec: ScanRecord, targets, options: ScanOption
                    seconds=round(max(stats.finished - stats.started, 0.0), 1), out=str(out),
                    exit=status)
     return status
+
+
+def _ensure_folder(out: Path) -> None:
+    """The output folder must be usable before any domain is scanned, not after."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UsageError(f"--out {out}: exists and is not a folder") from None
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot create the folder ({exc.strerror or exc})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {out}: folder is not writable")
 
 
 def _resolve_out(pattern: str | Path, rec: ScanRecord) -> Path:
