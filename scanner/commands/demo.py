@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from ._common import add_output_options
+from .scan import ensure_folder
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from .scan import build_scan_parser_args, run as run_scan
 
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    ensure_folder(out)
     if args.db is None:
         args.db = out / "demo-history.sqlite"   # keep demo scans out of the user's history
     with tempfile.TemporaryDirectory(prefix="mxaudit-lab-") as tmp, LabWorld(Path(tmp)) as world:

@@ -237,7 +237,7 @@ def _scan_and_report(store: Store, rec: ScanRecord, targets, options: ScanOption
     scan_id = rec.id
     out = _resolve_out(args.out, rec)
     try:
-        _ensure_folder(out)
+        ensure_folder(out)
     except UsageError:
         store.discard_scan(scan_id)   # only if nothing was scanned yet (a resume keeps its scan)
         raise
@@ -280,7 +280,7 @@ def _scan_and_report(store: Store, rec: ScanRecord, targets, options: ScanOption
     return status
 
 
-def _ensure_folder(out: Path) -> None:
+def ensure_folder(out: Path) -> None:
     """The output folder must be usable before any domain is scanned, not after."""
     try:
         out.mkdir(parents=True, exist_ok=True)
