@@ -12,6 +12,7 @@ from ..pipeline import judge
 from ..registry import all_checks
 from ..store import Store, default_db_path
 from ._common import fail_on_matches
+from .scan import ensure_folder
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     # a bad --profile is a usage error, reported before the history is even opened
     chosen = get_profile(args.profile) if args.profile else None
+    ensure_folder(Path(args.out))
     with Store(args.db or default_db_path()) as store:
         scan_id = resolve_scan_id(store, args.scan)
         rec = store.scan(scan_id)
