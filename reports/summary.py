@@ -57,9 +57,6 @@ class Summary:
     def compliant_share(self) -> float:
         return self.compliant / self.domains if self.domains else 0.0
 
-    def check_counts(self, check_id: str) -> Counter:
-        return self.by_check.get(check_id, Counter())
-
     def failing_checks(self) -> list[tuple[str, int, int]]:
         """(check, domains failing, domains in error), worst first."""
         rows = [(c, self.by_check.get(c, Counter())[Status.FAIL.value],

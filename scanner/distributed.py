@@ -56,8 +56,6 @@ class Shard:
 class ShardOutcome:
     first_position: int
     results: tuple[str, ...]   # one JSON document per domain (see encode_result)
-    collected: int             # domains actually collected (for ScanStats)
-    errors: int
 
 
 def encode_result(r: DomainResult) -> str:
@@ -74,15 +72,13 @@ def decode_result(text: str) -> DomainResult:
 
 def scan_shard(shard: Shard) -> ShardOutcome:
     """Runs on a Dask worker (in one of its threads): the ordinary pipeline over one shard."""
-    stats = ScanStats()
-
     async def main() -> list[str]:
         ctx = ScanContext.create(shard.options)
         return [encode_result(r) async for r in scan_stream(
-            ctx, shard.targets, shard.profile, stats=stats, first_position=shard.first_position)]
+            ctx, shard.targets, shard.profile, first_position=shard.first_position)]
 
     results = asyncio.run(main())
-    return ShardOutcome(shard.first_position, tuple(results), stats.completed, stats.errors)
+    return ShardOutcome(shard.first_position, tuple(results))
 
 
 def make_shards(targets: Iterable[Target], options: ScanOptions, profile: Profile,

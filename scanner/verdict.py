@@ -38,7 +38,6 @@ SCORE_GROUPS: dict[str, tuple[str, ...]] = {
 }
 GROUP_TITLES = {"transport": "Transport security (MX and SMTP)",
                 "sender": "Sender authentication", "policy": "Policy records"}
-SCORED_CATEGORIES = tuple(c for cats in SCORE_GROUPS.values() for c in cats)
 _GROUP_OF = {c: g for g, cats in SCORE_GROUPS.items() for c in cats}
 
 

@@ -6,12 +6,13 @@ so that "could not check" never reads as a pass or a fail.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..evidence import DnsResult, DomainEvidence
 from ..findings import Status
 from ..registry import Outcome
-from ..tagvalue import locate
+from ..tagvalue import clip, locate
 
 
 def family(ev: DomainEvidence, name: str) -> tuple[Any, Outcome | None]:
@@ -48,6 +49,21 @@ def versioned_records(ev: DomainEvidence, name: str, version: str
     if problem:
         return None, (), problem
     return value, locate(answered_records(lookup), version), None
+
+
+def single_record(records: tuple[str, ...], version: str, where: str,
+                  errors_of: Callable[[str], list[str]]) -> Outcome:
+    """The rule of MTA-STS and TLS-RPT TXT records: none -> warn, several -> fail,
+    malformed -> fail, else pass."""
+    if not records:
+        return Outcome(Status.WARN, f"no v={version} record at {where}")
+    if len(records) > 1:
+        return Outcome(Status.FAIL, f"{len(records)} v={version} records: "
+                                    + "; ".join(f'"{clip(r, 60)}"' for r in records[:4]))
+    errors = errors_of(records[0])
+    if errors:
+        return Outcome(Status.FAIL, f"malformed record {clip(records[0], 80)}: {listing(errors)}")
+    return Outcome(Status.PASS, f"record: {clip(records[0])}")
 
 
 def answered_records(result: DnsResult) -> tuple[str, ...]:

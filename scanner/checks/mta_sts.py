@@ -13,7 +13,7 @@ from ..evidence.records import MtaStsEvidence
 from ..findings import Status
 from ..registry import Outcome, check
 from ..tagvalue import clip, parse
-from ._policy import listing, versioned_records
+from ._policy import listing, single_record, versioned_records
 
 _ID = re.compile(r"[A-Za-z0-9]{1,32}\Z")
 _KEY = re.compile(r"[A-Za-z0-9_]+\Z")
@@ -153,18 +153,7 @@ def _dependent(problem: Outcome) -> Outcome:
                    "the policy at https://mta-sts.<domain>/.well-known/mta-sts.txt.")
 def mta_sts_record(ev: DomainEvidence):
     _m, records, problem = _evidence(ev)
-    if problem:
-        return [problem]
-    if not records:
-        return [Outcome(Status.WARN, f"no v=STSv1 record at _mta-sts.{ev.domain}")]
-    if len(records) > 1:
-        return [Outcome(Status.FAIL, f"{len(records)} v=STSv1 records: "
-                                     + "; ".join(f'"{clip(r, 60)}"' for r in records[:4]))]
-    errors = record_errors(records[0])
-    if errors:
-        return [Outcome(Status.FAIL, f"malformed record {clip(records[0], 80)!s}: "
-                                     f"{listing(errors)}")]
-    return [Outcome(Status.PASS, f"record: {clip(records[0])}")]
+    return [problem or single_record(records, "STSv1", f"_mta-sts.{ev.domain}", record_errors)]
 
 
 @check("mta_sts.policy", title="MTA-STS policy", category="policy", reference="RFC 8461 3.2-3.3",

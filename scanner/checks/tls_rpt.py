@@ -4,10 +4,9 @@ from __future__ import annotations
 import re
 
 from ..evidence import DomainEvidence
-from ..findings import Status
-from ..registry import Outcome, check
+from ..registry import check
 from ..tagvalue import clip, parse, split_list
-from ._policy import listing, versioned_records
+from ._policy import listing, single_record, versioned_records
 
 _URI = re.compile(r"(mailto:[^@\s,]+@[A-Za-z0-9.\-_]+|https://[^\s,]+)\Z", re.I)
 
@@ -36,14 +35,5 @@ def record_errors(record: str) -> list[str]:
                    "'v=TLSRPTv1; rua=mailto:tls-reports@<domain>'.")
 def tls_rpt_record(ev: DomainEvidence):
     _, records, problem = versioned_records(ev, "tls_rpt", "TLSRPTv1")
-    if problem:
-        return [problem]
-    if not records:
-        return [Outcome(Status.WARN, f"no v=TLSRPTv1 record at _smtp._tls.{ev.domain}")]
-    if len(records) > 1:
-        return [Outcome(Status.FAIL, f"{len(records)} v=TLSRPTv1 records: "
-                                     + "; ".join(f'"{clip(r, 60)}"' for r in records[:4]))]
-    errors = record_errors(records[0])
-    if errors:
-        return [Outcome(Status.FAIL, f"malformed record {clip(records[0], 80)}: {listing(errors)}")]
-    return [Outcome(Status.PASS, f"record: {clip(records[0])}")]
+    return [problem or single_record(records, "TLSRPTv1", f"_smtp._tls.{ev.domain}",
+                                     record_errors)]

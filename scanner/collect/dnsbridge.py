@@ -22,12 +22,10 @@ class SyncDns:
         self._dns = dns
         self._loop = loop
         self._timeout = timeout
-        self.asked = 0
 
     def query(self, name: str, rdtype: str) -> DnsResult:
         if self._loop.is_closed():
             return DnsResult(name, rdtype, DnsOutcome.ERROR, detail="scan finished")
-        self.asked += 1
         hit = self._dns.cached(name, rdtype)   # already answered: no hop through the loop
         if hit is not None:
             return hit
