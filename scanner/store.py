@@ -259,6 +259,16 @@ class Store:
         return ResultStream(_decode_rows(cur), count)
 
 
+    def result_rows(self, scan_id: int, start: int, limit: int) -> list[tuple[int, str, str, str]]:
+        """Up to ``limit`` stored rows from input position ``start`` on, in input order,
+        undecoded: (position, evidence, findings, verdict). The report worker follows a
+        running scan with it (decoding only the rows it renders)."""
+        return self._db.execute(
+            "SELECT position, evidence, findings, verdict FROM results "
+            "WHERE scan_id = ? AND position >= ? ORDER BY position LIMIT ?",
+            (scan_id, start, limit)).fetchall()
+
+
 class ResultStream(Iterator[DomainResult]):
     """An iterator of results that also knows how many there are."""
 
@@ -274,9 +284,14 @@ class ResultStream(Iterator[DomainResult]):
 
 def _decode_rows(cur) -> Iterator[DomainResult]:
     for ev, findings, verdict in cur:
-        yield DomainResult(from_jsonable(DomainEvidence, json.loads(ev)),
-                           from_jsonable(tuple[Finding, ...], json.loads(findings)),
-                           from_jsonable(Verdict, json.loads(verdict)))
+        yield decode_result(ev, findings, verdict)
+
+
+def decode_result(evidence: str, findings: str, verdict: str) -> DomainResult:
+    """One stored row's three JSON columns back into a DomainResult."""
+    return DomainResult(from_jsonable(DomainEvidence, json.loads(evidence)),
+                        from_jsonable(tuple[Finding, ...], json.loads(findings)),
+                        from_jsonable(Verdict, json.loads(verdict)))
 
 
 def diff_key(domain: str, input_text: str) -> tuple[bool, str]:

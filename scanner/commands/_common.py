@@ -13,7 +13,7 @@ from ..pipeline import DomainResult
 from ..profiles import Profile
 from ..registry import all_checks
 from ..progress import LOG_FORMATS
-from ..store import Store
+from ..store import ScanRecord, Store
 
 FAIL_ON = ("fail", "error", "warn")
 EXIT_INTERRUPTED = 3
@@ -56,12 +56,21 @@ def finish_reports(store: Store, scan_id: int, out: Path, profile: Profile | Non
     """Write the scan's reports, with a "since the previous scan" section and trends."""
     from reports import write_reports
 
+    rec = store.scan(scan_id)
+    return write_reports(out, lambda: store.results(scan_id), list(all_checks()),
+                         report_meta(rec, profile), diff=since_previous(store, rec),
+                         trend=lambda domain: store.trend(domain, scan_id))
+
+
+def report_meta(rec: ScanRecord, profile: Profile | None) -> dict:
+    """What the report header says about the scan."""
+    return {"scan_id": rec.id, "started": rec.started, "finished": rec.finished or "",
+            "profile": rec.profile, "version": rec.version, "profile_spec": profile}
+
+
+def since_previous(store: Store, rec: ScanRecord):
+    """The report's "since the previous scan" section, or None for a first scan."""
     from .diff import DiffSummary
 
-    rec = store.scan(scan_id)
-    meta = {"scan_id": rec.id, "started": rec.started, "finished": rec.finished or "",
-            "profile": rec.profile, "version": rec.version, "profile_spec": profile}
-    previous = store.previous_scan(scan_id)
-    diff = DiffSummary.between(store, previous, rec) if previous is not None else None
-    return write_reports(out, lambda: store.results(scan_id), list(all_checks()), meta,
-                         diff=diff, trend=lambda domain: store.trend(domain, scan_id))
+    previous = store.previous_scan(rec.id)
+    return DiffSummary.between(store, previous, rec) if previous is not None else None

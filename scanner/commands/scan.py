@@ -6,8 +6,10 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 from ..api import get_profile, run_scan
 from ..config import expand_out
@@ -19,6 +21,7 @@ from ..pipeline import DomainResult, ScanStats, now_iso
 from ..progress import Progress, scan_inputs
 from ..store import COMPLETE, INTERRUPTED, ScanRecord, Store, default_db_path
 from ._common import EXIT_INTERRUPTED, add_output_options, fail_on_matches, finish_reports
+from .report_worker import ReportWorker, wanted
 
 EPILOG = """\
 examples:
@@ -257,17 +260,22 @@ def _scan_and_report(store: Store, rec: ScanRecord, targets, options: ScanOption
         progress.tick(r)
 
     stats = ScanStats()
-    with store.lock(scan_id), _StopSignals() as stop:
-        if getattr(args, "dask", None):
-            from ..distributed import run_scan_dask
-            run_scan_dask(targets, options, profile, on_result, args.dask, stats)
-        else:
-            asyncio.run(_scan_async(options, targets, profile, on_result, stats, done, stop))
-        progress.close()
-        interrupted = stop.received
-        store.finish_scan(scan_id, now_iso(), INTERRUPTED if interrupted else COMPLETE)
-        summary = finish_reports(store, scan_id, out, profile)
-        interrupted = interrupted or stop.received
+    worker = ReportWorker.start(store.path, scan_id, out, profile, total) if wanted(total) else None
+    try:
+        with store.lock(scan_id), _StopSignals() as stop:
+            if getattr(args, "dask", None):
+                from ..distributed import run_scan_dask
+                run_scan_dask(targets, options, profile, on_result, args.dask, stats)
+            else:
+                asyncio.run(_scan_async(options, targets, profile, on_result, stats, done, stop))
+            progress.close()
+            interrupted = stop.received
+            store.finish_scan(scan_id, now_iso(), INTERRUPTED if interrupted else COMPLETE)
+            summary = _reports(store, scan_id, out, profile, worker, progress)
+            interrupted = interrupted or stop.received
+    finally:
+        if worker is not None:
+            worker.abandon()
     status = EXIT_INTERRUPTED if interrupted else (1 if matched else 0)
     if interrupted:
         progress.event("interrupted", level="warning", scan=scan_id, signal=interrupted,
@@ -278,6 +286,22 @@ def _scan_and_report(store: Store, rec: ScanRecord, targets, options: ScanOption
                    seconds=round(max(stats.finished - stats.started, 0.0), 1), out=str(out),
                    exit=status)
     return status
+
+
+def _reports(store: Store, scan_id: int, out: Path, profile, worker: ReportWorker | None,
+             progress: Progress):
+    """The report worker's files (written alongside the scan), else render them here."""
+    started = time.monotonic()
+    if worker is not None:
+        counts = worker.finish()
+        if counts is not None:
+            progress.event("reports", writer="worker", wait_s=round(time.monotonic() - started, 2))
+            return SimpleNamespace(**counts)
+        progress.event("report-worker", level="warning", error=worker.error,
+                       hint="reports written by the scan process instead")
+    summary = finish_reports(store, scan_id, out, profile)
+    progress.event("reports", writer="scan", wait_s=round(time.monotonic() - started, 2))
+    return summary
 
 
 def ensure_folder(out: Path) -> None:

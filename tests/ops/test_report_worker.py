@@ -1,0 +1,158 @@
+"""The report worker: reports rendered by a second process while the scan runs must be the
+same bytes as the scan process renders after it; a killed scan leaves no partial reports and
+no stray worker; a worker that fails costs only time."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from scanner.api import get_profile
+from scanner.commands import report_worker
+from scanner.commands._common import finish_reports
+from scanner.commands.scan import _reports
+from scanner.progress import Progress
+from scanner.store import Store
+
+from ..conftest import REPO
+from .conftest import BAD_ZONE, GOOD_ZONE
+
+pytestmark = pytest.mark.lab
+FILES = ("report.html", "domains.csv", "findings.csv", "results.jsonl")
+
+
+def _events(stderr: str) -> list[dict]:
+    return [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+
+
+def test_worker_writes_the_same_bytes_as_the_scan_process(lab, tmp_path, run_cli, make_domains,
+                                                          lab_args, monkeypatch):
+    good, bad = make_domains(3), make_domains(2, BAD_ZONE)
+    listing = tmp_path / "list.txt"
+    listing.write_text("\n".join([*bad, "not a domain!", *good, "nxd.invalid-tld-xyz"]) + "\n")
+    db = tmp_path / "h.sqlite"
+    monkeypatch.setenv(report_worker.ENV, "0")     # scan 1: reports by the scan process
+    first = run_cli(["scan", listing, "--db", db, "--out", tmp_path / "one", "--log-format",
+                     "json", *lab_args])
+    assert first.returncode == 0, first.stderr
+    for name in bad:                                # scan 2 differs: a "since" section
+        lab.dns.add_zone(name, GOOD_ZONE)
+    monkeypatch.setenv(report_worker.ENV, "1")
+    second = run_cli(["scan", listing, "--db", db, "--out", tmp_path / "two", "--log-format",
+                      "json", *lab_args])
+    assert second.returncode == 0, second.stderr
+    events = _events(second.stderr)
+    assert [e["writer"] for e in events if e["event"] == "reports"] == ["worker"]
+    summary = next(e for e in events if e["event"] == "summary")
+    assert (summary["domains"], summary["compliant"]) == (7, 5)
+
+    again = tmp_path / "again"
+    again.mkdir()
+    with Store(db) as store:
+        finish_reports(store, 2, again, get_profile("baseline"))
+    for name in FILES:
+        assert (tmp_path / "two" / name).read_bytes() == (again / name).read_bytes(), name
+    assert "Since the previous scan" in (again / "report.html").read_text()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_killed_scan_leaves_no_reports_and_no_worker(lab, tmp_path, make_domains, lab_args):
+    names = make_domains(6)
+    for name in names:
+        lab.dns.set_behaviour(name, "delay", delay=0.3)
+    listing = tmp_path / "list.txt"
+    listing.write_text("".join(f"{n}\n" for n in names))
+    env = dict(os.environ, PYTHONPATH=str(REPO), **{report_worker.ENV: "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scanner", "scan", listing, "--db", tmp_path / "h.sqlite",
+         "--out", tmp_path / "out", "--concurrency", "1", "-q", *lab_args],
+        cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    workers = []
+    while not workers and time.monotonic() < deadline:
+        workers = _children(proc.pid)
+        time.sleep(0.05)
+    assert workers, "no report worker started"
+    time.sleep(0.5)                                   # a domain or two finished
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    deadline = time.monotonic() + 10
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(w) for w in workers)
+    assert not any((tmp_path / "out" / name).exists() for name in FILES)
+
+
+def test_a_scan_that_ends_smaller_than_announced_is_laid_out_for_its_real_size(
+        lab, tmp_path, run_cli, make_domains, lab_args, monkeypatch):
+    """An interrupted scan of a long list: the worker assumed compact details, the scan ended
+    under the limit, so the reports are rendered as ``finish_reports`` would."""
+    listing = tmp_path / "list.txt"
+    listing.write_text("\n".join(make_domains(3)) + "\n")
+    db = tmp_path / "h.sqlite"
+    monkeypatch.setenv(report_worker.ENV, "0")
+    assert run_cli(["scan", listing, "--db", db, "--out", tmp_path / "x", "-q", *lab_args]).returncode == 0
+    import reports.html
+    monkeypatch.setattr(reports.html, "FULL_DETAIL_LIMIT", 5)
+    out = tmp_path / "worker"
+    out.mkdir()
+    read, write = os.pipe()
+    os.write(write, pickle.dumps("finish"))
+    os.close(write)
+    with Store(db) as store, os.fdopen(read, "rb") as parent:
+        with pytest.raises(report_worker._Relayout):
+            report_worker._follow(store, 1, out, 10, get_profile("baseline"), parent)
+    assert not any(out.iterdir())                     # nothing half-written is left
+
+
+class _FailedWorker:
+    error = "RuntimeError: boom"
+
+    def finish(self):
+        return None
+
+
+def test_a_failed_worker_costs_only_time(lab, tmp_path, run_cli, make_domains, lab_args,
+                                         monkeypatch):
+    listing = tmp_path / "list.txt"
+    listing.write_text("\n".join(make_domains(2)) + "\n")
+    db = tmp_path / "h.sqlite"
+    monkeypatch.setenv(report_worker.ENV, "0")
+    assert run_cli(["scan", listing, "--db", db, "--out", tmp_path / "x", "-q", *lab_args]).returncode == 0
+    log = io.StringIO()
+    progress = Progress(bar=False, log_format="json", quiet=False, total=2, done=0, stream=log)
+    with Store(db) as store:
+        summary = _reports(store, 1, tmp_path / "y", get_profile("baseline"), _FailedWorker(),
+                           progress)
+    assert summary.domains == 2
+    assert all((tmp_path / "y" / name).exists() for name in FILES)
+    warning = [e for e in _events(log.getvalue()) if e["event"] == "report-worker"]
+    assert warning and warning[0]["level"] == "warning" and "boom" in warning[0]["error"]
