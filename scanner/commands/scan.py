@@ -283,25 +283,26 @@ def _scan_and_report(store: Store, rec: ScanRecord, targets, options: ScanOption
     progress.event("summary", scan=scan_id, state=INTERRUPTED if interrupted else COMPLETE,
                    domains=summary.domains, compliant=summary.compliant,
                    incomplete=summary.errors, profile=profile.name,
-                   seconds=round(max(stats.finished - stats.started, 0.0), 1), out=str(out),
-                   exit=status)
+                   seconds=round(max(stats.finished - stats.started, 0.0), 1),
+                   report_seconds=summary.report_seconds, reports_by=summary.reports_by,
+                   out=str(out), exit=status)
     return status
 
 
 def _reports(store: Store, scan_id: int, out: Path, profile, worker: ReportWorker | None,
-             progress: Progress):
-    """The report worker's files (written alongside the scan), else render them here."""
+             progress: Progress) -> SimpleNamespace:
+    """Wait for the report worker's files (written alongside the scan), else render them
+    here. The summary's counts, who wrote the reports and how long the scan waited for them."""
     started = time.monotonic()
-    if worker is not None:
-        counts = worker.finish()
-        if counts is not None:
-            progress.event("reports", writer="worker", wait_s=round(time.monotonic() - started, 2))
-            return SimpleNamespace(**counts)
+    counts = worker.finish() if worker is not None else None
+    if worker is not None and counts is None:
         progress.event("report-worker", level="warning", error=worker.error,
                        hint="reports written by the scan process instead")
-    summary = finish_reports(store, scan_id, out, profile)
-    progress.event("reports", writer="scan", wait_s=round(time.monotonic() - started, 2))
-    return summary
+    if counts is None:
+        s = finish_reports(store, scan_id, out, profile)
+        counts = {"domains": s.domains, "compliant": s.compliant, "errors": s.errors}
+    return SimpleNamespace(**counts, reports_by="scan" if worker is None or worker.error else "worker",
+                           report_seconds=round(time.monotonic() - started, 1))
 
 
 def ensure_folder(out: Path) -> None:
