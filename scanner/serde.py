@@ -6,7 +6,12 @@ dataclasses, tuples (homogeneous ``tuple[X, ...]`` and fixed), ``dict[str, X]``,
 ``X | None``, and plain scalars.
 
 Both directions compile a converter per type once (a profile of a 500-domain scan showed the
-per-value ``get_type_hints``/``is_dataclass`` dispatch as a tenth of all CPU).
+per-value ``get_type_hints``/``is_dataclass`` dispatch as a tenth of all CPU). The dataclass
+encoder is generated code with one expression per field chosen from the field's type hint:
+scalars pass through without a call, enums give their value, nested dataclasses and
+``tuple[X, ...]`` call X's encoder directly; a value whose type is not the hinted one falls
+back to the generic ``to_jsonable``, so the output never depends on the hints being right
+(issue 6: encoding a stored result was 6.5% of a scan's CPU).
 """
 from __future__ import annotations
 
@@ -19,6 +24,9 @@ from collections.abc import Callable
 from typing import Any
 
 _SCALARS = (str, int, float, bool, type(None))
+# exact types that encode as themselves (the generated code tests ``v.__class__ in _PLAIN``;
+# subclasses such as str-valued enums take the generic path, which gives the same JSON)
+_PLAIN = frozenset(_SCALARS)
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -27,18 +35,73 @@ def to_jsonable(obj: Any) -> Any:
     return _encoder(type(obj))(obj)
 
 
+def _items(obj: Any) -> list[Any]:
+    return [v if v.__class__ in _PLAIN else to_jsonable(v) for v in obj]
+
+
+_building: set[type] = set()   # dataclasses whose encoder is being compiled (recursive types)
+
+
 @functools.cache
 def _encoder(cls: type) -> Callable[[Any], Any]:
     if dataclasses.is_dataclass(cls):
-        names = tuple(f.name for f in dataclasses.fields(cls))
-        return lambda obj: {n: to_jsonable(getattr(obj, n)) for n in names}
+        _building.add(cls)
+        try:
+            return _dataclass_encoder(cls)
+        finally:
+            _building.discard(cls)
     if issubclass(cls, enum.Enum):
         return lambda obj: obj.value
     if issubclass(cls, (list, tuple)):
-        return lambda obj: [to_jsonable(v) for v in obj]
+        return _items
     if issubclass(cls, dict):
-        return lambda obj: {str(k): to_jsonable(v) for k, v in obj.items()}
+        return lambda obj: {str(k): v if v.__class__ in _PLAIN else to_jsonable(v)
+                            for k, v in obj.items()}
     return lambda obj: obj
+
+
+def _dataclass_encoder(cls: type) -> Callable[[Any], Any]:
+    """``def encode(obj): return {"a": <expr of obj.a>, ...}``, compiled once per class."""
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # an annotation that cannot be resolved: every field goes generic
+        hints = {}
+    env: dict[str, Any] = {"_PLAIN": _PLAIN, "_tj": to_jsonable}
+    lines, items = [], []
+    for i, f in enumerate(dataclasses.fields(cls)):
+        lines.append(f"    v{i} = obj.{f.name}")
+        items.append(f"{f.name!r}: {_field_expr(hints.get(f.name, Any), f'v{i}', env)}")
+    src = ("def encode(obj):\n" + "\n".join(lines)
+           + "\n    return {" + ", ".join(items) + "}\n")
+    exec(src, env)  # noqa: S102 - generated from field names and type hints only
+    return env["encode"]
+
+
+def _field_expr(tp: Any, v: str, env: dict[str, Any]) -> str:
+    """A Python expression giving ``to_jsonable(<v>)``, specialised for the hinted type."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return f"(None if {v} is None else {_field_expr(args[0], v, env)})"
+        return f"({v} if {v}.__class__ in _PLAIN else _tj({v}))"
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            item = _field_expr(args[0], "x", env)
+            return f"([{item} for x in {v}] if {v}.__class__ is tuple else _tj({v}))"
+        return f"_tj({v})"
+    if isinstance(tp, type) and origin is None:
+        if tp in _PLAIN or tp is object:
+            return f"({v} if {v}.__class__ in _PLAIN else _tj({v}))"
+        name = f"_t{len(env)}"
+        env[name] = tp
+        if issubclass(tp, enum.Enum):
+            return f"({v}._value_ if {v}.__class__ is {name} else _tj({v}))"
+        if dataclasses.is_dataclass(tp) and tp not in _building:
+            env[f"{name}e"] = _encoder(tp)
+            return f"({name}e({v}) if {v}.__class__ is {name} else _tj({v}))"
+    return f"({v} if {v}.__class__ in _PLAIN else _tj({v}))"
 
 
 def from_jsonable(tp: Any, data: Any) -> Any:
