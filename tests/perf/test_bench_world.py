@@ -286,3 +286,46 @@ def test_multi_record_answers_equal_after_parsing_with_dnspython_shuffle():
                        (slow.answer, slow.authority, slow.additional)
                 assert (fast.edns, fast.payload, fast.options) == (slow.edns, slow.payload, slow.options)
                 assert fast.answer or fast.flags & dns.flags.TC
+
+
+def test_udp_and_tcp_listeners_answer_what_answer_returns():
+    """The selector-driven UDP reader (drains many datagrams per wake-up) and the TCP server,
+    on a loopback ephemeral port: every query gets answer()'s bytes back."""
+    import asyncio
+    import socket
+
+    wires = [_query(n, "TXT", edns=1232, qid=k) for k, n in enumerate(bench_names()[:100])]
+
+    async def main():
+        server = _server()
+        server.port = 0
+        await server.start()
+        loop = asyncio.get_running_loop()
+        client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        client.setblocking(False)
+        try:
+            client.connect(server._udp.getsockname())
+            for wire in wires:            # all in flight at once: one wake-up reads many
+                client.send(wire)
+            got = {}
+            while len(got) < len(wires):
+                r = await asyncio.wait_for(loop.sock_recv(client, 4096), 5)
+                got[r[:2]] = r
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(*server._tcp_server.sockets[0].getsockname()[:2]), 5)
+            writer.write(struct.pack("!H", len(wires[0])) + wires[0])
+            (length,) = struct.unpack("!H", await asyncio.wait_for(reader.readexactly(2), 5))
+            tcp = await asyncio.wait_for(reader.readexactly(length), 5)
+            writer.close()
+            return got, tcp, server
+        finally:
+            client.close()
+            loop.remove_reader(server._udp)
+            server._udp.close()
+            server._tcp_server.close()
+
+    got, tcp, server = asyncio.run(asyncio.wait_for(main(), 20))
+    check = _server()
+    assert [got[w[:2]] for w in wires] == [check.answer(w, tcp=False) for w in wires]
+    assert tcp == check.answer(wires[0], tcp=True)
+    assert server.stats["dns_queries"] == len(wires) + 1
