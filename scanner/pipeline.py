@@ -20,7 +20,7 @@ from .evidence import DnsOutcome, DomainEvidence
 from .findings import Finding
 from .inputs import Target
 from .profiles import Profile
-from .registry import all_checks, evaluate
+from .registry import categories, evaluate
 from .verdict import Verdict, grade
 
 
@@ -88,8 +88,7 @@ async def _collect_parts(ctx: ScanContext, ev: DomainEvidence, parts: dict[str, 
 def judge(ev: DomainEvidence, profile: Profile) -> DomainResult:
     """Pure: evidence -> findings -> verdict. Also used to re-grade stored scans."""
     findings = evaluate(ev)
-    categories = {cid: spec.category for cid, spec in all_checks().items()}
-    return DomainResult(ev, findings, grade(findings, profile, categories, ev))
+    return DomainResult(ev, findings, grade(findings, profile, categories(), ev))
 
 
 async def scan_stream(ctx: ScanContext, targets: Iterable[Target], profile: Profile,

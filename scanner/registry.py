@@ -10,8 +10,10 @@ Check modules must not import network libraries: they see evidence only.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from .evidence import DnsOutcome, DomainEvidence
 from .findings import Finding, Status
@@ -77,6 +79,51 @@ def all_checks() -> dict[str, CheckSpec]:
     return dict(_REGISTRY)
 
 
+# (registry dict, its size, its checks, check ID -> category): what evaluate() and judge()
+# use per domain instead of copying the registry. Registration only adds (an ID is never
+# registered twice), so the same dict at the same size has the same checks; tests that swap
+# in a scratch registry swap the dict.
+_snapshot: tuple[dict[str, CheckSpec], int, tuple[CheckSpec, ...], dict[str, str]] | None = None
+
+
+def _current() -> tuple[tuple[CheckSpec, ...], dict[str, str]]:
+    global _snapshot
+    snap = _snapshot
+    if snap is None or snap[0] is not _REGISTRY or snap[1] != len(_REGISTRY):
+        specs = tuple(all_checks().values())
+        snap = _snapshot = (_REGISTRY, len(_REGISTRY), specs,
+                            {spec.id: spec.category for spec in specs})
+    return snap[2], snap[3]
+
+
+def categories() -> Mapping[str, str]:
+    """Check ID -> category, for scoring (do not modify: shared between calls)."""
+    return _current()[1]
+
+
+T = TypeVar("T")
+
+
+def per_evidence(fn: Callable[[DomainEvidence], T]) -> Callable[[DomainEvidence], T]:
+    """Memoise ``fn(ev)`` for the evidence being judged: several checks derive the same facts
+    (the DKIM keys, the DMARC record in effect) from one DomainEvidence. One slot, holding the
+    last evidence itself (so its id cannot be reused while cached) and compared by identity;
+    the slot is swapped in one assignment, so threads at worst recompute. ``fn`` must be pure
+    and its result must not be mutated by callers (return tuples, frozen dataclasses)."""
+    slot: list[Any] = [None]
+
+    @functools.wraps(fn)
+    def memoised(ev: DomainEvidence) -> T:
+        cached = slot[0]
+        if cached is not None and cached[0] is ev:
+            return cached[1]
+        result = fn(ev)
+        slot[0] = (ev, result)
+        return result
+
+    return memoised
+
+
 def _precondition(spec: CheckSpec, ev: DomainEvidence) -> Outcome | None | bool:
     """True to run the check; None to emit nothing; an Outcome to emit instead of running."""
     if spec.requires == "input":
@@ -96,7 +143,10 @@ def _precondition(spec: CheckSpec, ev: DomainEvidence) -> Outcome | None | bool:
 
 
 def run_check(spec: CheckSpec, ev: DomainEvidence) -> list[Finding]:
-    pre = _precondition(spec, ev)
+    return _run(spec, ev, _precondition(spec, ev))
+
+
+def _run(spec: CheckSpec, ev: DomainEvidence, pre: Outcome | None | bool) -> list[Finding]:
     if pre is None:
         return []
     try:
@@ -104,22 +154,31 @@ def run_check(spec: CheckSpec, ev: DomainEvidence) -> list[Finding]:
     except Exception as exc:  # a check bug must not lose the domain
         outcomes = [Outcome(Status.ERROR, f"internal error in check: {type(exc).__name__}: {exc}")]
     subject_default = ev.domain or ev.input
+    check_id, remediation = spec.id, spec.remediation
     return [
         Finding(
-            check=spec.id,
-            subject=o.subject or subject_default,
-            status=o.status,
-            message=o.message,
-            remediation=(o.remediation if o.remediation is not None
-                         else spec.remediation if o.status in (Status.FAIL, Status.WARN) else ""),
+            check_id,
+            o.subject or subject_default,
+            o.status,
+            o.message,
+            (o.remediation if o.remediation is not None
+             else remediation if o.status in _REMEDIATE else ""),
         )
         for o in outcomes
     ]
 
 
+_REMEDIATE = frozenset((Status.FAIL, Status.WARN))
+
+
 def evaluate(ev: DomainEvidence) -> tuple[Finding, ...]:
     """Evidence -> findings: every registered check, pure, in catalogue order."""
     findings: list[Finding] = []
-    for spec in all_checks().values():
-        findings.extend(run_check(spec, ev))
+    specs, _ = _current()
+    # the precondition depends only on ``requires`` and the evidence: decide it once per level
+    pre: dict[str, Outcome | None | bool] = {}
+    for spec in specs:
+        if spec.requires not in pre:
+            pre[spec.requires] = _precondition(spec, ev)
+        findings.extend(_run(spec, ev, pre[spec.requires]))
     return tuple(findings)

@@ -3,11 +3,15 @@
 Key records are parsed with the shared tag-value parser; the key itself with dkimpy
 (``dkim.evaluate_pk``: RSA modulus size from the DER key). dkimpy needs PyNaCl for ed25519,
 which is optional, so ed25519 keys are decoded with ``cryptography`` instead (32 raw bytes).
+
+Five checks judge the same keys: they are analysed once per evidence (``_keys``), and a key
+record seen before (domains of one provider publish the same key) is not parsed again.
 """
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from dataclasses import dataclass
 
@@ -17,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ..evidence import DomainEvidence
 from ..evidence.records import DkimProbe
 from ..findings import Status
-from ..registry import Outcome, check
+from ..registry import Outcome, check, per_evidence
 from ..tagvalue import TagList, clip, has_version, locate, parse, split_list
 from ._policy import answered_records, family, listing
 from .dmarc import effective as dmarc_effective
@@ -47,6 +51,8 @@ def key_record(records: tuple[str, ...]) -> str | None:
 
 
 def analyse(probe: DkimProbe, domain: str) -> DkimKey | None:
+    if not probe.lookup.records:     # most selectors tried have nothing
+        return None
     record = key_record(answered_records(probe.lookup))
     if record is None:
         return None
@@ -72,6 +78,21 @@ def _ed25519(p: str) -> tuple[int, str]:
 
 
 def _dkimpy(name: str, record: str, k: str) -> tuple[int, str]:
+    # dkimpy names the key only when the record is empty, which a located record never is
+    if record and len(record) <= _CACHED_RECORD_MAX:
+        return _dkimpy_record(record, k)
+    return _dkimpy_uncached(name, record, k)
+
+
+_CACHED_RECORD_MAX = 4096   # a 4096-bit RSA key record is ~750 characters
+
+
+@functools.lru_cache(maxsize=1024)
+def _dkimpy_record(record: str, k: str) -> tuple[int, str]:
+    return _dkimpy_uncached("", record, k)
+
+
+def _dkimpy_uncached(name: str, record: str, k: str) -> tuple[int, str]:
     try:
         _pk, bits, _ktag, _tlsrpt = dkim.evaluate_pk(name.encode(), record.encode("utf-8", "replace"))
     except dkim.DKIMException as exc:
@@ -83,11 +104,12 @@ def _dkimpy(name: str, record: str, k: str) -> tuple[int, str]:
     return int(bits or 0), ""
 
 
-def _keys(ev: DomainEvidence) -> tuple[list[DkimKey] | None, Outcome | None]:
+@per_evidence
+def _keys(ev: DomainEvidence) -> tuple[tuple[DkimKey, ...] | None, Outcome | None]:
     dk, problem = family(ev, "dkim")
     if problem:
         return None, problem
-    keys = [k for k in (analyse(p, ev.domain) for p in dk.probes) if k is not None]
+    keys = tuple(k for k in (analyse(p, ev.domain) for p in dk.probes) if k is not None)
     return keys, None
 
 

@@ -14,7 +14,7 @@ from ..evidence import DomainEvidence
 from ..evidence.records import DmarcEvidence
 from ..findings import Status
 from ..psl import org_domain
-from ..registry import Outcome, check
+from ..registry import Outcome, check, per_evidence
 from ..tagvalue import MAILTO, TagList, clip, locate, mailto_domains, parse, split_list
 from ._policy import answered_records, family, listing, unanswered
 
@@ -30,6 +30,7 @@ class DmarcRecord:
     tags: TagList            # the first record, parsed
 
 
+@per_evidence    # eight DMARC checks and dkim.present ask for it
 def effective(ev: DomainEvidence) -> tuple[DmarcRecord | None, Outcome | None]:
     d, problem = family(ev, "dmarc")
     if problem:

@@ -1,16 +1,30 @@
-"""Checks: SPF (CHECKS.md, SPF table). Reads the tree the collector walked; re-parses records."""
+"""Checks: SPF (CHECKS.md, SPF table). Reads the tree the collector walked; re-parses records.
+
+Three checks parse the records of the tree, and the includes of one provider are the same
+text for thousands of domains: parses are cached by record text (``parse_spf`` is pure and
+its result immutable).
+"""
 from __future__ import annotations
+
+import functools
 
 from ..evidence import DomainEvidence
 from ..evidence.records import SpfEvidence, SpfNode
 from ..findings import Status, subject_ip
 from ..registry import Outcome, check
-from ..spfsyntax import parse_spf
+from ..spfsyntax import SpfRecord
+from ..spfsyntax import parse_spf as _parse_spf
 from ..tagvalue import clip
 from ._policy import family, listing, unanswered
 
 LOOKUP_LIMIT = 10        # RFC 7208 4.6.4
 VOID_LIMIT = 2
+_CACHED_RECORD_MAX = 2048   # longer (hostile) records are parsed every time, not kept
+_parse_cached = functools.lru_cache(maxsize=1024)(_parse_spf)
+
+
+def parse_spf(record: str) -> SpfRecord:
+    return _parse_cached(record) if len(record) <= _CACHED_RECORD_MAX else _parse_spf(record)
 
 
 def _root(ev: DomainEvidence) -> tuple[SpfEvidence | None, Outcome | None]:
