@@ -53,10 +53,12 @@ class Finding:
 def domain_statuses(findings: Iterable[Finding]) -> dict[str, Status]:
     """Check ID -> worst status over that check's findings."""
     out: dict[str, Status] = {}
+    severity = SEVERITY
     for f in findings:
-        cur = out.get(f.check)
-        if cur is None or SEVERITY[f.status] > SEVERITY[cur]:
-            out[f.check] = f.status
+        check, status = f.check, f.status
+        cur = out.get(check)
+        if cur is None or severity[status] > severity[cur]:
+            out[check] = status
     return out
 
 

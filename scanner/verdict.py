@@ -16,7 +16,6 @@ never "failed"; either way the domain is not compliant.
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -117,13 +116,17 @@ def _average(statuses: Mapping[str, Status], groups: Mapping[str, float]) -> int
 def group_scores(statuses: Mapping[str, Status], profile: Profile,
                  categories: Mapping[str, str]) -> dict[str, float]:
     """Score group -> 0-100 (unrounded), only for groups with at least one weighted check."""
-    earned: defaultdict[str, float] = defaultdict(float)
-    possible: defaultdict[str, float] = defaultdict(float)
+    earned: dict[str, float] = {}
+    possible: dict[str, float] = {}
+    group_of, points, weight = _GROUP_OF, POINTS, profile.weight
     for check_id, status in statuses.items():
-        group = _GROUP_OF.get(categories.get(check_id, ""))
-        if check_id in PREREQUISITES or group is None or status not in POINTS:
+        p = points.get(status)
+        if p is None:
             continue
-        w = profile.weight(check_id)
-        earned[group] += POINTS[status] * w
-        possible[group] += w
-    return {g: 100 * earned[g] / possible[g] for g in SCORE_GROUPS if possible[g] > 0}
+        group = group_of.get(categories.get(check_id, ""))
+        if group is None or check_id in PREREQUISITES:
+            continue
+        w = weight(check_id)
+        earned[group] = earned.get(group, 0.0) + p * w
+        possible[group] = possible.get(group, 0.0) + w
+    return {g: 100 * earned[g] / possible[g] for g in SCORE_GROUPS if possible.get(g, 0.0) > 0}
