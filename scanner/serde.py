@@ -11,16 +11,19 @@ encoder is generated code with one expression per field chosen from the field's 
 scalars pass through without a call, enums give their value, nested dataclasses and
 ``tuple[X, ...]`` call X's encoder directly; a value whose type is not the hinted one falls
 back to the generic ``to_jsonable``, so the output never depends on the hints being right
-(issue 6: encoding a stored result was 6.5% of a scan's CPU).
+(issue 6: encoding a stored result was 6.5% of a scan's CPU). ``dumps`` writes the compact
+JSON text of a value the same way, without building the intermediate dicts.
 """
 from __future__ import annotations
 
 import dataclasses
 import enum
 import functools
+import json
 import types
 import typing
 from collections.abc import Callable
+from json.encoder import encode_basestring
 from typing import Any
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -102,6 +105,110 @@ def _field_expr(tp: Any, v: str, env: dict[str, Any]) -> str:
             env[f"{name}e"] = _encoder(tp)
             return f"({name}e({v}) if {v}.__class__ is {name} else _tj({v}))"
     return f"({v} if {v}.__class__ in _PLAIN else _tj({v}))"
+
+
+# ------------------------------------------------------------------------------ dumps
+_json_text = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+_str_text = encode_basestring   # what json.dumps(ensure_ascii=False) quotes strings with
+
+
+def dumps(obj: Any) -> str:
+    """``json.dumps(to_jsonable(obj), ensure_ascii=False, separators=(",", ":"))``, the same
+    text, written directly: a dataclass is one generated f-string of its fields' texts
+    (strings quoted by json's own C quoting, ints by ``int.__repr__``), so no intermediate
+    dicts are built and no value is visited twice. Any value the fast paths do not know
+    (floats, dicts, str subclasses, ...) is written by json.dumps itself: compact JSON of a
+    container is the join of its members' compact JSON, so the result is byte-identical."""
+    return _dumper(type(obj))(obj)
+
+
+def _plain_dumps(obj: Any) -> str:
+    return _json_text(to_jsonable(obj))
+
+
+def _list_text(texts: list[str]) -> str:
+    return "[" + ",".join(texts) + "]"
+
+
+def _dumps_items(obj: Any) -> str:
+    return "[" + ",".join([dumps(v) for v in obj]) + "]"
+
+
+@functools.cache
+def _dumper(cls: type) -> Callable[[Any], str]:
+    if cls is str:
+        return _str_text
+    if cls is int:
+        return int.__repr__
+    if cls is bool:
+        return lambda obj: "true" if obj else "false"
+    if cls is type(None):
+        return lambda obj: "null"
+    if dataclasses.is_dataclass(cls):
+        _building_text.add(cls)
+        try:
+            return _dataclass_dumper(cls)
+        finally:
+            _building_text.discard(cls)
+    if cls is tuple or cls is list:
+        return _dumps_items
+    return _plain_dumps
+
+
+_building_text: set[type] = set()
+
+
+def _dataclass_dumper(cls: type) -> Callable[[Any], str]:
+    """``def dump(obj): return f'{"a":{<text of obj.a>},...}'``, compiled once per class."""
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # an annotation that cannot be resolved: every field goes generic
+        hints = {}
+    # no string literal may appear inside the f-string's expressions (Python < 3.12)
+    env: dict[str, Any] = {"_D": dumps, "_S": _str_text, "_I": int.__repr__, "_NULL": "null",
+                           "_TRUE": "true", "_FALSE": "false", "_L": _list_text}
+    lines, parts = [], []
+    for i, f in enumerate(dataclasses.fields(cls)):
+        lines.append(f"    v{i} = obj.{f.name}")
+        key = _str_text(f.name).replace("{", "{{").replace("}", "}}")
+        parts.append(f"{key}:{{{_text_expr(hints.get(f.name, Any), f'v{i}', env)}}}")
+    body = ",".join(parts)
+    src = ("def dump(obj):\n" + "\n".join(lines)
+           + f"\n    return f'{{{{{body}}}}}'\n")
+    exec(src, env)  # noqa: S102 - generated from field names and type hints only
+    return env["dump"]
+
+
+def _text_expr(tp: Any, v: str, env: dict[str, Any]) -> str:
+    """A Python expression giving ``dumps(<v>)``, specialised for the hinted type."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return f"(_NULL if {v} is None else {_text_expr(args[0], v, env)})"
+        return f"_D({v})"
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if len(args) == 2 and args[1] is Ellipsis:
+            item = _text_expr(args[0], "x", env)
+            return f"(_L([{item} for x in {v}]) if {v}.__class__ is tuple else _D({v}))"
+        return f"_D({v})"
+    if isinstance(tp, type) and origin is None:
+        if tp is str:
+            return f"(_S({v}) if {v}.__class__ is str else _D({v}))"
+        if tp is int:
+            return f"(_I({v}) if {v}.__class__ is int else _D({v}))"
+        if tp is bool:
+            return f"((_TRUE if {v} else _FALSE) if {v}.__class__ is bool else _D({v}))"
+        name = f"_t{len(env)}"
+        env[name] = tp
+        if issubclass(tp, enum.Enum):
+            env[f"{name}n"] = {m._name_: _plain_dumps(m) for m in tp}
+            return f"({name}n[{v}._name_] if {v}.__class__ is {name} else _D({v}))"
+        if dataclasses.is_dataclass(tp) and tp not in _building_text:
+            env[f"{name}d"] = _dumper(tp)
+            return f"({name}d({v}) if {v}.__class__ is {name} else _D({v}))"
+    return f"_D({v})"
 
 
 def from_jsonable(tp: Any, data: Any) -> Any:

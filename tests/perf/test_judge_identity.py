@@ -24,7 +24,7 @@ from scanner.evidence import DomainEvidence
 from scanner.pipeline import judge
 from scanner.profiles import builtin_names, load_profile
 from scanner.registry import all_checks
-from scanner.serde import from_jsonable, to_jsonable
+from scanner.serde import dumps, from_jsonable, to_jsonable
 from scanner.store import _dumps
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "judge_identity.json.gz"
@@ -58,6 +58,10 @@ def test_judge_and_dumps_are_unchanged(case):
         assert _dumps(result.findings) == case["findings"], name
         assert _dumps(result.verdict) == case["verdicts"][name], name
         assert to_jsonable(result.findings) == json.loads(case["findings"])
+        # serde.dumps writes the same text as store._dumps (json.dumps of to_jsonable)
+        assert dumps(result.findings) == case["findings"], name
+        assert dumps(result.verdict) == case["verdicts"][name], name
+    assert dumps(ev) == case["evidence"]
 
 
 def test_judging_twice_gives_the_same_result():
