@@ -25,7 +25,7 @@ import dns.resolver
 import dns.reversename
 
 from .errors import UsageError
-from .dnswire import UdpMux, query_wire
+from .dnswire import Reply, UdpMux, name_query_wire, plain_name_wire
 from .evidence.dns import DnsOutcome, DnsResult
 from .memo import SharedOnce
 
@@ -105,9 +105,12 @@ class DnsClient:
         """Retries on timeout, the next server on SERVFAIL or REFUSED, TCP when truncated,
         CNAME chains followed within the answer."""
         try:
-            qname = dns.name.from_text(name or ".")
-            qtype = dns.rdatatype.from_text(rdtype)
-            wire = query_wire(qname, qtype)
+            qtype, fast = _rdtype_code(rdtype)
+            name_wire = plain_name_wire(name)
+            if name_wire is None:
+                qname = dns.name.from_text(name or ".")
+                name_wire = qname.to_wire()
+            wire = name_query_wire(name_wire, qtype)
         except (dns.exception.DNSException, ValueError, UnicodeError) as exc:
             return DnsResult(name, rdtype, DnsOutcome.ERROR, detail=_short(exc))
         failure: int | None = None
@@ -115,9 +118,14 @@ class DnsClient:
             for _ in range(self._retries + 1):
                 timed_out = False
                 for server in self._servers:
-                    response = await server.exchange_wire(wire, qname, qtype, self._timeout)
-                    if response is not None and response.flags & dns.flags.TC:
-                        query = dns.message.make_query(qname, qtype, use_edns=0, payload=1232)
+                    if fast:
+                        response = await server.ask(wire, qtype, self._timeout)
+                    else:
+                        response = await server.exchange_wire(
+                            wire, dns.name.from_wire(wire, 12)[0], qtype, self._timeout)
+                    if response is not None and response.flags & _TC:
+                        query = dns.message.make_query(dns.name.from_wire(wire, 12)[0], qtype,
+                                                       use_edns=0, payload=1232)
                         response = await server.exchange_tcp(query, self._timeout)
                     if response is None:
                         timed_out = True
@@ -136,12 +144,33 @@ class DnsClient:
         return DnsResult(name, rdtype, DnsOutcome.TIMEOUT, detail="no answer before the timeout")
 
 
-def _from_response(name: str, rdtype: str, response: dns.message.Message) -> DnsResult:
+_TC = int(dns.flags.TC)     # a plain int: ``int & Flag`` goes through enum code per query
+_RDTYPES: dict[str, tuple[int, bool]] = {}
+
+
+def _rdtype_code(rdtype: str) -> tuple[int, bool]:
+    """The type's number, and whether ``dnswire.parse_reply`` may read its answers: only
+    under the type's own name, as ``rdata_text`` formats by name ("TYPE16" is TXT on the
+    wire but formatted as generic text)."""
+    found = _RDTYPES.get(rdtype)
+    if found is None:
+        code = dns.rdatatype.from_text(rdtype)
+        found = _RDTYPES[rdtype] = (code, dns.rdatatype.to_text(code) == rdtype)
+    return found
+
+
+def _from_response(name: str, rdtype: str, response: "Reply | dns.message.Message") -> DnsResult:
     rcode = response.rcode()
     if rcode == dns.rcode.NXDOMAIN:
         return DnsResult(name, rdtype, DnsOutcome.NXDOMAIN)
     if rcode != dns.rcode.NOERROR:
         return DnsResult(name, rdtype, DnsOutcome.ERROR, detail=f"server answered {dns.rcode.to_text(rcode)}")
+    if isinstance(response, Reply):
+        if response.error:
+            return DnsResult(name, rdtype, DnsOutcome.ERROR, detail=response.error)
+        if response.records is None:
+            return DnsResult(name, rdtype, DnsOutcome.NODATA, canonical_name=response.canonical)
+        return DnsResult(name, rdtype, DnsOutcome.OK, response.records, response.canonical)
     try:
         chain = response.resolve_chaining()
     except dns.message.ChainTooLong:

@@ -3,19 +3,28 @@
 Why: dnspython's asyncio resolver opens (and registers with the event loop) a new UDP socket
 for every query; profiling a 2,000-domain bench run showed that setup as the largest single
 cost of a scan (~60% of CPU). Here a query is a message ID in a dict and one ``sendto``;
-responses are matched by ID and checked with ``Message.is_response``. Truncated answers are
-retried over TCP with dnspython's ``asyncquery.tcp``. The socket closes when nothing is in
-flight, so an idle client holds no file descriptor.
+responses are matched by ID. Truncated answers are retried over TCP with dnspython's
+``asyncquery.tcp``. The socket closes when nothing is in flight, so an idle client holds no
+file descriptor.
+
+Responses to the client's queries are read by ``parse_reply``, a hand parser of the common
+case (one question; A, AAAA, MX, TXT, CNAME, NS, PTR answers; the CNAME chase) that gives
+what the client needs directly: dnspython's ``from_wire`` + ``resolve_chaining`` was ~30% of
+the scanner's CPU. Whatever it is not sure of goes to the dnspython path, unchanged, so
+results cannot differ (tests/perf/test_dnswire_parse.py compares the two on thousands of
+responses and mutations of them).
 """
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import struct
 
 import dns.asyncquery
 import dns.exception
 import dns.flags
+import dns.ipv6
 import dns.message
 import dns.name
 import dns.opcode
@@ -62,18 +71,11 @@ def answer_part(data: bytes) -> bytes:
             i = _skip_name(data, i) + 4
         for _ in range(an):
             i = _skip_rr(data, i)
-        cut = i
-        for _ in range(ns):
-            i = _skip_rr(data, i)
-        for _ in range(ar):
-            if data[i] == 0 and data[i + 1:i + 3] == b"\x00\x29" and data[i + 5]:
-                return data    # OPT with extended RCODE bits
-            i = _skip_rr(data, i)
-        if i != len(data) or not ns + ar:
-            return data
     except (IndexError, struct.error, ValueError):
         return data
-    return data[:8] + b"\x00\x00\x00\x00" + data[12:cut]
+    if not ns + ar or not _rest_is_cut(data, i, ns, ar):
+        return data
+    return data[:8] + b"\x00\x00\x00\x00" + data[12:i]
 
 
 def _skip_name(data: bytes, i: int) -> int:
@@ -103,6 +105,256 @@ def _skip_rr(data: bytes, i: int) -> int:
 _EMPTY_QUESTION_OK = {dns.rcode.FORMERR, dns.rcode.SERVFAIL, dns.rcode.NOTIMP, dns.rcode.REFUSED}
 
 
+# --- the fast path: queries and responses without dnspython objects -------------------------
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]{1,63})*")
+
+
+def plain_name_wire(name: str) -> bytes | None:
+    """The wire form of an ordinary name (LDH and underscore ASCII labels of 1..63 bytes, no
+    final dot), or None for anything else (escapes, IDNA, the root, empty labels, too long):
+    those take ``dns.name.from_text``. Equal to ``dns.name.from_text(name).to_wire()`` (a
+    test checks); ``from_text`` per query was ~3% of the scanner's CPU."""
+    if len(name) > 253 or not _PLAIN_NAME.fullmatch(name):
+        return None
+    return b"".join(len(label).to_bytes(1, "big") + label
+                    for label in name.encode("ascii").split(b".")) + b"\x00"
+
+
+def name_query_wire(name_wire: bytes, rdtype: int) -> bytes:
+    """``query_wire`` for a name already in wire form."""
+    return _HEADER + name_wire + struct.pack("!HH", rdtype, dns.rdataclass.IN) + _OPT
+
+
+class Reply:
+    """What the client reads of a response the fast parser understood completely: the
+    header flags, the RCODE and, for NOERROR, the outcome of the CNAME chase (``records``
+    None: NODATA; ``error`` set: the chain was too long). Duck-types the two things the
+    client asks a ``dns.message.Message`` for: ``.flags`` and ``.rcode()``."""
+
+    __slots__ = ("flags", "rc", "canonical", "records", "error")
+
+    def __init__(self, flags: int, rc: int, canonical: str = "",
+                 records: tuple[str, ...] | None = None, error: str = "") -> None:
+        self.flags, self.rc, self.canonical, self.records, self.error = (
+            flags, rc, canonical, records, error)
+
+    def rcode(self) -> int:
+        return self.rc
+
+    def __repr__(self) -> str:
+        return (f"Reply(flags={self.flags:#x}, rc={self.rc}, canonical={self.canonical!r}, "
+                f"records={self.records!r}, error={self.error!r})")
+
+
+class _Unsure(Exception):
+    """The fast parser cannot vouch for this datagram: dnspython decides."""
+
+
+_A, _NS, _CNAME, _PTR, _MX, _TXT, _AAAA = 1, 2, 5, 12, 15, 16, 28
+_MAX_CHAIN = dns.message.MAX_CHAIN
+_MAX_POINTERS = dns.name.MAX_COMPRESSION_POINTER_CHAIN
+# Bytes dnspython prints as themselves in a name (``dns.name._escapify``): other names take
+# ``Name.to_text`` so their escapes are dnspython's.
+_NAME_SAFE = bytes(c for c in range(0x21, 0x7F) if c not in b'"().;\\@$')
+
+
+def _name(data: bytes, i: int, end: int) -> tuple[bytes, int]:
+    """The name at ``i`` as uncompressed wire bytes without the root label (original case),
+    and the offset after it; the rules of ``dns.name.from_wire_parser``: a pointer must point
+    before the start of the name part that holds it (so no loops, no forward pointers), and
+    what it points to must end before that start; at most 16 pointers; labels < 64 bytes;
+    at most 255 bytes in all. Raises _Unsure on any break of them (dnspython would reject
+    the message), and on pointers into the header (the client parses a copy whose counts
+    are zeroed, see ``answer_part``)."""
+    parts = []
+    start = i
+    after = -1
+    hops = 0
+    while True:
+        if i >= end:
+            raise _Unsure
+        c = data[i]
+        if c == 0:
+            i += 1
+            break
+        if c < 64:
+            j = i + 1 + c
+            if j > end:
+                raise _Unsure
+            parts.append(data[i:j])
+            i = j
+        elif c >= 192:
+            if i + 2 > end:
+                raise _Unsure
+            target = (c & 0x3F) << 8 | data[i + 1]
+            hops += 1
+            if target >= start or target < 12 or hops > _MAX_POINTERS:
+                raise _Unsure
+            if after < 0:
+                after = i + 2
+            end = start
+            start = i = target
+        else:
+            raise _Unsure
+    wire = b"".join(parts)
+    if len(wire) > 254:
+        raise _Unsure
+    return wire, (i if after < 0 else after)
+
+
+def _name_text(wire: bytes) -> str:
+    """``Name.to_text(omit_final_dot=True).lower()`` of a name from ``_name``."""
+    labels = []
+    i = 0
+    while i < len(wire):
+        labels.append(wire[i + 1:i + 1 + wire[i]])
+        i += 1 + wire[i]
+    if not labels:
+        return "."
+    if b"".join(labels).translate(None, _NAME_SAFE):
+        return dns.name.Name(labels + [b""]).to_text(omit_final_dot=True).lower()
+    return b".".join(labels).decode("ascii").lower()
+
+
+def _rdata(data: bytes, rtype: int, i: int, end: int) -> tuple[bytes, object]:
+    """(the key dnspython de-duplicates the record by, what the text is made of) for the
+    record data in ``data[i:end]``, validated as dnspython's ``from_wire_parser`` of the
+    type does; _Unsure for any other type."""
+    if rtype == _A or rtype == _AAAA:
+        if end - i != (4 if rtype == _A else 16):
+            raise _Unsure
+        raw = data[i:end]
+        return raw, raw
+    if rtype == _TXT:
+        if end == i:
+            raise _Unsure          # no strings: dnspython raises
+        start = i
+        strings = []
+        while i < end:
+            j = i + 1 + data[i]
+            if j > end:
+                raise _Unsure
+            strings.append(data[i + 1:j])
+            i = j
+        return data[start:end], b"".join(strings)
+    if rtype == _MX:
+        if i + 2 > end:
+            raise _Unsure
+        target, j = _name(data, i + 2, end)
+        if j != end:
+            raise _Unsure
+        return data[i:i + 2] + target.lower(), (int.from_bytes(data[i:i + 2], "big"), target)
+    if rtype == _CNAME or rtype == _NS or rtype == _PTR:
+        target, j = _name(data, i, end)
+        if j != end:
+            raise _Unsure
+        return target.lower(), target
+    raise _Unsure
+
+
+def _text(rtype: int, value) -> str:
+    """``dnsclient.rdata_text`` of a value from ``_rdata``."""
+    if rtype == _TXT:
+        return value.decode("utf-8", "backslashreplace")
+    if rtype == _A:
+        return f"{value[0]}.{value[1]}.{value[2]}.{value[3]}"
+    if rtype == _AAAA:
+        return dns.ipv6.inet_ntoa(value)
+    if rtype == _MX:
+        return f"{value[0]} {_name_text(value[1])}"
+    return _name_text(value)
+
+
+def parse_reply(data: bytes, qkey: bytes, rdtype: int) -> Reply | None:
+    """The response to the question (``qkey``: the qname's wire form without the root
+    label, lower case; ``rdtype``; class IN), the ID already matched, or None when this
+    parser cannot vouch for giving exactly what the dnspython path gives
+    (``from_wire(answer_part(data))``, ``answers``, ``resolve_chaining``, ``rdata_text``):
+    then the caller runs that path, which also decides whether the datagram is garbage.
+
+    Understood: a response to a QUERY, one question, an answer section of A, AAAA, MX,
+    TXT, CNAME, NS and PTR records of class IN, and authority/additional sections that
+    ``answer_part`` cuts off (so an OPT with extended RCODE bits is not understood)."""
+    try:
+        flags, qd, an, ns, ar = struct.unpack_from("!HHHHH", data, 2)
+        if flags & 0xF800 != 0x8000 or qd != 1:     # QR set, opcode QUERY
+            return None
+        n = len(data)
+        qname, i = _name(data, 12, n)
+        if i + 4 > n or data[i:i + 4] != rdtype.to_bytes(2, "big") + b"\x00\x01" \
+                or qname.lower() != qkey:
+            return None
+        i += 4
+        rrsets: dict[tuple[bytes, int], dict[bytes, object]] = {}
+        for _ in range(an):
+            owner, i = _name(data, i, n)
+            if i + 10 > n:
+                return None
+            rtype, rclass, _ttl, rdlen = struct.unpack_from("!HHIH", data, i)
+            i += 10
+            end = i + rdlen
+            if end > n or rclass != 1:
+                return None
+            key, value = _rdata(data, rtype, i, end)
+            i = end
+            rrset = rrsets.get((owner.lower(), rtype))
+            if rrset is None or rtype == _CNAME:     # CNAME is a singleton type: last one wins
+                rrsets[(owner.lower(), rtype)] = {key: value}
+            elif key not in rrset:
+                rrset[key] = value
+        if not _rest_is_cut(data, i, ns, ar):
+            return None
+    except (_Unsure, IndexError, struct.error):
+        return None
+    rc = flags & 0xF
+    if rc != dns.rcode.NOERROR:
+        return Reply(flags, rc)
+    return _chase(flags, qname, rdtype, rrsets)
+
+
+def _chase(flags: int, qname: bytes, rdtype: int,
+           rrsets: dict[tuple[bytes, int], dict[bytes, object]]) -> Reply:
+    """``Message.resolve_chaining`` (dnspython 2.9): from the question's name, take the
+    rrset of the asked type, else follow the first (only) CNAME of the name, at most 16
+    times (the 16th hop is already too long)."""
+    count = 0
+    answer = None
+    while count < _MAX_CHAIN:
+        key = qname.lower()
+        answer = rrsets.get((key, rdtype))
+        if answer is not None or rdtype == _CNAME:
+            break
+        cname = rrsets.get((key, _CNAME))
+        if cname is None:
+            break
+        qname = next(iter(cname.values()))
+        count += 1
+    if count >= _MAX_CHAIN:
+        return Reply(flags, dns.rcode.NOERROR, error="CNAME chain too long (loop?)")
+    canonical = _name_text(qname)
+    if answer is None:
+        return Reply(flags, dns.rcode.NOERROR, canonical)
+    return Reply(flags, dns.rcode.NOERROR, canonical,
+                 tuple(_text(rdtype, value) for value in answer.values()))
+
+
+def _rest_is_cut(data: bytes, i: int, ns: int, ar: int) -> bool:
+    """Whether ``answer_part`` cuts ``data`` at ``i`` (the end of its answer section), or
+    there is nothing after ``i``: the authority and additional sections walk cleanly to the
+    last byte and no OPT record carries extended RCODE bits."""
+    try:
+        for _ in range(ns):
+            i = _skip_rr(data, i)
+        for _ in range(ar):
+            if data[i] == 0 and data[i + 1:i + 3] == b"\x00\x29" and data[i + 5]:
+                return False
+            i = _skip_rr(data, i)
+    except (IndexError, struct.error, ValueError):
+        return False
+    return i == len(data)
+
+
 class _Protocol(asyncio.DatagramProtocol):
     def __init__(self, mux: "UdpMux") -> None:
         self.mux = mux
@@ -117,12 +369,50 @@ class _Protocol(asyncio.DatagramProtocol):
         self.mux._lost(self)
 
 
+def _expire(fut: asyncio.Future) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+class _Pending:
+    """One query in flight. ``qkey`` set: parse with ``parse_reply`` first (the qname for
+    the dnspython path is then read back from the query's wire, only when needed)."""
+
+    __slots__ = ("fut", "qname", "rdtype", "qkey", "wire")
+
+    def __init__(self, fut: asyncio.Future, qname: dns.name.Name | None, rdtype: int,
+                 qkey: bytes | None = None, wire: bytes = b"") -> None:
+        self.fut, self.qname, self.rdtype, self.qkey, self.wire = fut, qname, rdtype, qkey, wire
+
+    def decode(self, data: bytes) -> "Reply | dns.message.Message | None":
+        """The reply, or None: garbage, or not an answer to this question."""
+        if self.qkey is not None:
+            reply = parse_reply(data, self.qkey, self.rdtype)
+            if reply is not None:
+                return reply
+            if self.qname is None:
+                self.qname = dns.name.from_wire(self.wire, 12)[0]
+        return parse_with_dnspython(data, self.qname, self.rdtype)
+
+
+def parse_with_dnspython(data: bytes, qname: dns.name.Name | None,
+                         rdtype: int) -> dns.message.Message | None:
+    """The dnspython path: the response to (qname, rdtype, IN), or None when ``data`` is
+    garbage or answers something else (the query keeps waiting)."""
+    try:
+        response = dns.message.from_wire(answer_part(data))
+    except Exception:   # garbage: keep waiting for the real answer (or time out)
+        return None
+    return response if answers(response, qname, rdtype) else None
+
+
 class UdpMux:
     def __init__(self, ip: str, port: int) -> None:
         self.ip, self.port = ip, port
         self._transport: asyncio.DatagramTransport | None = None
         self._opening: asyncio.Future | None = None
-        self._pending: dict[int, tuple[asyncio.Future, tuple[dns.name.Name | None, int]]] = {}
+        self._pending: dict[int, _Pending] = {}
+        self._ids: list[int] = []
 
     async def _ensure(self) -> asyncio.DatagramTransport:
         while self._transport is None:
@@ -140,6 +430,17 @@ class UdpMux:
                 await asyncio.shield(self._opening)
         return self._transport
 
+    def _new_id(self) -> int:
+        """An unused message ID from the OS CSPRNG (``secrets``), drawn 32 at a time: one
+        ``secrets.randbits`` call per query showed in the profile; the IDs stay as
+        unpredictable (each is 16 fresh random bits, none is sent before it is used)."""
+        while True:
+            if not self._ids:
+                self._ids = list(struct.unpack("!32H", secrets.token_bytes(64)))
+            qid = self._ids.pop()
+            if qid not in self._pending:
+                return qid
+
     async def exchange(self, query: dns.message.Message, timeout: float) -> dns.message.Message | None:
         """The response, or None on timeout."""
         if not query.question:
@@ -149,21 +450,33 @@ class UdpMux:
 
     async def exchange_wire(self, wire: bytes, qname: dns.name.Name | None, rdtype: int,
                             timeout: float) -> dns.message.Message | None:
-        """``wire``: a query (ID bytes are replaced) asking (qname, rdtype, IN). The response,
-        or None on timeout. Rendering the query once (``query_wire``) instead of building a
-        dnspython Message per lookup was ~1/3 of the DNS client's CPU in the bench profile."""
-        transport = await self._ensure()
-        qid = secrets.randbits(16)
-        while qid in self._pending:
-            qid = secrets.randbits(16)
-        fut = asyncio.get_running_loop().create_future()
-        self._pending[qid] = (fut, (qname, rdtype))
+        """``wire``: a query (ID bytes are replaced) asking (qname, rdtype, IN). The response
+        as a dnspython Message, or None on timeout. Rendering the query once (``query_wire``)
+        instead of building a dnspython Message per lookup was ~1/3 of the DNS client's CPU
+        in the bench profile."""
+        return await self._exchange(wire, _Pending(None, qname, rdtype), timeout)
+
+    async def ask(self, wire: bytes, rdtype: int, timeout: float) -> "Reply | dns.message.Message | None":
+        """``wire``: from ``query_wire``/``name_query_wire`` (one question). The response,
+        parsed by ``parse_reply`` when it can (a ``Reply``), else by dnspython (a Message);
+        None on timeout."""
+        return await self._exchange(wire, _Pending(None, None, rdtype, wire[12:-16].lower(), wire),
+                                    timeout)
+
+    async def _exchange(self, wire: bytes, pending: _Pending, timeout: float):
+        transport = self._transport or await self._ensure()
+        loop = asyncio.get_running_loop()
+        qid = self._new_id()
+        pending.fut = fut = loop.create_future()
+        self._pending[qid] = pending
+        # a timer on the future rather than ``asyncio.wait_for`` (a Task-like wrapper per
+        # exchange, visible in the profile); cancelling the caller cancels ``fut`` as before
+        timer = loop.call_later(timeout, _expire, fut)
         try:
             transport.sendto(qid.to_bytes(2, "big") + wire[2:])
-            return await asyncio.wait_for(fut, timeout)
-        except TimeoutError:
-            return None
+            return await fut
         finally:
+            timer.cancel()
             self._pending.pop(qid, None)
             if not self._pending and self._transport is not None:
                 self._transport.close()
@@ -178,16 +491,12 @@ class UdpMux:
     def _received(self, data: bytes) -> None:
         if len(data) < 12:
             return
-        entry = self._pending.get(int.from_bytes(data[:2], "big"))
-        if entry is None or entry[0].done():
+        pending = self._pending.get(int.from_bytes(data[:2], "big"))
+        if pending is None or pending.fut.done():
             return
-        fut, question = entry
-        try:
-            response = dns.message.from_wire(answer_part(data))
-        except Exception:   # garbage: keep waiting for the real answer (or time out)
-            return
-        if answers(response, *question):
-            fut.set_result(response)
+        reply = pending.decode(data)
+        if reply is not None:
+            pending.fut.set_result(reply)
 
     def _lost(self, protocol: _Protocol) -> None:
         if self._transport is not None and self._transport.get_protocol() is protocol:

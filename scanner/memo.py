@@ -25,6 +25,8 @@ class SharedOnce(Generic[T]):
         if task is not None and not task.cancelled():
             self._entries.move_to_end(key)
             self.hits += 1
+            if task.done():     # nothing to wait for, nothing to protect: no shield needed
+                return task.result()
         else:
             self.runs += 1
             task = asyncio.ensure_future(factory())

@@ -105,3 +105,31 @@ def test_answer_part_keeps_extended_rcodes():
     wire = r.to_wire()
     assert answer_part(wire) == wire
     assert dns.message.from_wire(answer_part(wire)).rcode() == 16
+
+
+PLAIN = ["example.com", "_dmarc.d000001.test", "sel1._domainkey.Example.COM", "a", "x-y.-z-._",
+         "1.0.0.127.in-addr.arpa", "xn--caf-dma.example", "x" * 63 + ".example",
+         ".".join(["a" * 63] * 3) + "." + "b" * 61,            # 253 characters: 255 on the wire
+         "0.1.2.3.4.5.6.7.8.9.a.b.c.d.e.f." * 3 + "ip6.arpa"]
+NOT_PLAIN = ["", ".", "example.com.", "a..b", ".a", "x" * 64 + ".example",
+             ".".join(["a" * 63] * 3) + "." + "b" * 62,       # 254 characters: too long
+             "a\\.b.example", "caf\u00e9.example", "sp ace.example", "a@b.example", "a/b", "a*"]
+
+
+@pytest.mark.parametrize("name", PLAIN)
+@pytest.mark.parametrize("rdtype", ["TXT", "MX", "TLSA"])
+def test_plain_names_render_as_dnspython_does(name, rdtype):
+    from scanner.dnswire import name_query_wire, plain_name_wire
+
+    wire = plain_name_wire(name)
+    assert wire == dns.name.from_text(name).to_wire()
+    code = dns.rdatatype.from_text(rdtype)
+    assert name_query_wire(wire, code) == _query(name, rdtype).to_wire() == \
+        query_wire(dns.name.from_text(name), code)
+
+
+@pytest.mark.parametrize("name", NOT_PLAIN)
+def test_other_names_are_left_to_dnspython(name):
+    from scanner.dnswire import plain_name_wire
+
+    assert plain_name_wire(name) is None

@@ -1,0 +1,72 @@
+"""SharedOnce: one run per key, a finished entry answered without waiting, and one asker's
+cancellation never cancels the work the others wait for."""
+from __future__ import annotations
+
+import asyncio
+
+from scanner.memo import SharedOnce
+
+
+def test_one_askers_cancellation_does_not_cancel_the_shared_work():
+    async def main():
+        once: SharedOnce[str] = SharedOnce()
+        release = asyncio.Event()
+        runs = []
+
+        async def work():
+            runs.append(1)
+            await release.wait()
+            return "done"
+
+        first = asyncio.ensure_future(once.get("k", work))
+        second = asyncio.ensure_future(once.get("k", work))
+        await asyncio.sleep(0)
+        first.cancel()
+        await asyncio.sleep(0)
+        release.set()
+        got = await asyncio.wait_for(second, 2)
+        third = await asyncio.wait_for(once.get("k", work), 2)
+        return first.cancelled(), got, third, len(runs), (once.runs, once.hits)
+
+    assert asyncio.run(main()) == (True, "done", "done", 1, (1, 2))
+
+
+def test_finished_entry_is_returned_without_a_task():
+    async def main():
+        once: SharedOnce[int] = SharedOnce()
+
+        async def work():
+            return 7
+
+        first = await once.get("k", work)
+        loop = asyncio.get_running_loop()
+        created = []
+        real = loop.create_task
+        loop.create_task = lambda *a, **k: created.append(1) or real(*a, **k)
+        try:
+            again = await once.get("k", work)
+        finally:
+            del loop.create_task
+        return first, again, created, once.peek("k")
+
+    assert asyncio.run(main()) == (7, 7, [], 7)
+
+
+def test_failed_work_is_shared_and_raised_to_each_asker():
+    async def main():
+        once: SharedOnce[int] = SharedOnce()
+        runs = []
+
+        async def work():
+            runs.append(1)
+            raise ValueError("boom")
+
+        outcomes = []
+        for _ in range(2):
+            try:
+                await once.get("k", work)
+            except ValueError as exc:
+                outcomes.append(str(exc))
+        return outcomes, len(runs), once.peek("k")
+
+    assert asyncio.run(main()) == (["boom", "boom"], 1, None)
