@@ -230,7 +230,8 @@ def test_representative_answers():
         _rrset("KEY.provider.example.", "TXT", ['"v=DKIM1; " "p=AB"'])])
     r.id = 1
     new = _new(r.to_wire(), "sel._domainkey.example.test", "TXT")
-    assert new is not None and new[2].records == ("v=DKIM1; p=AB", "caf\u00e9 \\xff")
+    # (dnspython's rdataset order depends on hashing: the differential tests compare orders)
+    assert new is not None and sorted(new[2].records) == ["caf\u00e9 \\xff", "v=DKIM1; p=AB"]
     assert new[2].canonical_name == "key.provider.example" and new[2].via_cname
     mx = _response(_query("example.com", "MX"),
                    answer=[_rrset("example.com.", "MX", ["0 .", "10 MX1.Example.COM."])])

@@ -61,12 +61,13 @@ def test_failed_work_is_shared_and_raised_to_each_asker():
             runs.append(1)
             raise ValueError("boom")
 
-        outcomes = []
-        for _ in range(2):
-            try:
-                await once.get("k", work)
-            except ValueError as exc:
-                outcomes.append(str(exc))
+        together = await asyncio.gather(once.get("k", work), once.get("k", work),
+                                        return_exceptions=True)
+        outcomes = [str(e) for e in together if isinstance(e, ValueError)]
+        try:
+            await once.get("k", work)       # finished: raised again, not run again
+        except ValueError as exc:
+            outcomes.append(str(exc))
         return outcomes, len(runs), once.peek("k")
 
-    assert asyncio.run(main()) == (["boom", "boom"], 1, None)
+    assert asyncio.run(main()) == (["boom", "boom", "boom"], 1, None)
