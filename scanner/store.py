@@ -27,7 +27,7 @@ from .errors import StoreError
 from .evidence import DomainEvidence
 from .findings import Finding
 from .pipeline import DomainResult
-from .serde import from_jsonable, to_jsonable
+from .serde import dumps, from_jsonable
 from .verdict import Verdict
 
 SCHEMA_VERSION = 2
@@ -308,4 +308,5 @@ def _scan_record(row: tuple) -> ScanRecord:
 
 
 def _dumps(obj: object) -> str:
-    return json.dumps(to_jsonable(obj), ensure_ascii=False, separators=(",", ":"))
+    # = json.dumps(to_jsonable(obj), ensure_ascii=False, separators=(",", ":")), byte for byte
+    return dumps(obj)
