@@ -1,4 +1,4 @@
-"""The scan's one DNS layer: dnspython's asyncio resolver, a per-scan cache, an error taxonomy.
+"""The scan's one DNS layer: dnswire's UDP multiplexer, a per-scan cache, an error taxonomy.
 
 Every lookup of every stage goes through ``DnsClient.query`` so that the configured
 nameservers are honoured everywhere and each (name, type) is asked once per scan:
@@ -70,7 +70,8 @@ def system_nameservers() -> list[tuple[str, int]]:
 
 class DnsClient:
     """Queries go out through ``dnswire.UdpMux`` (one UDP socket per nameserver; see there
-    why), are parsed and chained by dnspython, and are answered once per scan."""
+    why); responses are read by ``dnswire.parse_reply`` (a ``Reply``) or, when it is unsure,
+    parsed and chained by dnspython (a Message); each question is answered once per scan."""
 
     def __init__(self, nameservers: Sequence[tuple[str, int]] = (), *, timeout: float = 5.0,
                  retries: int = 2, cache_size: int = 100_000, max_in_flight: int = 256) -> None:

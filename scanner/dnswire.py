@@ -24,6 +24,7 @@ import struct
 import dns.asyncquery
 import dns.exception
 import dns.flags
+import dns.ipv4
 import dns.ipv6
 import dns.message
 import dns.name
@@ -258,7 +259,7 @@ def _text(rtype: int, value) -> str:
     if rtype == _TXT:
         return value.decode("utf-8", "backslashreplace")
     if rtype == _A:
-        return f"{value[0]}.{value[1]}.{value[2]}.{value[3]}"
+        return dns.ipv4.inet_ntoa(value)      # what the A rdata holds as its text, and prints
     if rtype == _AAAA:
         return dns.ipv6.inet_ntoa(value)
     if rtype == _MX:

@@ -85,3 +85,33 @@ def test_stray_datagrams_are_ignored():
         return got
 
     assert asyncio.run(main()) is None
+
+
+def test_lab_answers_take_the_fast_path(lab, unique_zone, monkeypatch):
+    """Ordinary answers from a real server are read by ``parse_reply``: dnspython's parser
+    is not called for them (it is the fallback, checked in test_dnswire_parse.py)."""
+    from scanner import dnswire
+
+    zone = unique_zone()
+    lab.dns.add_zone(zone, f"""
+@      MX 10 mx1.{zone}.
+@      TXT "v=spf1 " "-all"
+mx1    A 127.0.1.1
+mx1    AAAA ::1
+alias  CNAME mx1.{zone}.
+""")
+    slow = []
+    real = dnswire.parse_with_dnspython
+    monkeypatch.setattr(dnswire, "parse_with_dnspython", lambda *a: slow.append(a) or real(*a))
+
+    async def main():
+        client = DnsClient([_ns(lab)], timeout=2)
+        asks = [(zone, "MX"), (zone, "TXT"), (f"mx1.{zone}", "A"), (f"alias.{zone}", "AAAA"),
+                (f"nx.{zone}", "TXT"), (f"mx1.{zone}", "TXT")]
+        return [await asyncio.wait_for(client.query(n, t), 5) for n, t in asks]
+
+    mx, txt, a, aaaa, nx, nodata = asyncio.run(main())
+    assert (mx.records, txt.records, a.records) == ((f"10 mx1.{zone}",), ("v=spf1 -all",), ("127.0.1.1",))
+    assert (aaaa.records, aaaa.canonical_name) == (("::1",), f"mx1.{zone}")
+    assert (nx.outcome, nodata.outcome) == (DnsOutcome.NXDOMAIN, DnsOutcome.NODATA)
+    assert slow == []
