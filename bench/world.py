@@ -305,6 +305,8 @@ class DnsServer:
         loop = asyncio.get_running_loop()
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.setblocking(False)
+        # room for bursts from a tool with hundreds of queries in flight (default ~200 KB)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
         sock.bind((DNS_IP, self.port))
         self._udp = sock
 

@@ -170,3 +170,46 @@ def test_system_nameservers_reads_resolv_conf_without_querying(monkeypatch, tmp_
     conf.write_text("# nothing\n")
     with pytest.raises(UsageError, match="--nameserver"):
         dnsclient.system_nameservers()
+
+
+class _LossyResponder(asyncio.DatagramProtocol):
+    """Answers A queries with 127.0.1.9, but only the second copy of each query: the first
+    is "lost", as a datagram dropped by a full socket buffer would be."""
+
+    def __init__(self) -> None:
+        self.seen: dict[bytes, int] = {}
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        import dns.message
+        self.seen[data[:2]] = copies = self.seen.get(data[:2], 0) + 1
+        if copies == 2:
+            query = dns.message.from_wire(data)
+            reply = dns.message.make_response(query)
+            reply.answer.append(dns.rrset.from_text(query.question[0].name, 60, "IN", "A",
+                                                    "127.0.1.9"))
+            self.transport.sendto(reply.to_wire(), addr)
+
+
+def test_a_lost_datagram_is_sent_again_within_the_step(monkeypatch):
+    """The same query (same ID) goes out again after RETRANSMIT_S, well before the step's
+    timeout, and its answer is taken: a loss costs a second, not the whole timeout."""
+    import dns.rrset  # noqa: F401  (used by the responder)
+    from scanner import dnswire
+    monkeypatch.setattr(dnswire, "RETRANSMIT_S", 0.05)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        transport, responder = await loop.create_datagram_endpoint(
+            _LossyResponder, local_addr=("127.0.0.1", 0))
+        try:
+            client = DnsClient([transport.get_extra_info("sockname")[:2]], timeout=30, retries=0)
+            res = await client.query("lossy.example.test", "A")
+            return res, responder.seen, client._servers[0].retransmits
+        finally:
+            transport.close()
+    res, seen, retransmits = run(main)   # (run() gives up long before the 30 s timeout)
+    assert (res.outcome, res.records) == (DnsOutcome.OK, ("127.0.1.9",))
+    assert list(seen.values()) == [2] and retransmits == 1   # one ID, sent twice
