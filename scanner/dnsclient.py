@@ -78,7 +78,7 @@ class DnsClient:
         servers = list(nameservers) or system_nameservers()
         self._servers = [UdpMux(ip, port) for ip, port in servers]
         self._timeout, self._retries = timeout, retries
-        self._cache: SharedOnce[DnsResult] = SharedOnce(cache_size)
+        self._cache: SharedOnce[DnsResult] = SharedOnce(cache_size, inline=True)
         self._limit = asyncio.Semaphore(max_in_flight)
 
     @property

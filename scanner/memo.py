@@ -3,8 +3,9 @@ cache are both this. Bounded LRU (finished entries age out; in-flight ones stay)
 stays flat however many domains a scan has, while shared keys (hosted MX, provider SPF
 includes) stay hot. A caller cancelled mid-flight does not poison the key for others.
 
-How the result reaches the askers: each waits on its own future, which the shared task
-completes in its last step. Cancelling an asker cancels only its future, never the shared
+How the result reaches the askers: each waits on its own future, which the shared work
+completes in its last step (the work runs in a Task of its own, or, with ``inline=True``, in
+the first asker's task). Cancelling an asker cancels only its future, never the shared
 work (what ``asyncio.shield`` gave, at one event-loop round trip and two callbacks more per
 lookup; that showed in the DNS client profile). An entry already finished is answered
 without waiting at all.
@@ -18,51 +19,111 @@ from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
-# (True, result) or (False, exception): the shared task never fails itself, so an error
+# (True, result) or (False, exception): the shared work never fails itself, so an error
 # nobody asks for again is not logged as "Task exception was never retrieved"
 _Outcome = tuple[bool, Any]
 
 
+class _Entry:
+    """One key: its outcome once finished; meanwhile the futures of the askers who joined."""
+
+    __slots__ = ("outcome", "waiters")
+
+    def __init__(self) -> None:
+        self.outcome: _Outcome | None = None
+        self.waiters: list[asyncio.Future] = []
+
+    def finish(self, outcome: _Outcome) -> None:
+        self.outcome = outcome
+        ok, value = outcome
+        for waiter in self.waiters:
+            if not waiter.done():
+                if ok:
+                    waiter.set_result(value)
+                else:
+                    waiter.set_exception(value)
+        self.waiters = []
+
+
 class SharedOnce(Generic[T]):
-    def __init__(self, max_entries: int = 100_000) -> None:
-        self._entries: OrderedDict[Hashable, tuple[asyncio.Task[_Outcome], list[asyncio.Future]]] = \
-            OrderedDict()
+    """``inline=True``: the first asker runs the work in its own task instead of a new Task
+    per key (creating Tasks was the largest single cost left in the DNS client's profile:
+    ~65,000 per bench run). If that asker is cancelled (its domain's deadline) while others
+    wait, the work is started again in a Task for them: nobody is poisoned, at the price of
+    running that key's work twice. Meant for work that is safe to repeat (DNS questions);
+    the default runs each key's work in a Task of its own, exactly once."""
+
+    def __init__(self, max_entries: int = 100_000, *, inline: bool = False) -> None:
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._max = max_entries
+        self._inline = inline
         self.runs = 0   # how many times a factory actually ran
         self.hits = 0   # how many askers got a shared result
 
     async def get(self, key: Hashable, factory: Callable[[], Awaitable[T]]) -> T:
         entry = self._entries.get(key)
-        if entry is not None and not entry[0].cancelled():
+        if entry is not None:
             self._entries.move_to_end(key)
             self.hits += 1
-            task, waiters = entry
-            if task.done():
-                return _unwrap(task.result())
-        else:
-            self.runs += 1
-            waiters = []
-            task = asyncio.ensure_future(_run(factory, waiters))
-            self._entries[key] = (task, waiters)
-            self._evict()
-        waiter = task.get_loop().create_future()
-        waiters.append(waiter)
+            if entry.outcome is not None:
+                return _unwrap(entry.outcome)
+            return await self._join(entry)
+        self.runs += 1
+        entry = self._entries[key] = _Entry()
+        self._evict()
+        if not self._inline:
+            asyncio.ensure_future(self._run(key, entry, factory))
+            return await self._join(entry)
+        try:
+            value = await factory()
+        except asyncio.CancelledError:
+            if any(not w.done() for w in entry.waiters):
+                asyncio.ensure_future(self._run(key, entry, factory))   # for those waiting
+            else:
+                self._forget(key, entry)
+            raise
+        except Exception as exc:
+            entry.finish((False, exc))
+            raise
+        entry.finish((True, value))
+        return value
+
+    @staticmethod
+    async def _join(entry: _Entry):
+        waiter = asyncio.get_running_loop().create_future()
+        entry.waiters.append(waiter)
         return await waiter
+
+    async def _run(self, key: Hashable, entry: _Entry,
+                   factory: Callable[[], Awaitable[Any]]) -> None:
+        """The shared work in a Task: hands the outcome to every asker still waiting."""
+        try:
+            outcome = (True, await factory())
+        except Exception as exc:
+            outcome = (False, exc)
+        except BaseException:           # cancelled (loop shutdown): so are the askers
+            for waiter in entry.waiters:
+                waiter.cancel()
+            entry.waiters = []
+            self._forget(key, entry)
+            raise
+        entry.finish(outcome)
+
+    def _forget(self, key: Hashable, entry: _Entry) -> None:
+        if self._entries.get(key) is entry:
+            del self._entries[key]
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def peek(self, key: Hashable) -> T | None:
         """The finished result for ``key`` without waiting, or None (not asked yet, in
-        flight, failed or cancelled). Read-only (no LRU touch): safe from a worker thread."""
+        flight or failed). Read-only (no LRU touch): safe from a worker thread."""
         entry = self._entries.get(key)
-        if entry is None or not entry[0].done() or entry[0].cancelled():
-            return None
-        ok, value = entry[0].result()
-        if not ok:
+        if entry is None or entry.outcome is None or not entry.outcome[0]:
             return None
         self.hits += 1
-        return value
+        return entry.outcome[1]
 
     def _evict(self) -> None:
         """Drop the oldest finished entries. Walks from the old end only as far as needed
@@ -71,34 +132,13 @@ class SharedOnce(Generic[T]):
         if excess <= 0:
             return
         victims = []
-        for key, (task, _) in self._entries.items():
-            if task.done():
+        for key, entry in self._entries.items():
+            if entry.outcome is not None:
                 victims.append(key)
                 if len(victims) >= excess:
                     break
         for key in victims:
             del self._entries[key]
-
-
-async def _run(factory: Callable[[], Awaitable[Any]], waiters: list[asyncio.Future]) -> _Outcome:
-    """The shared work: runs ``factory`` and hands the outcome to every asker still waiting."""
-    try:
-        outcome = (True, await factory())
-    except Exception as exc:
-        outcome = (False, exc)
-    except BaseException:           # cancelled (loop shutdown): so are the askers
-        for waiter in waiters:
-            waiter.cancel()
-        waiters.clear()
-        raise
-    for waiter in waiters:
-        if not waiter.done():
-            if outcome[0]:
-                waiter.set_result(outcome[1])
-            else:
-                waiter.set_exception(outcome[1])
-    waiters.clear()
-    return outcome
 
 
 def _unwrap(outcome: _Outcome):

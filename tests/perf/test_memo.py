@@ -71,3 +71,96 @@ def test_failed_work_is_shared_and_raised_to_each_asker():
         return outcomes, len(runs), once.peek("k")
 
     assert asyncio.run(main()) == (["boom", "boom", "boom"], 1, None)
+
+
+def _counting_tasks(loop, created):
+    real = loop.create_task
+    loop.create_task = lambda *a, **k: created.append(1) or real(*a, **k)
+
+
+def test_inline_the_first_asker_does_the_work_without_a_new_task():
+    async def main():
+        once: SharedOnce[int] = SharedOnce(inline=True)
+        release = asyncio.Event()
+
+        async def work():
+            await release.wait()
+            return 5
+
+        loop = asyncio.get_running_loop()
+        first = asyncio.ensure_future(once.get("k", work))
+        second = asyncio.ensure_future(once.get("k", work))
+        await asyncio.sleep(0)
+        created = []
+        _counting_tasks(loop, created)
+        try:
+            release.set()
+            got = await asyncio.gather(first, second)
+        finally:
+            del loop.create_task
+        return got, created, (once.runs, once.hits), once.peek("k")
+
+    assert asyncio.run(main()) == ([5, 5], [], (1, 1), 5)
+
+
+def test_inline_a_cancelled_first_asker_hands_the_work_to_those_waiting():
+    async def main():
+        once: SharedOnce[str] = SharedOnce(inline=True)
+        release = asyncio.Event()
+        runs = []
+
+        async def work():
+            runs.append(1)
+            await release.wait()
+            return "done"
+
+        first = asyncio.ensure_future(once.get("k", work))
+        second = asyncio.ensure_future(once.get("k", work))
+        await asyncio.sleep(0)
+        first.cancel()                  # the owner's domain ran out of time
+        await asyncio.sleep(0)
+        release.set()
+        got = await asyncio.wait_for(second, 2)
+        third = await asyncio.wait_for(once.get("k", work), 2)
+        return first.cancelled(), got, third, len(runs)
+
+    # the work ran again for the one still waiting (safe to repeat), then was shared
+    assert asyncio.run(main()) == (True, "done", "done", 2)
+
+
+def test_inline_a_cancelled_lone_asker_leaves_nothing_behind():
+    async def main():
+        once: SharedOnce[str] = SharedOnce(inline=True)
+        gate = asyncio.Event()
+
+        async def stuck():
+            await gate.wait()
+            return "never"
+
+        async def quick():
+            return "fresh"
+
+        lone = asyncio.ensure_future(once.get("k", stuck))
+        await asyncio.sleep(0)
+        lone.cancel()
+        await asyncio.sleep(0)
+        return lone.cancelled(), len(once), await asyncio.wait_for(once.get("k", quick), 2)
+
+    assert asyncio.run(main()) == (True, 0, "fresh")
+
+
+def test_inline_failure_is_shared():
+    async def main():
+        once: SharedOnce[int] = SharedOnce(inline=True)
+        runs = []
+
+        async def work():
+            runs.append(1)
+            await asyncio.sleep(0)
+            raise ValueError("boom")
+
+        together = await asyncio.gather(once.get("k", work), once.get("k", work),
+                                        return_exceptions=True)
+        return [str(e) for e in together], len(runs), once.peek("k")
+
+    assert asyncio.run(main()) == (["boom", "boom"], 1, None)
