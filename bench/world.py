@@ -532,65 +532,187 @@ class SmtpRole:
     port: int
 
 
+_LINE_LIMIT = 1 << 16      # asyncio.StreamReader's default: a longer line closes the session
+_IDLE_TIMEOUT = 30.0       # seconds waiting for a command line before the session is closed
+
+
+class SmtpSession(asyncio.Protocol):
+    """One SMTP connection as a bare protocol: no task, no stream objects, timers only.
+
+    Command lines are handled one at a time, in order: each reply goes out ``delay`` seconds
+    after its line was taken up (loop.call_later), and the next buffered line is taken up
+    when the reply has been written, exactly as a read-line/sleep/write loop would. A client
+    EOF on a plain connection is answered like that loop did: the lines already received
+    are still answered, then the connection is closed; over TLS an EOF closes at once.
+    """
+
+    __slots__ = ("host", "role", "loop", "transport", "tls", "buf", "busy", "eof", "handle",
+                 "waiting_since", "idle", "closed")
+
+    def __init__(self, host: "SmtpHost", role: str) -> None:
+        self.host, self.role = host, role
+        self.loop = host.loop
+        self.transport = None
+        self.tls = role == "submissions"
+        self.buf = b""
+        self.busy = True           # a reply is pending (the greeting first)
+        self.eof = self.closed = False
+        self.handle = self.idle = None
+        self.waiting_since = 0.0
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        stats = self.host.stats
+        stats["smtp_connections"] += 1
+        if self.tls:
+            stats["tls_sessions"] += 1
+        self._later(self.host.greeting, None)
+
+    def _later(self, text: str, action: str | None) -> None:
+        self.busy = True
+        delay = self.host.delay
+        if delay:
+            self.handle = self.loop.call_later(delay, self._send, text, action)
+        else:       # not inline: a long pipelined burst would recurse _send -> _next -> ...
+            self.handle = self.loop.call_soon(self._send, text, action)
+
+    def _send(self, text: str, action: str | None) -> None:
+        self.handle = None
+        if self.closed:
+            return
+        self.transport.write(text.encode())
+        if action is None:
+            self.busy = False
+            self._next()
+        elif action == "quit":
+            self._close()
+        else:       # starttls: nothing is read in plaintext after the 220
+            self.transport.pause_reading()
+            self.loop.create_task(self._start_tls())
+
+    async def _start_tls(self) -> None:
+        try:
+            transport = await self.loop.start_tls(self.transport, self, self.host.tls,
+                                                  server_side=True)
+        except (ConnectionError, ssl.SSLError, TimeoutError, OSError):
+            self._close()
+            return
+        if self.closed:
+            transport.close()
+            return
+        self.transport, self.tls = transport, True
+        self.host.stats["tls_sessions"] += 1
+        self.busy = False
+        self._next()
+
+    def _next(self) -> None:
+        """Take up the next complete line, if any; else wait for one (or close at EOF)."""
+        buf = self.buf
+        nl = buf.find(b"\n")
+        if nl < 0:
+            if len(buf) > _LINE_LIMIT:
+                return self._close()
+            if not self.eof:
+                self.waiting_since = self.loop.time()
+                if self.idle is None:
+                    self.idle = self.loop.call_at(self.waiting_since + _IDLE_TIMEOUT, self._idle)
+                return
+            if not buf:
+                return self._close()
+            line, self.buf = buf, b""          # a last line without its newline
+        elif nl > _LINE_LIMIT:
+            return self._close()
+        else:
+            line, self.buf = buf[:nl + 1], buf[nl + 1:]
+        self._later(*self.host.answer(line, self.role, self.tls))
+
+    def _idle(self) -> None:
+        self.idle = None
+        if self.closed or self.busy:
+            return
+        due = self.waiting_since + _IDLE_TIMEOUT
+        if self.loop.time() >= due:
+            self._close()
+        else:
+            self.idle = self.loop.call_at(due, self._idle)
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        if not self.busy:
+            self._next()
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        if self.tls:
+            return False             # an SSL transport closes itself
+        if not self.busy:
+            self._next()
+        return True
+
+    def connection_lost(self, exc) -> None:
+        self.closed = True
+        for h in (self.handle, self.idle):
+            if h is not None:
+                h.cancel()
+        self.handle = self.idle = None
+
+    def _close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            for h in (self.handle, self.idle):
+                if h is not None:
+                    h.cancel()
+            self.handle = self.idle = None
+            self.transport.close()
+
+
 class SmtpHost:
-    """One MX host: three listeners sharing a TLS context."""
+    """One MX host: three listeners sharing a TLS context (implicit TLS on submissions)."""
 
     def __init__(self, hostname: str, ip: str, tls: ssl.SSLContext, delay: float,
                  stats: Counter) -> None:
         self.hostname, self.ip, self.tls, self.delay, self.stats = hostname, ip, tls, delay, stats
+        self.greeting = f"220 {hostname} ESMTP bench\r\n"
+        caps = [hostname, "SIZE 10240000", "8BITMIME", "PIPELINING"]
+        self.ehlo = {tls: "".join(f"250-{c}\r\n" for c in caps) + f"250 {last}\r\n"
+                     for tls, last in ((False, "STARTTLS"), (True, "AUTH PLAIN LOGIN"))}
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.servers: list[asyncio.Server] = []
 
     async def start(self, roles: list[SmtpRole]) -> None:
+        self.loop = loop = asyncio.get_running_loop()
         for role in roles:
             ssl_ctx = self.tls if role.name == "submissions" else None
-            await asyncio.start_server(lambda r, w, role=role: self.session(r, w, role),
-                                       self.ip, role.port, ssl=ssl_ctx, backlog=256,
-                                       reuse_address=True)
+            self.servers.append(await loop.create_server(
+                lambda name=role.name: SmtpSession(self, name), self.ip, role.port,
+                ssl=ssl_ctx, backlog=256, reuse_address=True))
 
-    async def reply(self, writer: asyncio.StreamWriter, text: str) -> None:
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        writer.write(text.encode())
-        await writer.drain()
+    def answer(self, line: bytes, role: str, tls: bool) -> tuple[str, str | None]:
+        """(reply, action) for one command line; action: None, "starttls" or "quit".
 
-    async def session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                      role: SmtpRole) -> None:
-        self.stats["smtp_connections"] += 1
-        tls = role.name == "submissions"
-        if tls:
-            self.stats["tls_sessions"] += 1
-        try:
-            await self.reply(writer, f"220 {self.hostname} ESMTP bench\r\n")
-            while True:
-                line = await asyncio.wait_for(reader.readline(), 30)
-                if not line:
-                    return
-                verb = line[:4].upper()
-                if verb in (b"EHLO", b"HELO"):
-                    caps = ["SIZE 10240000", "8BITMIME", "PIPELINING"]
-                    caps += ["AUTH PLAIN LOGIN"] if tls else ["STARTTLS"]
-                    await self.reply(writer, "".join(f"250-{c}\r\n" for c in [self.hostname] + caps[:-1])
-                                     + f"250 {caps[-1]}\r\n")
-                elif verb == b"STAR" and not tls:
-                    await self.reply(writer, "220 2.0.0 Ready to start TLS\r\n")
-                    await writer.start_tls(self.tls)
-                    tls = True
-                    self.stats["tls_sessions"] += 1
-                elif verb == b"MAIL":
-                    if role.name == "submission" and not tls:
-                        await self.reply(writer, "530 5.7.0 Must issue a STARTTLS command first\r\n")
-                    else:
-                        await self.reply(writer, "250 2.1.0 Ok\r\n")
-                elif verb in (b"RSET", b"NOOP"):
-                    await self.reply(writer, "250 2.0.0 Ok\r\n")
-                elif verb == b"QUIT":
-                    await self.reply(writer, "221 2.0.0 Bye\r\n")
-                    return
-                else:
-                    await self.reply(writer, "502 5.5.2 Error: command not recognized\r\n")
-        except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError, TimeoutError, OSError):
-            pass
-        finally:
-            writer.close()
+        Commands match on their first four bytes, any case. EHLO/HELO offer STARTTLS before
+        TLS and AUTH after it; STARTTLS once (again: 502); MAIL before TLS on submission: 530.
+        """
+        verb = line[:4].upper()
+        if verb == b"EHLO" or verb == b"HELO":
+            return self.ehlo[tls], None
+        if verb == b"STAR" and not tls:
+            return "220 2.0.0 Ready to start TLS\r\n", "starttls"
+        if verb == b"MAIL":
+            if role == "submission" and not tls:
+                return "530 5.7.0 Must issue a STARTTLS command first\r\n", None
+            return "250 2.1.0 Ok\r\n", None
+        if verb == b"RSET" or verb == b"NOOP":
+            return "250 2.0.0 Ok\r\n", None
+        if verb == b"QUIT":
+            return "221 2.0.0 Bye\r\n", "quit"
+        return "502 5.5.2 Error: command not recognized\r\n", None
+
+    async def stop(self) -> None:
+        for server in self.servers:
+            server.close()
+        for server in self.servers:
+            await server.wait_closed()
 
 
 def tls_contexts(directory: Path) -> tuple[str, dict[str, ssl.SSLContext]]:
