@@ -43,16 +43,15 @@ def test_concurrent_queries_share_one_socket_and_close_when_idle(lab, unique_zon
     opened = []
 
     async def main():
-        loop = asyncio.get_running_loop()
-        real = loop.create_datagram_endpoint
+        real = mux._open
 
-        async def counting(*args, **kwargs):
-            opened.append(kwargs.get("remote_addr"))
-            return await real(*args, **kwargs)
-        loop.create_datagram_endpoint = counting
+        def counting():
+            opened.append((mux.ip, mux.port))
+            return real()
+        mux._open = counting
         queries = [dns.message.make_query(f"{n}.{zone}", "A") for n in ("a", "b", "a")]
         answers = await asyncio.wait_for(asyncio.gather(*(mux.exchange(q, 2) for q in queries)), 10)
-        return answers, mux._transport
+        return answers, mux._sock
 
     answers, after = asyncio.run(main())
     assert [a.answer[0][0].to_text() for a in answers] == ["127.0.1.1", "127.0.1.2", "127.0.1.1"]
