@@ -534,40 +534,147 @@ class SmtpRole:
 
 _LINE_LIMIT = 1 << 16      # asyncio.StreamReader's default: a longer line closes the session
 _IDLE_TIMEOUT = 30.0       # seconds waiting for a command line before the session is closed
+_HANDSHAKE_TIMEOUT = 60.0  # asyncio's TLS handshake and shutdown timeouts
+_SHUTDOWN_TIMEOUT = 30.0
+_SSL_AGAIN = (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError, InterruptedError)
 
 
-class SmtpSession(asyncio.Protocol):
-    """One SMTP connection as a bare protocol: no task, no stream objects, timers only.
+class SmtpSession:
+    """One SMTP connection straight on the selector: a non-blocking socket (an ssl.SSLSocket
+    once TLS is up), a reader callback, timers; no transport, protocol or task objects.
 
-    Command lines are handled one at a time, in order: each reply goes out ``delay`` seconds
-    after its line was taken up (loop.call_later), and the next buffered line is taken up
-    when the reply has been written, exactly as a read-line/sleep/write loop would. A client
-    EOF on a plain connection is answered like that loop did: the lines already received
-    are still answered, then the connection is closed; over TLS an EOF closes at once.
+    asyncio's transports and its pure-Python TLS layer (sslproto: memory BIOs, a state
+    machine, several callbacks per record) cost more than the SMTP dialogue itself; here
+    OpenSSL reads and writes the socket directly. What a client sees is what the stream
+    version (``await reader.readline()``, ``await asyncio.sleep(delay)``, ``write``) did:
+    command lines handled one at a time, in order, each reply sent ``delay`` seconds after
+    its line was taken up, the next buffered line taken up once the reply is written; TCP
+    NODELAY; TLS from the host's context with asyncio's timeouts (handshake 60 s; on close a
+    close_notify, then up to 30 s for the peer's); after a plain EOF the lines already
+    received are still answered, then the connection is closed; over TLS an EOF closes it.
     """
 
-    __slots__ = ("host", "role", "loop", "transport", "tls", "buf", "busy", "eof", "handle",
-                 "waiting_since", "idle", "closed")
+    __slots__ = ("host", "role", "loop", "sock", "fd", "tls", "state", "buf", "busy", "eof",
+                 "handle", "waiting_since", "idle", "out", "writing")
 
-    def __init__(self, host: "SmtpHost", role: str) -> None:
-        self.host, self.role = host, role
-        self.loop = host.loop
-        self.transport = None
-        self.tls = role == "submissions"
-        self.buf = b""
-        self.busy = True           # a reply is pending (the greeting first)
-        self.eof = self.closed = False
+    def __init__(self, host: "SmtpHost", sock: socket.socket, role: str) -> None:
+        self.host, self.role, self.loop = host, role, host.loop
+        self.sock, self.fd = sock, sock.fileno()
+        self.tls = False
+        self.state = "open"        # handshake | open | shutdown | closed
+        self.buf = self.out = b""
+        self.busy = True           # a reply is pending or TLS is being set up: read, don't act
+        self.eof = self.writing = False
         self.handle = self.idle = None
         self.waiting_since = 0.0
+        self.loop.add_reader(self.fd, self._readable)
+        if role == "submissions":
+            self._start_tls()
+        else:
+            self._established()
 
-    def connection_made(self, transport) -> None:
-        self.transport = transport
+    # ------------------------------------------------------------ TLS set-up and tear-down
+    def _start_tls(self) -> None:
+        if self.state == "flush-then-tls":
+            self.loop.add_reader(self.fd, self._readable)
+        self.sock = self.host.tls.wrap_socket(self.sock, server_side=True,
+                                              do_handshake_on_connect=False)
+        self.state = "handshake"
+        self._timer(_HANDSHAKE_TIMEOUT, self._abort)
+
+    def _handshake(self) -> None:
+        if self.state != "handshake":
+            return
+        try:
+            self.sock.do_handshake()
+        except ssl.SSLWantReadError:
+            return
+        except ssl.SSLWantWriteError:
+            return self._want_write()
+        except (OSError, ValueError):
+            return self._abort()
+        self._cancel_timer()
+        self.state, self.tls = "open", True
+        if self.role == "submissions":
+            self._established()
+        else:
+            self.host.stats["tls_sessions"] += 1
+            self.busy = False
+            self._next()
+        self._readable()           # records that came with the client's last flight
+
+    def _established(self) -> None:
         stats = self.host.stats
         stats["smtp_connections"] += 1
-        if self.tls:
+        if self.role == "submissions":
             stats["tls_sessions"] += 1
         self._later(self.host.greeting, None)
 
+    def _close(self) -> None:
+        """Plain: FIN once the output is flushed. TLS: close_notify first (as asyncio)."""
+        if self.state in ("closed", "shutdown"):
+            return
+        self._cancel_timer()
+        if self.tls and not self.eof:
+            self.state = "shutdown"
+            self._timer(_SHUTDOWN_TIMEOUT, self._abort)
+            self._shutdown()
+        elif self.out:
+            self.state = "shutdown"            # _writable closes once flushed
+        else:
+            self._abort()
+
+    def _shutdown(self) -> None:
+        if self.out:
+            return                             # _writable comes back here
+        try:
+            self.sock.unwrap()
+        except ssl.SSLWantReadError:
+            return
+        except ssl.SSLWantWriteError:
+            return self._want_write()
+        except (OSError, ValueError):
+            pass
+        self._abort()
+
+    def _abort(self) -> None:
+        if self.state == "closed":
+            return
+        self.state = "closed"
+        self._cancel_timer()
+        if self.idle is not None:
+            self.idle.cancel()
+            self.idle = None
+        loop = self.loop
+        loop.remove_reader(self.fd)
+        if self.writing:
+            loop.remove_writer(self.fd)
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    # ------------------------------------------------------------ timers
+    def _timer(self, after: float, callback) -> None:
+        self._cancel_timer()
+        self.handle = self.loop.call_later(after, callback)
+
+    def _cancel_timer(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
+
+    def _idle(self) -> None:
+        self.idle = None
+        if self.state != "open" or self.busy:
+            return
+        due = self.waiting_since + _IDLE_TIMEOUT
+        if self.loop.time() >= due:
+            self._close()
+        else:
+            self.idle = self.loop.call_at(due, self._idle)
+
+    # ------------------------------------------------------------ the dialogue
     def _later(self, text: str, action: str | None) -> None:
         self.busy = True
         delay = self.host.delay
@@ -578,32 +685,21 @@ class SmtpSession(asyncio.Protocol):
 
     def _send(self, text: str, action: str | None) -> None:
         self.handle = None
-        if self.closed:
+        if self.state != "open":
             return
-        self.transport.write(text.encode())
+        self._write(text.encode())
+        if self.state != "open":
+            return
         if action is None:
             self.busy = False
             self._next()
         elif action == "quit":
             self._close()
-        else:       # starttls: nothing is read in plaintext after the 220
-            self.transport.pause_reading()
-            self.loop.create_task(self._start_tls())
-
-    async def _start_tls(self) -> None:
-        try:
-            transport = await self.loop.start_tls(self.transport, self, self.host.tls,
-                                                  server_side=True)
-        except (ConnectionError, ssl.SSLError, TimeoutError, OSError):
-            self._close()
-            return
-        if self.closed:
-            transport.close()
-            return
-        self.transport, self.tls = transport, True
-        self.host.stats["tls_sessions"] += 1
-        self.busy = False
-        self._next()
+        elif self.out:         # starttls: the 220 must leave in plaintext before the handshake
+            self.state = "flush-then-tls"
+            self.loop.remove_reader(self.fd)
+        else:
+            self._start_tls()
 
     def _next(self) -> None:
         """Take up the next complete line, if any; else wait for one (or close at EOF)."""
@@ -626,44 +722,74 @@ class SmtpSession(asyncio.Protocol):
             line, self.buf = buf[:nl + 1], buf[nl + 1:]
         self._later(*self.host.answer(line, self.role, self.tls))
 
-    def _idle(self) -> None:
-        self.idle = None
-        if self.closed or self.busy:
+    # ------------------------------------------------------------ socket events
+    def _readable(self) -> None:
+        state = self.state
+        if state == "handshake":
+            return self._handshake()
+        if state == "shutdown":
+            return self._shutdown() if self.tls and not self.eof else None
+        if state != "open":
             return
-        due = self.waiting_since + _IDLE_TIMEOUT
-        if self.loop.time() >= due:
-            self._close()
+        sock, got = self.sock, False
+        while True:
+            try:
+                data = sock.recv(262144)
+            except _SSL_AGAIN:
+                break
+            except (OSError, ValueError):
+                return self._abort()
+            if not data:
+                self.eof = True
+                if self.tls:               # an SSL transport closes itself on EOF
+                    return self._abort()
+                self.loop.remove_reader(self.fd)
+                break
+            self.buf += data
+            got = True
+            if not self.tls:
+                break                      # one read per wake-up, as asyncio's transport
+        if (got or self.eof) and not self.busy:
+            self._next()
+
+    def _write(self, data: bytes) -> None:
+        if self.out:
+            self.out += data
+            return
+        try:
+            sent = self.sock.send(data)
+        except _SSL_AGAIN:
+            sent = 0
+        except (OSError, ValueError):
+            return self._abort()
+        if sent < len(data):
+            self.out = data[sent:] if not self.tls else data   # SSL retries the same buffer
+            self._want_write()
+
+    def _want_write(self) -> None:
+        if not self.writing:
+            self.writing = True
+            self.loop.add_writer(self.fd, self._writable)
+
+    def _writable(self) -> None:
+        if self.state == "handshake" and not self.out:
+            self.writing = False
+            self.loop.remove_writer(self.fd)
+            return self._handshake()
+        if self.out:
+            data, self.out = self.out, b""
+            self.writing = False
+            self.loop.remove_writer(self.fd)
+            self._write(data)
+            if self.out:
+                return
         else:
-            self.idle = self.loop.call_at(due, self._idle)
-
-    def data_received(self, data: bytes) -> None:
-        self.buf += data
-        if not self.busy:
-            self._next()
-
-    def eof_received(self) -> bool:
-        self.eof = True
-        if self.tls:
-            return False             # an SSL transport closes itself
-        if not self.busy:
-            self._next()
-        return True
-
-    def connection_lost(self, exc) -> None:
-        self.closed = True
-        for h in (self.handle, self.idle):
-            if h is not None:
-                h.cancel()
-        self.handle = self.idle = None
-
-    def _close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            for h in (self.handle, self.idle):
-                if h is not None:
-                    h.cancel()
-            self.handle = self.idle = None
-            self.transport.close()
+            self.writing = False
+            self.loop.remove_writer(self.fd)
+        if self.state == "flush-then-tls":
+            self._start_tls()
+        elif self.state == "shutdown":
+            self._shutdown() if self.tls and not self.eof else self._abort()
 
 
 class SmtpHost:
@@ -677,15 +803,30 @@ class SmtpHost:
         self.ehlo = {tls: "".join(f"250-{c}\r\n" for c in caps) + f"250 {last}\r\n"
                      for tls, last in ((False, "STARTTLS"), (True, "AUTH PLAIN LOGIN"))}
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.servers: list[asyncio.Server] = []
+        self.listeners: list[socket.socket] = []
 
     async def start(self, roles: list[SmtpRole]) -> None:
         self.loop = loop = asyncio.get_running_loop()
         for role in roles:
-            ssl_ctx = self.tls if role.name == "submissions" else None
-            self.servers.append(await loop.create_server(
-                lambda name=role.name: SmtpSession(self, name), self.ip, role.port,
-                ssl=ssl_ctx, backlog=256, reuse_address=True))
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.ip, role.port))
+            sock.listen(256)
+            sock.setblocking(False)
+            loop.add_reader(sock.fileno(), self._accept, sock, role.name)
+            self.listeners.append(sock)
+
+    def _accept(self, listener: socket.socket, role: str) -> None:
+        for _ in range(256):        # asyncio's accept loop: up to backlog per wake-up
+            try:
+                conn, _addr = listener.accept()
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                return
+            except OSError:         # out of descriptors and the like: try on the next wake-up
+                return
+            conn.setblocking(False)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            SmtpSession(self, conn, role)
 
     def answer(self, line: bytes, role: str, tls: bool) -> tuple[str, str | None]:
         """(reply, action) for one command line; action: None, "starttls" or "quit".
@@ -709,10 +850,10 @@ class SmtpHost:
         return "502 5.5.2 Error: command not recognized\r\n", None
 
     async def stop(self) -> None:
-        for server in self.servers:
-            server.close()
-        for server in self.servers:
-            await server.wait_closed()
+        for sock in self.listeners:
+            self.loop.remove_reader(sock.fileno())
+            sock.close()
+        self.listeners = []
 
 
 def tls_contexts(directory: Path) -> tuple[str, dict[str, ssl.SSLContext]]:

@@ -109,8 +109,9 @@ class Served:
         self.host = cls(HOST, "127.0.0.1", ctx, delay, self.stats)
         roles = [bw.SmtpRole(name, 0) for name in ("smtp", "submissions", "submission")]
         asyncio.run_coroutine_threadsafe(self.host.start(roles), loop).result(TIMEOUT)
-        self.ports = {role.name: server.sockets[0].getsockname()[1]
-                      for role, server in zip(roles, self.host.servers)}
+        socks = ([server.sockets[0] for server in self.host.servers] if cls is ReferenceSmtpHost
+                 else self.host.listeners)
+        self.ports = {role.name: sock.getsockname()[1] for role, sock in zip(roles, socks)}
 
 
 @pytest.fixture(scope="module")
