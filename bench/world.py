@@ -6,8 +6,9 @@ Shape (by domain index modulo 10): 0-5 share provider A's MX pair, 6-7 provider 
 8-9 have their own MX host. Every domain has SPF, DMARC (p=reject, rua) and a DKIM key at
 selector ``sel1``. PTR records forward-confirm every MX address.
 
-SMTP servers (raw asyncio, lean so they don't steal the scanner's CPU) delay every reply by
-``delay`` seconds: greeting, EHLO, STARTTLS, MAIL, RSET, QUIT. Roles per port: smtp
+SMTP servers (straight on the event loop's selector, no asyncio transports or sslproto, lean
+so they don't steal the scanner's CPU) delay every reply by ``delay`` seconds: greeting, EHLO,
+STARTTLS, MAIL, RSET, QUIT. Roles per port: smtp
 (STARTTLS, AUTH only after TLS), submissions (implicit TLS), submission (STARTTLS, MAIL
 before TLS answered 530). TLS 1.2+ with lab-CA certificates (ECDSA P-256).
 

@@ -2,7 +2,7 @@
 they replaced (``ReferenceSmtpHost`` below, the old code verbatim apart from keeping its
 servers so the test can find the ports and close them).
 
-Both run on 127.0.0.1 (ephemeral ports, no root) on a loop in a thread; each test drives the
+Both run on 127.0.0.1 (ephemeral ports, no root) on a loop in a thread; each comparison drives the
 same client session against both, raw bytes recorded, and asserts the exact reply lines, the
 same bytes from old and new, the same certificate, and the same stats counters. No wall-time
 assertions: the reply delay is kept small only so the timers are exercised.
@@ -316,3 +316,23 @@ def test_smtplib_session(pair, role):
         assert dict(out[5])["auth"].strip() == "PLAIN LOGIN" and "starttls" not in dict(out[5])
     assert out[-4:] == [(250, b"2.1.0 Ok"), (250, b"2.0.0 Ok"),
                         (502, b"5.5.2 Error: command not recognized"), (221, b"2.0.0 Bye")]
+
+
+def test_idle_and_handshake_timeouts_close_the_connection(lab, monkeypatch):
+    """The stream version's wait_for(readline(), 30) and asyncio's 60 s handshake timeout,
+    shortened here (new implementation only: the old one hard-codes them)."""
+    ca_path, ctx, loop = lab
+    monkeypatch.setattr(bw, "_IDLE_TIMEOUT", 0.2)
+    monkeypatch.setattr(bw, "_HANDSHAKE_TIMEOUT", 0.2)
+    new = Served(bw.SmtpHost, loop, ctx, 0.0)
+    try:
+        c = Raw(new.ports["submission"])
+        assert c.reply() == GREETING
+        assert c.rest() == b""                     # closed by the server, nothing sent
+        c.close()
+        c = Raw(new.ports["submissions"])          # TCP only: no ClientHello
+        assert c.rest() == b""
+        c.close()
+        assert new.stats == Counter(smtp_connections=1)
+    finally:
+        asyncio.run_coroutine_threadsafe(new.host.stop(), loop).result(TIMEOUT)
