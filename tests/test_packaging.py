@@ -74,3 +74,13 @@ def test_installed_copy_renders_a_report(wheel: Path, tmp_path: Path) -> None:
     help_run = subprocess.run([str(venv / "bin" / "mxaudit"), "--help"], env=env,
                               capture_output=True, text=True, timeout=60)
     assert help_run.returncode == 0 and "mxaudit demo" in help_run.stdout
+    # the installed console script's report worker (a second process) imports the installed
+    # package too: a scan of junk lines (no lookups) with the worker forced on
+    (tmp_path / "junk.txt").write_text("bad input!\nnot a domain\n")
+    scan = subprocess.run([str(venv / "bin" / "mxaudit"), "scan", "junk.txt", "--out", "scan-out",
+                           "--db", "h.sqlite", "--nameserver", "127.0.0.1:9", "--log-format", "json"],
+                          cwd=tmp_path, env=dict(env, MXAUDIT_REPORT_WORKER="1"),
+                          capture_output=True, text=True, timeout=120)
+    assert scan.returncode == 0, scan.stderr
+    assert '"reports_by":"worker"' in scan.stderr, scan.stderr
+    assert "not a domain" in (tmp_path / "scan-out" / "domains.csv").read_text()

@@ -96,11 +96,14 @@ class ReportWorker:
                 self.proc.wait()
 
 
-def _child_env() -> dict:
-    """The worker imports this package the way the parent did (a source checkout too)."""
-    root = str(Path(__file__).resolve().parents[2])
+def _child_env() -> dict | None:
+    """The worker imports this package the way the parent did: an installed package as is;
+    a source checkout (run with ``python -m scanner`` from it) by its folder on PYTHONPATH."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "pyproject.toml").is_file():
+        return None
     path = os.environ.get("PYTHONPATH", "")
-    return dict(os.environ, PYTHONPATH=root + (os.pathsep + path if path else ""))
+    return dict(os.environ, PYTHONPATH=str(root) + (os.pathsep + path if path else ""))
 
 
 # ---------------------------------------------------------------------------- the worker
