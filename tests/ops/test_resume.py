@@ -19,6 +19,14 @@ pytestmark = pytest.mark.lab
 N = 8
 
 
+@pytest.fixture(params=["0", "1"], ids=["in-process-reports", "report-worker"])
+def report_writer(request, monkeypatch):
+    """Tests using this run twice: reports by the scan process, and by the report worker
+    (forced on: these lists are too short for it to start by itself)."""
+    monkeypatch.setenv("MXAUDIT_REPORT_WORKER", request.param)
+    return request.param
+
+
 def _env() -> dict:
     return dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
@@ -57,7 +65,8 @@ def _wait_for_results(db: Path, at_least: int, proc: subprocess.Popen, limit: fl
 
 
 def test_sigkill_midway_then_resume_loses_and_repeats_nothing(lab, tmp_path, run_cli,
-                                                              make_domains, lab_args):
+                                                              make_domains, lab_args,
+                                                              report_writer):
     names = _slow_domains(lab, make_domains)
     listing = tmp_path / "list.txt"
     listing.write_text("".join(f"{n}\n" for n in names))
@@ -76,6 +85,7 @@ def test_sigkill_midway_then_resume_loses_and_repeats_nothing(lab, tmp_path, run
     rescanned = [e["domain"] for e in events if e["event"] == "domain"]
     assert sorted(rescanned) == sorted(names[p] for p in range(N) if p not in before)
     assert events[0]["event"] == "start" and events[0]["already_done"] == len(before)
+    assert events[-1]["reports_by"] == ("worker" if report_writer == "1" else "scan")
     assert db_rows(db, "SELECT id, state, domains FROM scans") == [(1, "complete", N)]
     assert db_rows(db, "SELECT position, domain FROM results ORDER BY position") == \
            list(enumerate(names))
@@ -86,6 +96,7 @@ def test_sigkill_midway_then_resume_loses_and_repeats_nothing(lab, tmp_path, run
     assert again.returncode == 2 and "nothing to resume" in again.stderr
 
 
+@pytest.mark.usefixtures("report_writer")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_stops_cleanly_with_exit_3_and_reports_what_finished(lab, tmp_path, run_cli,
                                                                     make_domains, lab_args, sig):
