@@ -27,6 +27,7 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from ..profiles import Profile
@@ -50,23 +51,30 @@ def wanted(total: int | None) -> bool:
 class ReportWorker:
     """The parent's handle on the worker process."""
 
-    def __init__(self, proc: subprocess.Popen) -> None:
-        self.proc = proc
+    def __init__(self, proc: subprocess.Popen, stderr) -> None:
+        self.proc, self.stderr = proc, stderr
         self.error: str | None = None
 
     @classmethod
     def start(cls, db: Path, scan_id: int, out: Path, profile: Profile,
               total: int) -> "ReportWorker | None":
+        # the worker's stderr goes to a file, not a pipe nobody reads during the scan: its
+        # last line explains a worker that died before it could answer (an import error...)
+        stderr = tempfile.TemporaryFile()
+        proc = None
         try:
             proc = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                    env=_child_env())
+                                    stdout=subprocess.PIPE, stderr=stderr, env=_child_env())
             pickle.dump({"db": str(db), "scan_id": scan_id, "out": str(out), "total": total,
                          "profile": profile}, proc.stdin)
             proc.stdin.flush()
         except (OSError, pickle.PicklingError):
+            if proc is not None:
+                proc.kill()
+                proc.wait()
+            stderr.close()
             return None
-        return cls(proc)
+        return cls(proc, stderr)
 
     def finish(self, timeout: float = 3600.0) -> dict | None:
         """Tell the worker the scan is over; its summary counts, or None (then the caller
@@ -78,12 +86,19 @@ class ReportWorker:
             self.error = f"{type(exc).__name__}: {exc}"
             return None
         if self.proc.returncode != 0 or "domains" not in answer:
-            self.error = answer.get("error") or f"exit status {self.proc.returncode}"
+            self.error = answer.get("error") or self._last_words()
             return None
         return answer
 
+    def _last_words(self) -> str:
+        self.stderr.seek(0)
+        lines = self.stderr.read()[-4096:].decode("utf-8", "replace").strip().splitlines()
+        tail = f": {lines[-1][:200]}" if lines else ""
+        return f"exit status {self.proc.returncode}{tail}"
+
     def abandon(self) -> None:
         """The scan stops without reports (or the parent wrote them): end the worker."""
+        self.stderr.close()
         if self.proc.poll() is None:
             try:
                 self.proc.stdin.close()     # end of input: the worker discards its files

@@ -154,3 +154,18 @@ def test_a_failed_worker_costs_only_time(lab, tmp_path, run_cli, make_domains, l
     assert all((tmp_path / "y" / name).exists() for name in FILES)
     warning = [e for e in _events(log.getvalue()) if e["event"] == "report-worker"]
     assert warning and warning[0]["level"] == "warning" and "boom" in warning[0]["error"]
+
+
+def test_a_worker_that_dies_before_answering_is_explained_by_its_last_words(tmp_path):
+    """No answer on stdout (an import error, say): the error names the exit status and the
+    last line the worker wrote to stderr."""
+    import tempfile
+    stderr = tempfile.TemporaryFile()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.buffer.read(); "
+         "sys.stderr.write('Traceback...\\nModuleNotFoundError: no module named x\\n'); sys.exit(1)"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)
+    worker = report_worker.ReportWorker(proc, stderr)
+    assert worker.finish(timeout=30) is None
+    assert worker.error == "exit status 1: ModuleNotFoundError: no module named x"
+    worker.abandon()
