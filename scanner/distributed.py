@@ -37,7 +37,7 @@ from .inputs import Target
 from .options import ScanOptions
 from .pipeline import DomainResult, ScanStats, judge, now_iso, scan_stream
 from .profiles import Profile
-from .serde import from_jsonable, to_jsonable
+from .serde import dumps, from_jsonable
 from .verdict import Verdict
 
 DEFAULT_SHARD_SIZE = 500
@@ -59,8 +59,8 @@ class ShardOutcome:
 
 
 def encode_result(r: DomainResult) -> str:
-    return json.dumps([to_jsonable(r.evidence), to_jsonable(r.findings), to_jsonable(r.verdict)],
-                      ensure_ascii=False, separators=(",", ":"))
+    # = json.dumps([to_jsonable(...) x 3], ensure_ascii=False, separators=(",", ":"))
+    return f"[{dumps(r.evidence)},{dumps(r.findings)},{dumps(r.verdict)}]"
 
 
 def decode_result(text: str) -> DomainResult:

@@ -39,12 +39,6 @@ _HEADER = struct.pack("!HHHHHH", 0, dns.flags.RD, 1, 0, 0, 1)   # ID 0, RD, 1 qu
 _OPT = struct.pack("!BHHIH", 0, dns.rdatatype.OPT, 1232, 0, 0)  # EDNS0, payload 1232, no options
 
 
-def query_wire(qname: dns.name.Name, rdtype: int) -> bytes:
-    """The bytes of ``dns.message.make_query(qname, rdtype, use_edns=0, payload=1232)``
-    with ID 0 (a test checks they are identical), without building a Message."""
-    return _HEADER + qname.to_wire() + struct.pack("!HH", rdtype, dns.rdataclass.IN) + _OPT
-
-
 def answers(response: dns.message.Message, qname: dns.name.Name | None, rdtype: int) -> bool:
     """``Message.is_response`` for a standard query of (qname, rdtype, IN) (the ID already
     matched): a response, same opcode, the same single question (an empty question is
@@ -124,7 +118,9 @@ def plain_name_wire(name: str) -> bytes | None:
 
 
 def name_query_wire(name_wire: bytes, rdtype: int) -> bytes:
-    """``query_wire`` for a name already in wire form."""
+    """The bytes of ``dns.message.make_query(name, rdtype, use_edns=0, payload=1232)`` with
+    ID 0 (a test checks they are identical), ``name_wire`` being the name in wire form,
+    without building a Message."""
     return _HEADER + name_wire + struct.pack("!HH", rdtype, dns.rdataclass.IN) + _OPT
 
 
@@ -479,7 +475,7 @@ class UdpMux:
     async def exchange_wire(self, wire: bytes, qname: dns.name.Name | None, rdtype: int,
                             timeout: float) -> dns.message.Message | None:
         """``wire``: a query (ID bytes are replaced) asking (qname, rdtype, IN). The response
-        as a dnspython Message, or None on timeout. Rendering the query once (``query_wire``)
+        as a dnspython Message, or None on timeout. Rendering the query once (``name_query_wire``)
         instead of building a dnspython Message per lookup was ~1/3 of the DNS client's CPU
         in the bench profile."""
         return await self._exchange(wire, _Pending(None, qname, rdtype), timeout)

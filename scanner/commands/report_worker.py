@@ -64,7 +64,7 @@ class ReportWorker:
         proc = None
         try:
             proc = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
-                                    stdout=subprocess.PIPE, stderr=stderr, env=_child_env())
+                                    stdout=subprocess.PIPE, stderr=stderr)
             pickle.dump({"db": str(db), "scan_id": scan_id, "out": str(out), "total": total,
                          "profile": profile}, proc.stdin)
             proc.stdin.flush()
@@ -109,16 +109,6 @@ class ReportWorker:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-
-
-def _child_env() -> dict | None:
-    """The worker imports this package the way the parent did: an installed package as is;
-    a source checkout (run with ``python -m scanner`` from it) by its folder on PYTHONPATH."""
-    root = Path(__file__).resolve().parents[2]
-    if not (root / "pyproject.toml").is_file():
-        return None
-    path = os.environ.get("PYTHONPATH", "")
-    return dict(os.environ, PYTHONPATH=str(root) + (os.pathsep + path if path else ""))
 
 
 # ---------------------------------------------------------------------------- the worker

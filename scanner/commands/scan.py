@@ -298,10 +298,11 @@ def _reports(store: Store, scan_id: int, out: Path, profile, worker: ReportWorke
     if worker is not None and counts is None:
         progress.event("report-worker", level="warning", error=worker.error,
                        hint="reports written by the scan process instead")
+    by = "scan" if counts is None else "worker"
     if counts is None:
         s = finish_reports(store, scan_id, out, profile)
         counts = {"domains": s.domains, "compliant": s.compliant, "errors": s.errors}
-    return SimpleNamespace(**counts, reports_by="scan" if worker is None or worker.error else "worker",
+    return SimpleNamespace(**counts, reports_by=by,
                            report_seconds=round(time.monotonic() - started, 1))
 
 

@@ -1,4 +1,4 @@
-"""The hand-rendered query (scanner/dnswire.query_wire) is byte-for-byte dnspython's, and
+"""The hand-rendered query (scanner/dnswire.name_query_wire) is byte-for-byte dnspython's, and
 ``answers`` accepts exactly what ``Message.is_response`` accepts for such a query."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from scanner.dnswire import answers, query_wire
+from scanner.dnswire import answers, name_query_wire
 
 NAMES = ["example.com", "_dmarc.d000001.test", ".", "1.0.0.127.in-addr.arpa", "Mixed.Case.TEST",
          "a\\.b.example", "x" * 63 + ".example"]
@@ -25,7 +25,7 @@ def _query(name: str, rdtype: str) -> dns.message.Message:
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("rdtype", ["A", "AAAA", "TXT", "MX", "PTR", "TLSA", "CNAME"])
 def test_query_wire_is_dnspythons(name, rdtype):
-    assert query_wire(dns.name.from_text(name), dns.rdatatype.from_text(rdtype)) == \
+    assert name_query_wire(dns.name.from_text(name).to_wire(), dns.rdatatype.from_text(rdtype)) == \
         _query(name, rdtype).to_wire()
 
 
@@ -119,13 +119,13 @@ NOT_PLAIN = ["", ".", "example.com.", "a..b", ".a", "x" * 64 + ".example",
 @pytest.mark.parametrize("name", PLAIN)
 @pytest.mark.parametrize("rdtype", ["TXT", "MX", "TLSA"])
 def test_plain_names_render_as_dnspython_does(name, rdtype):
-    from scanner.dnswire import name_query_wire, plain_name_wire
+    from scanner.dnswire import plain_name_wire
 
     wire = plain_name_wire(name)
     assert wire == dns.name.from_text(name).to_wire()
     code = dns.rdatatype.from_text(rdtype)
     assert name_query_wire(wire, code) == _query(name, rdtype).to_wire() == \
-        query_wire(dns.name.from_text(name), code)
+        name_query_wire(dns.name.from_text(name).to_wire(), code)
 
 
 @pytest.mark.parametrize("name", NOT_PLAIN)

@@ -4,31 +4,41 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from scanner.memo import SharedOnce
 
 
-def test_one_askers_cancellation_does_not_cancel_the_shared_work():
+@pytest.mark.parametrize("inline, runs", [(False, 1), (True, 2)], ids=["task", "inline"])
+def test_one_askers_cancellation_does_not_cancel_the_shared_work(inline, runs):
+    """Inline, the cancelled asker was doing the work: it runs again for the one still
+    waiting (safe to repeat), then is shared."""
     async def main():
-        once: SharedOnce[str] = SharedOnce()
+        once: SharedOnce[str] = SharedOnce(inline=inline)
         release = asyncio.Event()
-        runs = []
+        ran = []
 
         async def work():
-            runs.append(1)
+            ran.append(1)
             await release.wait()
             return "done"
 
         first = asyncio.ensure_future(once.get("k", work))
         second = asyncio.ensure_future(once.get("k", work))
         await asyncio.sleep(0)
-        first.cancel()
+        first.cancel()                  # e.g. its domain ran out of time
         await asyncio.sleep(0)
         release.set()
         got = await asyncio.wait_for(second, 2)
         third = await asyncio.wait_for(once.get("k", work), 2)
-        return first.cancelled(), got, third, len(runs), (once.runs, once.hits)
+        return first.cancelled(), got, third, len(ran), (once.runs, once.hits)
 
-    assert asyncio.run(main()) == (True, "done", "done", 1, (1, 2))
+    assert asyncio.run(main()) == (True, "done", "done", runs, (1, 2))
+
+
+def _counting_tasks(loop, created):
+    real = loop.create_task
+    loop.create_task = lambda *a, **k: created.append(1) or real(*a, **k)
 
 
 def test_finished_entry_is_returned_without_a_task():
@@ -41,8 +51,7 @@ def test_finished_entry_is_returned_without_a_task():
         first = await once.get("k", work)
         loop = asyncio.get_running_loop()
         created = []
-        real = loop.create_task
-        loop.create_task = lambda *a, **k: created.append(1) or real(*a, **k)
+        _counting_tasks(loop, created)
         try:
             again = await once.get("k", work)
         finally:
@@ -52,13 +61,15 @@ def test_finished_entry_is_returned_without_a_task():
     assert asyncio.run(main()) == (7, 7, [], 7)
 
 
-def test_failed_work_is_shared_and_raised_to_each_asker():
+@pytest.mark.parametrize("inline", [False, True], ids=["task", "inline"])
+def test_failed_work_is_shared_and_raised_to_each_asker(inline):
     async def main():
-        once: SharedOnce[int] = SharedOnce()
+        once: SharedOnce[int] = SharedOnce(inline=inline)
         runs = []
 
         async def work():
             runs.append(1)
+            await asyncio.sleep(0)          # the second asker joins while it is in flight
             raise ValueError("boom")
 
         together = await asyncio.gather(once.get("k", work), once.get("k", work),
@@ -71,11 +82,6 @@ def test_failed_work_is_shared_and_raised_to_each_asker():
         return outcomes, len(runs), once.peek("k")
 
     assert asyncio.run(main()) == (["boom", "boom", "boom"], 1, None)
-
-
-def _counting_tasks(loop, created):
-    real = loop.create_task
-    loop.create_task = lambda *a, **k: created.append(1) or real(*a, **k)
 
 
 def test_inline_the_first_asker_does_the_work_without_a_new_task():
@@ -103,31 +109,6 @@ def test_inline_the_first_asker_does_the_work_without_a_new_task():
     assert asyncio.run(main()) == ([5, 5], [], (1, 1), 5)
 
 
-def test_inline_a_cancelled_first_asker_hands_the_work_to_those_waiting():
-    async def main():
-        once: SharedOnce[str] = SharedOnce(inline=True)
-        release = asyncio.Event()
-        runs = []
-
-        async def work():
-            runs.append(1)
-            await release.wait()
-            return "done"
-
-        first = asyncio.ensure_future(once.get("k", work))
-        second = asyncio.ensure_future(once.get("k", work))
-        await asyncio.sleep(0)
-        first.cancel()                  # the owner's domain ran out of time
-        await asyncio.sleep(0)
-        release.set()
-        got = await asyncio.wait_for(second, 2)
-        third = await asyncio.wait_for(once.get("k", work), 2)
-        return first.cancelled(), got, third, len(runs)
-
-    # the work ran again for the one still waiting (safe to repeat), then was shared
-    assert asyncio.run(main()) == (True, "done", "done", 2)
-
-
 def test_inline_a_cancelled_lone_asker_leaves_nothing_behind():
     async def main():
         once: SharedOnce[str] = SharedOnce(inline=True)
@@ -147,20 +128,3 @@ def test_inline_a_cancelled_lone_asker_leaves_nothing_behind():
         return lone.cancelled(), len(once), await asyncio.wait_for(once.get("k", quick), 2)
 
     assert asyncio.run(main()) == (True, 0, "fresh")
-
-
-def test_inline_failure_is_shared():
-    async def main():
-        once: SharedOnce[int] = SharedOnce(inline=True)
-        runs = []
-
-        async def work():
-            runs.append(1)
-            await asyncio.sleep(0)
-            raise ValueError("boom")
-
-        together = await asyncio.gather(once.get("k", work), once.get("k", work),
-                                        return_exceptions=True)
-        return [str(e) for e in together], len(runs), once.peek("k")
-
-    assert asyncio.run(main()) == (["boom", "boom"], 1, None)
