@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -56,7 +57,8 @@ class Chromium:
         self._stderr = open(Path(self._profile.name) / "stderr.log", "w+b")
         self.proc = subprocess.Popen(
             [self.binary, *FLAGS, *self.extra, f"--user-data-dir={self._profile.name}/profile", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr)
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr,
+            start_new_session=True)   # its helper processes share its process group
         try:
             port = self._devtools_port()
             target = self._page_target(port)
@@ -77,12 +79,22 @@ class Chromium:
         self._stop()
 
     def _stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        """End chromium and every helper process it started (renderer, GPU, crashpad...):
+        a helper still writing into the profile made its removal fail ("Directory not
+        empty") when only the main process had been waited for."""
+        pgid = self.proc.pid
+        for sig, patience in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+            try:
+                os.killpg(pgid, sig)
+            except ProcessLookupError:
+                break
+            deadline = time.monotonic() + patience
+            while time.monotonic() < deadline and _group_alive(pgid):
+                self.proc.poll()          # reap the main process once it exits
+                time.sleep(0.05)
+            if not _group_alive(pgid):
+                break
+        self.proc.wait(timeout=10)
         self._stderr.close()
         self._profile.cleanup()
 
@@ -191,3 +203,20 @@ def version(binary: str | None = None) -> str:
                          text=True, timeout=30, env={**os.environ, "LANG": "C"}).stdout
     m = re.search(r"[\d.]+", out)
     return m.group() if m else out.strip()
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any process of the group is left (a zombie main process counts as gone)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                return True
+    return False
