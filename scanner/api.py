@@ -18,7 +18,8 @@ from .context import ScanContext
 from .errors import UsageError
 from .inputs import Target, targets_from_strings
 from .options import ScanOptions
-from .pipeline import DomainResult, ScanStats, scan_stream
+from .evidence import DomainEvidence
+from .pipeline import DomainResult, ScanStats, collect_stream, scan_stream
 from .profiles import Profile, load_profile
 from .registry import all_checks
 
@@ -50,6 +51,18 @@ async def run_scan(targets: Iterable[Target], options: ScanOptions, profile: Pro
     ctx = ScanContext.create(options)
     async for result in scan_stream(ctx, targets, profile, stats=stats, skip=skip):
         on_result(result)
+    return stats
+
+
+async def collect_scan(targets: Iterable[Target], options: ScanOptions,
+                       on_evidence: Callable[[DomainEvidence], None],
+                       stats: ScanStats | None = None, *, skip: Container[int] = ()) -> ScanStats:
+    """``run_scan`` without the evaluation: ``on_evidence`` gets each domain's evidence as
+    it completes (the scan command judges it in its report worker, on the other core)."""
+    stats = stats if stats is not None else ScanStats()
+    ctx = ScanContext.create(options)
+    async for ev in collect_stream(ctx, targets, stats=stats, skip=skip):
+        on_evidence(ev)
     return stats
 
 

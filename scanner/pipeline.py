@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import aclosing
 from collections.abc import AsyncIterator, Container, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -32,8 +33,12 @@ class DomainResult:
 
     @property
     def status(self) -> str:
-        """`ok`, or `error` when the scan of this domain could not complete."""
-        return "error" if self.evidence.error else "ok"
+        return domain_status(self.evidence)
+
+
+def domain_status(ev: DomainEvidence) -> str:
+    """`ok`, or `error` when the scan of this domain could not complete."""
+    return "error" if ev.error else "ok"
 
 
 @dataclass
@@ -91,21 +96,21 @@ def judge(ev: DomainEvidence, profile: Profile) -> DomainResult:
     return DomainResult(ev, findings, grade(findings, profile, categories(), ev))
 
 
-async def scan_stream(ctx: ScanContext, targets: Iterable[Target], profile: Profile,
-                      *, stats: ScanStats | None = None,
-                      first_position: int = 0,
-                      skip: Container[int] = ()) -> AsyncIterator[DomainResult]:
-    """Yield each domain's result as soon as it completes (not in input order).
-    Positions in ``skip`` (already finished by an interrupted run) are not scanned again."""
+async def collect_stream(ctx: ScanContext, targets: Iterable[Target],
+                         *, stats: ScanStats | None = None, first_position: int = 0,
+                         skip: Container[int] = ()) -> AsyncIterator[DomainEvidence]:
+    """Yield each domain's evidence as soon as it is collected (not in input order).
+    Positions in ``skip`` (already finished by an interrupted run) are not scanned again.
+    Evaluation is the caller's: ``scan_stream`` judges in this process, the scan command may
+    hand the evidence to its report worker instead."""
     stats = stats if stats is not None else ScanStats()
-    queue: asyncio.Queue[DomainResult | None] = asyncio.Queue(maxsize=max(ctx.options.concurrency, 1) * 2)
+    queue: asyncio.Queue[DomainEvidence | None] = asyncio.Queue(maxsize=max(ctx.options.concurrency, 1) * 2)
     source = ((i, t) for i, t in enumerate(targets, first_position) if i not in skip)
 
     async def worker() -> None:
         for position, target in source:
             stats.domains += 1
-            ev = await collect_domain(ctx, target, position)
-            await queue.put(judge(ev, profile))
+            await queue.put(await collect_domain(ctx, target, position))
         await queue.put(None)
 
     n_workers = max(ctx.options.concurrency, 1)
@@ -118,7 +123,7 @@ async def scan_stream(ctx: ScanContext, targets: Iterable[Target], profile: Prof
                 done += 1
                 continue
             stats.completed += 1
-            stats.errors += item.status == "error"
+            stats.errors += bool(item.error)
             yield item
     finally:
         for w in workers:
@@ -126,3 +131,13 @@ async def scan_stream(ctx: ScanContext, targets: Iterable[Target], profile: Prof
         await asyncio.gather(*workers, return_exceptions=True)
         stats.finished = time.time()
 
+
+async def scan_stream(ctx: ScanContext, targets: Iterable[Target], profile: Profile,
+                      *, stats: ScanStats | None = None,
+                      first_position: int = 0,
+                      skip: Container[int] = ()) -> AsyncIterator[DomainResult]:
+    """``collect_stream`` with each domain judged as it completes."""
+    async with aclosing(collect_stream(ctx, targets, stats=stats, first_position=first_position,
+                                       skip=skip)) as evidence:
+        async for ev in evidence:
+            yield judge(ev, profile)

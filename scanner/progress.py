@@ -91,13 +91,17 @@ class Progress:
         self.stream.flush()
 
     def tick(self, r: DomainResult) -> None:
+        ev = r.evidence
+        self.domain_done(ev.domain or ev.input, r.status, r.verdict.compliant, r.verdict.score)
+
+    def domain_done(self, domain: str, status: str, compliant: bool, score: int) -> None:
+        """``tick`` from the fields the log line shows (a result judged by the report
+        worker reaches the scan process as these, not as a DomainResult)."""
         self.done += 1
         self._new += 1
         if not self.bar:
-            ev = r.evidence
-            self.event("domain", domain=ev.domain or ev.input, status=r.status,
-                       compliant=r.verdict.compliant, score=r.verdict.score, done=self.done,
-                       total=self.total)
+            self.event("domain", domain=domain, status=status, compliant=compliant,
+                       score=score, done=self.done, total=self.total)
             return
         now = time.monotonic()
         if now - self._last > 0.2:

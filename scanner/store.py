@@ -187,11 +187,18 @@ class Store:
                          (RUNNING, scan_id))
 
     def add_result(self, scan_id: int, r: DomainResult) -> None:
-        ev = r.evidence
-        self._db.execute(
-            "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (scan_id, ev.position, ev.domain, ev.input, r.status, int(r.verdict.compliant),
-             r.verdict.score, _dumps(ev), _dumps(r.findings), _dumps(r.verdict)))
+        self._db.execute(_INSERT_RESULT, result_row(scan_id, r))
+
+    def add_rows(self, scan_id: int, rows: list[tuple]) -> None:
+        """Rows from ``result_row``, in one transaction (the report worker stores what it
+        judged in batches: one commit per batch instead of one per domain)."""
+        self._db.execute("BEGIN")
+        try:
+            self._db.executemany(_INSERT_RESULT, rows)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def finish_scan(self, scan_id: int, finished: str, state: str = COMPLETE) -> None:
         """Record the end time, the state and the counts (also for an interrupted scan)."""
@@ -259,14 +266,17 @@ class Store:
         return ResultStream(_decode_rows(cur), count)
 
 
-    def result_rows(self, scan_id: int, start: int, limit: int) -> list[tuple[int, str, str, str]]:
-        """Up to ``limit`` stored rows from input position ``start`` on, in input order,
-        undecoded: (position, evidence, findings, verdict). The report worker follows a
-        running scan with it (decoding only the rows it renders)."""
+    def row_at(self, scan_id: int, position: int) -> tuple[str, str, str] | None:
+        """The stored row at one input position, undecoded: (evidence, findings, verdict)."""
         return self._db.execute(
-            "SELECT position, evidence, findings, verdict FROM results "
-            "WHERE scan_id = ? AND position >= ? ORDER BY position LIMIT ?",
-            (scan_id, start, limit)).fetchall()
+            "SELECT evidence, findings, verdict FROM results WHERE scan_id = ? AND position = ?",
+            (scan_id, position)).fetchone()
+
+    def next_position(self, scan_id: int, start: int) -> int | None:
+        """The first stored input position from ``start`` on (skipping ones never scanned)."""
+        return self._db.execute(
+            "SELECT MIN(position) FROM results WHERE scan_id = ? AND position >= ?",
+            (scan_id, start)).fetchone()[0]
 
 
 class ResultStream(Iterator[DomainResult]):
@@ -305,6 +315,18 @@ def _scan_record(row: tuple) -> ScanRecord:
     return ScanRecord(id_, started, finished, profile, json.loads(options), version, domains,
                       compliant, errors, state, None if inputs is None else json.loads(inputs),
                       out, invalid)
+
+
+_INSERT_RESULT = "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def result_row(scan_id: int, r: DomainResult, evidence_text: str | None = None) -> tuple:
+    """One result as a row of ``results``; ``evidence_text``: the evidence already encoded
+    (by ``serde.dumps``: the report worker stores the text the scan process sent it)."""
+    ev = r.evidence
+    return (scan_id, ev.position, ev.domain, ev.input, r.status, int(r.verdict.compliant),
+            r.verdict.score, _dumps(ev) if evidence_text is None else evidence_text,
+            _dumps(r.findings), _dumps(r.verdict))
 
 
 def _dumps(obj: object) -> str:

@@ -1,25 +1,38 @@
-"""Reports written alongside the scan, by a second process.
+"""Evaluation, storage and reports, by a second process alongside the scan.
 
-Why: the scan is bound by one event-loop core, and rendering the reports (decoding each stored
-result, the CSV/JSONL rows, the HTML table row and details) was ~20% of a bench run's CPU, all
-of it after the last domain. A worker process follows the scan instead: it reads the results
-the scan commits to the store, in input order, and renders each as soon as every earlier
-position is in, on the machine's other core. When the scan ends it renders the rest, adds the
-summary and the "since the previous scan" section, and the four files appear as before. The
-outputs are the same bytes ``finish_reports`` writes (a test compares them).
+Why: the scan is bound by one event-loop core. Rendering the reports (CSV/JSONL rows, the
+HTML table row and details) was ~20% of a bench run's CPU; judging each domain (evidence ->
+findings -> verdict) and storing it ~18% of the scan process's (py-spy: judge 10.8%, the store
+write 7.1%; its CPU fell from 20-22 s to 14-16 s per bench run). On lists of ``MIN_DOMAINS`` or
+more, the scan process only collects: it sends each domain's evidence to this worker, which
+judges it, stores it (a batch per commit) and acknowledges it, then renders the results in
+input order as soon as every earlier position is in, on the machine's other core. When the
+scan ends it renders the rest, adds the summary and the "since the previous scan" section, and
+the four files appear as before: the same bytes ``finish_reports`` writes (a test compares).
+Results stored by someone else (an interrupted run being resumed, a Dask scan, the scan
+process itself) are read back from the store, so the worker renders whatever the store holds.
 
-Protocol (parent -> worker stdin, pickled): the start message ``{"db", "scan_id", "out",
-"total", "profile"}``, then ``"finish"`` once the scan is recorded as finished. Worker ->
-parent stdout: one JSON line, the summary counts or ``{"error": ...}``. End of input before
-``"finish"`` (the scan process died or gave up) makes the worker discard its partial files.
-The worker ignores SIGINT/SIGTERM: a terminal's Ctrl-C or systemd's stop reaches the whole
-process group, and it is the scan process that decides what happens (stop, then finish).
+Protocol, one line per message (bytes; JSON never contains a raw newline):
+  scan -> worker  ``S <base64 pickle of the start dict>`` once, then ``E <evidence JSON>`` per
+                  domain, ``D`` when the scan ended (no more evidence), ``F`` once the scan is
+                  recorded as finished.
+  worker -> scan  ``A <position> <compliant 0|1> <score> <fail-on matched 0|1>`` per stored
+                  domain, ``D`` after the last one, then one JSON line: the summary counts or
+                  ``{"error": ...}``.
+End of input before ``F`` (the scan process died or gave up): the worker stores the evidence
+it has read (so ``scan --resume`` keeps it), discards its partial files and exits.
 
-Anything that goes wrong in the worker costs nothing but time: the parent writes the reports
-itself (``finish_reports``) when the worker did not report success.
+Failure costs only time: a worker that dies or falls behind leaves its unacknowledged domains
+to the scan process, which judges and stores them itself (``INSERT OR REPLACE``: a domain
+stored by both is stored once), and a worker that does not report success leaves the reports
+to the scan process (``finish_reports``). The worker ignores SIGINT/SIGTERM: a terminal's
+Ctrl-C or systemd's stop reaches the whole process group, and it is the scan process that
+decides what happens (stop, then finish).
 """
 from __future__ import annotations
 
+import base64
+import fcntl
 import json
 import os
 import pickle
@@ -28,17 +41,23 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
+from ..evidence import DomainEvidence
 from ..profiles import Profile
-from ..store import Store, decode_result
+from ..serde import dumps, from_jsonable
+from ..store import Store, decode_result, result_row
 
 # Below this many domains the worker's start-up (an interpreter importing Jinja2 and the
-# checks, ~0.3 s of CPU) costs more than rendering in-process after the scan.
+# checks, ~0.3 s of CPU) costs more than judging and rendering in the scan process.
 MIN_DOMAINS = 200
 ENV = "MXAUDIT_REPORT_WORKER"   # "0": never; "1": always (tests); unset/"auto": MIN_DOMAINS
-BATCH = 256
+MAX_UNACKED = 1024    # evidence sent but not yet stored; beyond it the scan judges itself
+MAX_HELD = 512        # judged results the worker keeps for rendering (the rest: re-read)
+RENDER_SLICE = 64     # results rendered between two reads of the scan's messages
 POLL_S = 0.1
+PIPE_SIZE = 1 << 20   # room for ~100 domains' evidence in the pipe (Linux F_SETPIPE_SZ)
 
 
 def wanted(total: int | None) -> bool:
@@ -48,16 +67,33 @@ def wanted(total: int | None) -> bool:
     return mode == "1" or total >= MIN_DOMAINS
 
 
+# ---------------------------------------------------------------------------- scan side
+Judged = Callable[[DomainEvidence, bool, int, bool], None]   # ev, compliant, score, fail-on
+
+
 class ReportWorker:
-    """The parent's handle on the worker process."""
+    """The scan process's handle on the worker. While the event loop runs (``attach``),
+    ``send`` never blocks: lines queue in memory and go out when the pipe has room;
+    acknowledgements arrive through a reader callback and reach ``on_judged``. Evidence the
+    worker cannot take (dead, or ``MAX_UNACKED`` behind) goes to ``on_orphan``: the scan
+    process judges and stores it itself."""
 
     def __init__(self, proc: subprocess.Popen, stderr) -> None:
         self.proc, self.stderr = proc, stderr
         self.error: str | None = None
+        self.lost = False
+        self.on_judged: Judged = lambda ev, compliant, score, matched: None
+        self.on_orphan: Callable[[DomainEvidence], None] = lambda ev: None
+        self._unacked: dict[int, DomainEvidence] = {}
+        self._out = bytearray()
+        self._in = b""
+        self._loop = None
+        self._waiting = False     # a writer callback is armed (the pipe was full)
+        self._drained = False
 
     @classmethod
-    def start(cls, db: Path, scan_id: int, out: Path, profile: Profile,
-              total: int) -> "ReportWorker | None":
+    def start(cls, db: Path, scan_id: int, out: Path, profile: Profile, total: int,
+              fail_on: str | None = None) -> "ReportWorker | None":
         # the worker's stderr goes to a file, not a pipe nobody reads during the scan: its
         # last line explains a worker that died before it could answer (an import error...)
         stderr = tempfile.TemporaryFile()
@@ -65,8 +101,9 @@ class ReportWorker:
         try:
             proc = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, stderr=stderr)
-            pickle.dump({"db": str(db), "scan_id": scan_id, "out": str(out), "total": total,
-                         "profile": profile}, proc.stdin)
+            start = {"db": str(db), "scan_id": scan_id, "out": str(out), "total": total,
+                     "profile": profile, "fail_on": fail_on}
+            proc.stdin.write(b"S " + base64.b64encode(pickle.dumps(start)) + b"\n")
             proc.stdin.flush()
         except (OSError, pickle.PicklingError):
             if proc is not None:
@@ -74,13 +111,144 @@ class ReportWorker:
                 proc.wait()
             stderr.close()
             return None
+        for pipe in (proc.stdin, proc.stdout):
+            try:
+                fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+            except (OSError, AttributeError):   # not Linux, or above pipe-max-size: 64 KiB
+                pass
         return cls(proc, stderr)
+
+    # -- while the scan's event loop runs
+    def attach(self, loop) -> None:
+        self._loop = loop
+        if self.lost:
+            return
+        os.set_blocking(self.proc.stdin.fileno(), False)
+        os.set_blocking(self.proc.stdout.fileno(), False)
+        loop.add_reader(self.proc.stdout.fileno(), self._readable)
+
+    def detach(self) -> None:
+        if self._loop is not None and not self.lost:
+            self._loop.remove_reader(self.proc.stdout.fileno())
+            self._loop.remove_writer(self.proc.stdin.fileno())
+            self._waiting = False
+            os.set_blocking(self.proc.stdin.fileno(), True)
+            os.set_blocking(self.proc.stdout.fileno(), True)
+        self._loop = None
+
+    def send(self, ev: DomainEvidence) -> bool:
+        """Hand one domain's evidence to the worker; False: judge it yourself."""
+        if self.lost or len(self._unacked) >= MAX_UNACKED:
+            return False
+        self._unacked[ev.position] = ev
+        self._out += b"E " + dumps(ev).encode("utf-8", "surrogatepass") + b"\n"
+        if not self._waiting and self._loop is not None:
+            self._write()
+        return True
+
+    def _write(self) -> None:
+        """As much as the pipe takes now; the rest when the loop says it has room."""
+        fd = self.proc.stdin.fileno()
+        try:
+            while self._out:
+                del self._out[:os.write(fd, self._out[:PIPE_SIZE])]
+        except BlockingIOError:
+            if not self._waiting:
+                self._waiting = True
+                self._loop.add_writer(fd, self._write)
+            return
+        except OSError as exc:              # the worker is gone
+            self._lose(f"cannot write to the worker: {exc.strerror or exc}")
+            return
+        if self._waiting:
+            self._waiting = False
+            self._loop.remove_writer(fd)
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self.proc.stdout.fileno(), 1 << 16)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self._lose(f"cannot read from the worker: {exc.strerror or exc}")
+            return
+        if not data:
+            self._lose(None)
+            return
+        self._take(data)
+
+    def _take(self, data: bytes) -> None:
+        *lines, self._in = (self._in + data).split(b"\n")
+        for line in lines:
+            if line.startswith(b"A "):
+                _, pos, compliant, score, matched = line.split()
+                ev = self._unacked.pop(int(pos), None)
+                if ev is not None:
+                    self.on_judged(ev, compliant == b"1", int(score), matched == b"1")
+            elif line == b"D":
+                self._drained = True
+            else:                            # an error line before its time: give up on it
+                self._lose(line.decode("utf-8", "replace")[:300])
+                return
+
+    def _lose(self, why: str | None) -> None:
+        """The worker is gone or broken: its unacknowledged domains come back to us."""
+        if self.lost:
+            return
+        self.lost = True
+        if self._loop is not None:
+            self._loop.remove_reader(self.proc.stdout.fileno())
+            self._loop.remove_writer(self.proc.stdin.fileno())
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.error = why or self._last_words()
+        orphans, self._unacked, self._out = self._unacked, {}, bytearray()
+        for position in sorted(orphans):
+            self.on_orphan(orphans[position])
+
+    # -- after the scan's event loop
+    def drain(self, timeout: float = 3600.0) -> None:
+        """Wait until the worker has stored every domain sent (the scan's counts come from
+        the store); a worker lost meanwhile hands its domains to ``on_orphan``."""
+        if self.lost:
+            return
+        self._out += b"D\n"
+        stdin, stdout = self.proc.stdin.fileno(), self.proc.stdout.fileno()
+        os.set_blocking(stdin, False)
+        try:
+            while not self._drained and not self.lost:
+                ready, writable, _ = select.select([stdout], [stdin] if self._out else [], [],
+                                                   timeout)
+                if not ready and not writable:
+                    self._lose("no answer from the worker")
+                    return
+                if writable:
+                    try:
+                        del self._out[:os.write(stdin, self._out[:PIPE_SIZE])]
+                    except BlockingIOError:
+                        pass
+                    except OSError as exc:
+                        self._lose(f"cannot write to the worker: {exc.strerror or exc}")
+                        return
+                if ready:
+                    data = os.read(stdout, 1 << 16)
+                    if not data:
+                        self._lose(None)
+                        return
+                    self._take(data)
+        finally:
+            if not self.lost:
+                os.set_blocking(stdin, True)
 
     def finish(self, timeout: float = 3600.0) -> dict | None:
         """Tell the worker the scan is over; its summary counts, or None (then the caller
         writes the reports itself; ``error`` says why)."""
+        if self.lost:
+            return None
         try:
-            line, _ = self.proc.communicate(pickle.dumps("finish"), timeout=timeout)
+            line, _ = self.proc.communicate(b"F\n", timeout=timeout)
+            line = self._in + line
             answer = json.loads(line.decode().splitlines()[-1]) if line.strip() else {}
         except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
             self.error = f"{type(exc).__name__}: {exc}"
@@ -120,76 +288,173 @@ class _Relayout(Exception):
     """The scan ended with a domain count that calls for another HTML layout."""
 
 
-def _follow(store: Store, scan_id: int, out: Path, total: int, profile: Profile, stdin) -> dict:
-    from reports.html import DETAIL_LIMIT, FULL_DETAIL_LIMIT, HtmlSpool
-    from reports.tabular import tabular_writer
+class _Messages:
+    """The scan's lines, read straight from the file descriptor: a buffered reader's
+    read-ahead would hide lines from ``select``."""
 
-    from ..registry import all_checks
-    from ._common import report_meta, since_previous
+    BATCH = 256    # lines handled between two render slices
 
-    compact, details = total > FULL_DETAIL_LIMIT, total <= DETAIL_LIMIT
-    meta = report_meta(store.scan(scan_id), profile)
-    with HtmlSpool(meta, lambda domain: store.trend(domain, scan_id),
-                   compact=compact, details=details) as page:
-        with tabular_writer(out, list(all_checks())) as (add, summary):
-            position, finishing = 0, False
-            while True:
-                rows = store.result_rows(scan_id, position, BATCH)
-                rendered = 0
-                for row in rows:
-                    if row[0] != position and not finishing:
-                        break             # an earlier domain is still being scanned
-                    r = decode_result(*row[1:])
+    def __init__(self, fd: int) -> None:
+        self.fd, self.eof = fd, False
+        self._rest, self._lines = b"", []
+
+    def read(self, timeout: float | None) -> list[bytes]:
+        """Up to about BATCH complete lines (waiting up to ``timeout`` for the first ones)."""
+        while not self.eof and len(self._lines) < self.BATCH:
+            ready, _, _ = select.select([self.fd], [], [], timeout)
+            if not ready:
+                break
+            data = os.read(self.fd, 1 << 20)
+            if not data:
+                self.eof = True
+                break
+            *new, self._rest = (self._rest + data).split(b"\n")
+            self._lines += new
+            timeout = 0
+        lines, self._lines = self._lines[:self.BATCH], self._lines[self.BATCH:]
+        return lines
+
+    def first(self) -> bytes:
+        """The start line (waiting for it); what came with it stays for ``read``."""
+        while True:
+            lines = self.read(None)
+            if lines:
+                self._lines[:0] = lines[1:]
+                return lines[0]
+            if self.eof:
+                raise _Abandoned
+
+
+class _Worker:
+    """Judges and stores what the scan sends, renders in input order, finishes on ``F``."""
+
+    def __init__(self, store: Store, scan_id: int, out: Path, total: int, profile: Profile,
+                 fail_on: str | None, messages: _Messages, answer: Callable[[bytes], None]) -> None:
+        self.store, self.scan_id, self.out, self.total = store, scan_id, out, total
+        self.profile, self.fail_on = profile, fail_on
+        self.messages, self.answer = messages, answer
+        self.held: dict[int, object] = {}     # position -> DomainResult judged here
+        self.position = 0                     # the next one to render
+
+    def run(self) -> dict:
+        from reports.html import DETAIL_LIMIT, FULL_DETAIL_LIMIT, HtmlSpool
+        from reports.tabular import tabular_writer
+
+        from ..registry import all_checks
+        from ._common import report_meta, since_previous
+
+        compact, details = self.total > FULL_DETAIL_LIMIT, self.total <= DETAIL_LIMIT
+        meta = report_meta(self.store.scan(self.scan_id), self.profile)
+        with HtmlSpool(meta, lambda domain: self.store.trend(domain, self.scan_id),
+                       compact=compact, details=details) as page:
+            with tabular_writer(self.out, list(all_checks())) as (add, summary):
+                def render(r) -> None:
                     add(r)
                     page.add(r)
-                    position, rendered = row[0] + 1, rendered + 1
-                if finishing:
-                    if len(rows) < BATCH:
-                        break             # every stored row is rendered, gaps and all
-                elif rendered < BATCH:
-                    finishing = _finish_said(stdin)
-            if (summary.domains > FULL_DETAIL_LIMIT, summary.domains <= DETAIL_LIMIT) != (compact, details):
-                raise _Relayout           # an interrupted scan: discard, render the usual way
-            rec = store.scan(scan_id)
-            page.meta = report_meta(rec, profile)
-            page.finish(out, summary, since_previous(store, rec))
-    return {"domains": summary.domains, "compliant": summary.compliant, "errors": summary.errors}
+
+                finishing, behind = False, False
+                while not finishing:
+                    finishing = self._take(self.messages.read(0 if behind else POLL_S))
+                    behind = self._render(render, RENDER_SLICE)
+                self._render(render, None)
+                if (summary.domains > FULL_DETAIL_LIMIT, summary.domains <= DETAIL_LIMIT) != (compact, details):
+                    raise _Relayout           # an interrupted scan: discard, render the usual way
+                rec = self.store.scan(self.scan_id)
+                page.meta = report_meta(rec, self.profile)
+                page.finish(self.out, summary, since_previous(self.store, rec))
+        return {"domains": summary.domains, "compliant": summary.compliant, "errors": summary.errors}
+
+    def _take(self, lines: list[bytes]) -> bool:
+        """Judge and store the evidence among ``lines``, acknowledge it; True on ``F``."""
+        from ..pipeline import judge
+        from ._common import fail_on_matches
+
+        rows, acks, finish, drained = [], [], False, False
+        for line in lines:
+            if line.startswith(b"E "):
+                text = line[2:].decode("utf-8", "surrogatepass")
+                r = judge(from_jsonable(DomainEvidence, json.loads(text)), self.profile)
+                rows.append(result_row(self.scan_id, r, text))
+                position = r.evidence.position
+                if len(self.held) < MAX_HELD:
+                    self.held[position] = r
+                matched = fail_on_matches(r, self.profile, self.fail_on)
+                acks.append(b"A %d %d %d %d\n" % (position, r.verdict.compliant, r.verdict.score,
+                                                  matched))
+            elif line == b"D":
+                drained = True
+            elif line == b"F":
+                finish = True
+            else:
+                raise _Abandoned
+        if rows:
+            self.store.add_rows(self.scan_id, rows)
+        if drained:
+            acks.append(b"D\n")
+        if acks:
+            self.answer(b"".join(acks))
+        if self.messages.eof and not finish:
+            raise _Abandoned                  # what was sent is stored; the reports are not
+        return finish
+
+    def _render(self, render: Callable, limit: int | None) -> bool:
+        """Render from ``position`` on, in input order, up to ``limit`` results (None: all
+        that is stored, skipping positions never scanned). True if more is ready."""
+        done = 0
+        while limit is None or done < limit:
+            r = self.held.pop(self.position, None)
+            if r is None:
+                if limit is None:
+                    nxt = self.store.next_position(self.scan_id, self.position)
+                    if nxt is None:
+                        return False
+                    self.position = nxt
+                    r = self.held.pop(nxt, None)
+                if r is None:
+                    row = self.store.row_at(self.scan_id, self.position)
+                    if row is None:
+                        return False          # still being scanned
+                    r = decode_result(*row)
+            render(r)
+            self.position += 1
+            done += 1
+        return True
 
 
-def _finish_said(stdin) -> bool:
-    """Wait up to POLL_S for the parent; True once it said "finish"."""
-    ready, _, _ = select.select([stdin], [], [], POLL_S)
-    if not ready:
-        return False
-    try:
-        message = pickle.load(stdin)
-    except (EOFError, pickle.UnpicklingError):
-        raise _Abandoned from None
-    if message != "finish":
-        raise _Abandoned
-    return True
+def _follow(store: Store, scan_id: int, out: Path, total: int, profile: Profile,
+            messages: _Messages, answer: Callable[[bytes], None], fail_on: str | None = None) -> dict:
+    return _Worker(store, scan_id, out, total, profile, fail_on, messages, answer).run()
 
 
 def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    stdin = sys.stdin.buffer
+    messages = _Messages(sys.stdin.fileno())
+    stdout = sys.stdout.fileno()
+
+    def answer(data: bytes) -> None:
+        while data:
+            data = data[os.write(stdout, data):]
+
     try:
-        start = pickle.load(stdin)
+        line = messages.first()
+        if not line.startswith(b"S "):
+            raise _Abandoned
+        start = pickle.loads(base64.b64decode(line[2:]))
         with Store(Path(start["db"])) as store:
             try:
-                answer = _follow(store, start["scan_id"], Path(start["out"]), start["total"],
-                                 start["profile"], stdin)
+                result = _follow(store, start["scan_id"], Path(start["out"]), start["total"],
+                                 start["profile"], messages, answer, start.get("fail_on"))
             except _Relayout:
                 from ._common import finish_reports
                 s = finish_reports(store, start["scan_id"], Path(start["out"]), start["profile"])
-                answer = {"domains": s.domains, "compliant": s.compliant, "errors": s.errors}
-    except _Abandoned:
+                result = {"domains": s.domains, "compliant": s.compliant, "errors": s.errors}
+    except (_Abandoned, BrokenPipeError):
         return 3
     except Exception as exc:  # the parent renders the reports itself and says why
-        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"[:300]}), flush=True)
+        answer(json.dumps({"error": f"{type(exc).__name__}: {exc}"[:300]}).encode() + b"\n")
         return 70
-    print(json.dumps(answer), flush=True)
+    answer(json.dumps(result).encode() + b"\n")
     return 0
 
 

@@ -11,13 +11,14 @@ from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 
-from ..api import get_profile, run_scan
+from ..api import collect_scan, get_profile, run_scan
 from ..config import expand_out
 from ..errors import UsageError
 from ..evidence.smtp import DEFAULT_PORTS
 from ..inputs import read_targets
 from ..options import ScanOptions, parse_nameserver, parse_port
-from ..pipeline import DomainResult, ScanStats, now_iso
+from ..evidence import DomainEvidence
+from ..pipeline import DomainResult, ScanStats, domain_status, judge, now_iso
 from ..progress import Progress, scan_inputs
 from ..store import COMPLETE, INTERRUPTED, ScanRecord, Store, default_db_path
 from ._common import EXIT_INTERRUPTED, add_output_options, fail_on_matches, finish_reports
@@ -225,11 +226,22 @@ class _StopSignals:
 
 
 async def _scan_async(options: ScanOptions, targets, profile, on_result, stats: ScanStats,
-                      skip: set[int], stop: _StopSignals) -> None:
-    """The scan proper; a stop signal cancels it, which abandons the domains in flight."""
+                      skip: set[int], stop: _StopSignals, worker: ReportWorker | None) -> None:
+    """The scan proper; a stop signal cancels it, which abandons the domains in flight.
+    With a report worker, the scan only collects: the worker judges and stores."""
     stop.watch(asyncio.current_task())
     try:
-        await run_scan(targets, options, profile, on_result, stats, skip=skip)
+        if worker is None:
+            await run_scan(targets, options, profile, on_result, stats, skip=skip)
+            return
+        worker.attach(asyncio.get_running_loop())
+        try:
+            def on_evidence(ev: DomainEvidence) -> None:
+                if not worker.send(ev):
+                    on_result(judge(ev, profile))
+            await collect_scan(targets, options, on_evidence, stats, skip=skip)
+        finally:
+            worker.detach()
     except asyncio.CancelledError:
         if stop.received is None:
             raise
@@ -253,21 +265,33 @@ def _scan_and_report(store: Store, rec: ScanRecord, targets, options: ScanOption
                    already_done=len(done) or None, profile=profile.name, out=str(out))
     matched = False
 
-    def on_result(r: DomainResult) -> None:
+    def on_result(r: DomainResult) -> None:      # judged in this process
         nonlocal matched
         store.add_result(scan_id, r)
         matched = matched or fail_on_matches(r, profile, args.fail_on)
         progress.tick(r)
 
+    def on_judged(ev: DomainEvidence, compliant: bool, score: int, failed: bool) -> None:
+        nonlocal matched                            # judged and stored by the report worker
+        matched = matched or failed
+        progress.domain_done(ev.domain or ev.input, domain_status(ev), compliant, score)
+
     stats = ScanStats()
-    worker = ReportWorker.start(store.path, scan_id, out, profile, total) if wanted(total) else None
+    worker = (ReportWorker.start(store.path, scan_id, out, profile, total, args.fail_on)
+              if wanted(total) else None)
+    if worker is not None:
+        worker.on_judged = on_judged
+        worker.on_orphan = lambda ev: on_result(judge(ev, profile))
     try:
         with store.lock(scan_id), _StopSignals() as stop:
             if getattr(args, "dask", None):
                 from ..distributed import run_scan_dask
                 run_scan_dask(targets, options, profile, on_result, args.dask, stats)
             else:
-                asyncio.run(_scan_async(options, targets, profile, on_result, stats, done, stop))
+                asyncio.run(_scan_async(options, targets, profile, on_result, stats, done, stop,
+                                        worker))
+            if worker is not None:
+                worker.drain()                      # every domain stored before the counts
             progress.close()
             interrupted = stop.received
             store.finish_scan(scan_id, now_iso(), INTERRUPTED if interrupted else COMPLETE)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import pickle
 import signal
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from scanner.progress import Progress
 from scanner.store import Store
 
 from ..conftest import REPO
-from .conftest import BAD_ZONE, GOOD_ZONE
+from .conftest import BAD_ZONE, GOOD_ZONE, alive, children, db_rows
 
 pytestmark = pytest.mark.lab
 FILES = ("report.html", "domains.csv", "findings.csv", "results.jsonl")
@@ -61,26 +60,6 @@ def test_worker_writes_the_same_bytes_as_the_scan_process(lab, tmp_path, run_cli
     assert "Since the previous scan" in (again / "report.html").read_text()
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def test_a_killed_scan_leaves_no_reports_and_no_worker(lab, tmp_path, make_domains, lab_args):
     names = make_domains(6)
     for name in names:
@@ -96,16 +75,16 @@ def test_a_killed_scan_leaves_no_reports_and_no_worker(lab, tmp_path, make_domai
     deadline = time.monotonic() + 20
     workers = []
     while not workers and time.monotonic() < deadline:
-        workers = _children(proc.pid)
+        workers = children(proc.pid)
         time.sleep(0.05)
     assert workers, "no report worker started"
     time.sleep(0.5)                                   # a domain or two finished
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
     deadline = time.monotonic() + 10
-    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+    while any(alive(w) for w in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not any(_alive(w) for w in workers)
+    assert not any(alive(w) for w in workers)
     assert not any((tmp_path / "out" / name).exists() for name in FILES)
 
 
@@ -123,11 +102,15 @@ def test_a_scan_that_ends_smaller_than_announced_is_laid_out_for_its_real_size(
     out = tmp_path / "worker"
     out.mkdir()
     read, write = os.pipe()
-    os.write(write, pickle.dumps("finish"))
+    os.write(write, b"D\nF\n")
     os.close(write)
-    with Store(db) as store, os.fdopen(read, "rb") as parent:
+    answers = []
+    with Store(db) as store:
         with pytest.raises(report_worker._Relayout):
-            report_worker._follow(store, 1, out, 10, get_profile("baseline"), parent)
+            report_worker._follow(store, 1, out, 10, get_profile("baseline"),
+                                  report_worker._Messages(read), answers.append)
+    os.close(read)
+    assert answers == [b"D\n"]
     assert not any(out.iterdir())                     # nothing half-written is left
 
 
@@ -168,4 +151,111 @@ def test_a_worker_that_dies_before_answering_is_explained_by_its_last_words(tmp_
     worker = report_worker.ReportWorker(proc, stderr)
     assert worker.finish(timeout=30) is None
     assert worker.error == "exit status 1: ModuleNotFoundError: no module named x"
+    worker.abandon()
+
+
+def _stored(db: Path) -> list[tuple]:
+    """What a scan stored per domain, without the evidence (its timestamps differ)."""
+    return db_rows(db, "SELECT position, domain, input, status, compliant, score, findings, "
+                       "verdict FROM results ORDER BY position")
+
+
+def test_the_worker_judges_and_stores_as_the_scan_process_does(lab, tmp_path, run_cli,
+                                                               make_domains, lab_args,
+                                                               monkeypatch):
+    listing = tmp_path / "list.txt"
+    listing.write_text("\n".join([*make_domains(2, BAD_ZONE), "not a domain!", *make_domains(2),
+                                  "nxd.invalid-tld-xyz"]) + "\n")
+    stored = {}
+    for mode in ("0", "1"):
+        monkeypatch.setenv(report_worker.ENV, mode)
+        db = tmp_path / f"h{mode}.sqlite"
+        done = run_cli(["scan", listing, "--db", db, "--out", tmp_path / mode, "--fail-on",
+                        "fail", "--log-format", "json", *lab_args])
+        assert done.returncode == 1, done.stderr          # the bad domains match --fail-on
+        events = _events(done.stderr)
+        assert events[-1]["reports_by"] == ("worker" if mode == "1" else "scan")
+        stored[mode] = (_stored(db), sorted((e["domain"], e["status"], e["compliant"], e["score"])
+                                            for e in events if e["event"] == "domain"))
+    assert stored["1"] == stored["0"]
+    assert len(stored["1"][0]) == 6
+
+
+def test_a_worker_killed_mid_scan_leaves_its_domains_to_the_scan(lab, tmp_path, make_domains,
+                                                                  lab_args):
+    names = make_domains(8)
+    for name in names:
+        lab.dns.set_behaviour(name, "delay", delay=0.2)
+    listing = tmp_path / "list.txt"
+    listing.write_text("".join(f"{n}\n" for n in names))
+    db = tmp_path / "h.sqlite"
+    env = dict(os.environ, PYTHONPATH=str(REPO), **{report_worker.ENV: "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scanner", "scan", listing, "--db", db, "--out", tmp_path / "out",
+         "--concurrency", "2", "--log-format", "json", *lab_args],
+        cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if db.exists() and db_rows(db, "SELECT COUNT(*) FROM results")[0][0] >= 2:
+                break
+            time.sleep(0.05)
+        workers = children(proc.pid)
+        assert len(workers) == 1, "no report worker"
+        os.kill(workers[0], signal.SIGKILL)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    events = _events(stderr)
+    warning = [e for e in events if e["event"] == "report-worker"]
+    assert warning and "exit status -9" in warning[0]["error"]
+    assert sorted(e["domain"] for e in events if e["event"] == "domain") == sorted(names)
+    assert events[-1]["reports_by"] == "scan" and events[-1]["domains"] == 8
+    assert db_rows(db, "SELECT position, domain FROM results ORDER BY position") == list(enumerate(names))
+    assert [r.split(",")[0] for r in (tmp_path / "out" / "domains.csv").read_text().splitlines()[1:]] == names
+
+
+class _Silent:
+    """A worker process that reads and never answers (until it is killed)."""
+
+    def __init__(self) -> None:
+        import tempfile
+        self.stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen([sys.executable, "-c", "import sys, time; time.sleep(60)"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.stderr)
+
+
+def test_evidence_beyond_the_backlog_or_after_a_loss_comes_back_to_the_scan(monkeypatch):
+    """A worker ``MAX_UNACKED`` behind takes no more (the scan judges those itself); a worker
+    that dies hands back what it had not acknowledged, in input order; nothing is lost."""
+    import asyncio
+
+    from scanner.evidence import DomainEvidence
+    monkeypatch.setattr(report_worker, "MAX_UNACKED", 3)
+    silent = _Silent()
+    worker = report_worker.ReportWorker(silent.proc, silent.stderr)
+    orphans = []
+    worker.on_orphan = orphans.append
+
+    async def scan() -> list[bool]:
+        worker.attach(asyncio.get_running_loop())
+        taken = [worker.send(DomainEvidence(position=p, input=f"d{p}.test", domain=f"d{p}.test"))
+                 for p in (2, 0, 1, 3)]
+        silent.proc.kill()
+        for _ in range(200):                 # the loop notices the closed pipe
+            if worker.lost:
+                break
+            await asyncio.sleep(0.01)
+        taken.append(worker.send(DomainEvidence(position=4, input="d4.test", domain="d4.test")))
+        worker.detach()
+        return taken
+
+    assert asyncio.run(asyncio.wait_for(scan(), 10)) == [True, True, True, False, False]
+    assert worker.lost and worker.error.startswith("exit status -9")
+    assert [ev.position for ev in orphans] == [0, 1, 2]
+    assert worker.finish() is None
     worker.abandon()

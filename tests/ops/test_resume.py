@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import REPO
-from .conftest import db_rows, read_csv
+from .conftest import alive, children, db_rows, read_csv
 
 pytestmark = pytest.mark.lab
 N = 8
@@ -64,6 +64,13 @@ def _wait_for_results(db: Path, at_least: int, proc: subprocess.Popen, limit: fl
     raise AssertionError("the scan did not get going in time")
 
 
+def _wait_gone(pids: list[int], limit: float = 10) -> None:
+    deadline = time.monotonic() + limit
+    while any(alive(p) for p in pids):
+        assert time.monotonic() < deadline, "the report worker outlived its scan"
+        time.sleep(0.05)
+
+
 def test_sigkill_midway_then_resume_loses_and_repeats_nothing(lab, tmp_path, run_cli,
                                                               make_domains, lab_args,
                                                               report_writer):
@@ -73,8 +80,10 @@ def test_sigkill_midway_then_resume_loses_and_repeats_nothing(lab, tmp_path, run
     db = tmp_path / "h.sqlite"
     proc = _start_scan(tmp_path, listing, lab_args)
     _wait_for_results(db, 3, proc)
+    workers = children(proc.pid)
     proc.kill()                                    # SIGKILL: no cleanup at all
     proc.communicate(timeout=10)
+    _wait_gone(workers)       # a report worker stores the evidence it was sent, then exits
     before = {p for (p,) in db_rows(db, "SELECT position FROM results")}
     assert 3 <= len(before) < N
     assert db_rows(db, "SELECT id, state, finished FROM scans") == [(1, "running", None)]
