@@ -11,7 +11,8 @@ dnspython exceptions stop here: callers get a DnsResult whose ``outcome`` says w
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import functools
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import dns.exception
@@ -68,6 +69,10 @@ def system_nameservers() -> list[tuple[str, int]]:
     return found
 
 
+_UNASKED = object()     # ``_resolve``: the first query is still to be sent
+_Question = tuple[bytes, int, bool]     # the query's wire (ID 0), the type's code, fast
+
+
 class DnsClient:
     """Queries go out through ``dnswire.UdpMux`` (one UDP socket per nameserver; see there
     why); responses are read by ``dnswire.parse_reply`` (a ``Reply``) or, when it is unsure,
@@ -102,47 +107,190 @@ class DnsClient:
     async def ptr(self, ip: str) -> DnsResult:
         return await self.query(dns.reversename.from_address(ip).to_text(), "PTR")
 
+    async def query_many(self, names: Sequence[str], rdtype: str) -> list[DnsResult]:
+        """``[await query(n, rdtype) for n in names]``, asked concurrently, in the caller's
+        task: no Task per question (a domain's ~24 DKIM selectors through ``gather`` spent
+        ~5% of the scan's CPU creating and scheduling Tasks). Same answers, same cache and
+        sharing, same statistics as that many ``query`` calls; see ``_lookup_many``."""
+        rdtype = rdtype.upper()
+        return await self._cache.get_many([(normalise_name(n), rdtype) for n in names],
+                                          self._lookup_many, self._lookup_key)
+
+    def _lookup_key(self, key: tuple[str, str]) -> Awaitable[DnsResult]:
+        return self._lookup(*key)
+
     async def _lookup(self, name: str, rdtype: str) -> DnsResult:
-        """Retries on timeout, the next server on SERVFAIL or REFUSED, TCP when truncated,
-        CNAME chains followed within the answer."""
-        try:
-            qtype, fast = _rdtype_code(rdtype)
-            name_wire = plain_name_wire(name)
-            if name_wire is None:
-                qname = dns.name.from_text(name or ".")
-                name_wire = qname.to_wire()
-            wire = name_query_wire(name_wire, qtype)
-        except (dns.exception.DNSException, ValueError, UnicodeError) as exc:
-            return DnsResult(name, rdtype, DnsOutcome.ERROR, detail=_short(exc))
-        failure: int | None = None
+        question = _question(name, rdtype)
+        if isinstance(question, DnsResult):
+            return question
         async with self._limit:
-            for _ in range(self._retries + 1):
-                timed_out = False
-                for server in self._servers:
-                    if fast:
-                        response = await server.ask(wire, qtype, self._timeout)
-                    else:
-                        response = await server.exchange_wire(
-                            wire, dns.name.from_wire(wire, 12)[0], qtype, self._timeout)
-                    if response is not None and response.flags & _TC:
-                        query = dns.message.make_query(dns.name.from_wire(wire, 12)[0], qtype,
-                                                       use_edns=0, payload=1232)
-                        response = await server.exchange_tcp(query, self._timeout)
-                    if response is None:
-                        timed_out = True
-                        continue
-                    rcode = response.rcode()
-                    if rcode in (dns.rcode.SERVFAIL, dns.rcode.REFUSED):
-                        failure = rcode
-                        continue
-                    return _from_response(name, rdtype, response)
-                if not timed_out:
-                    break
+            return await self._resolve(name, rdtype, question)
+
+    async def _resolve(self, name: str, rdtype: str, question: "_Question",
+                       first: "Reply | dns.message.Message | None | object" = _UNASKED) -> DnsResult:
+        """Retries on timeout, the next server on SERVFAIL or REFUSED, TCP when truncated,
+        CNAME chains followed within the answer. ``first``: the first server's response to
+        the first attempt when that was already asked (``_lookup_many``), None if it timed
+        out. The caller holds a ``max_in_flight`` slot."""
+        wire, qtype, fast = question
+        failure: int | None = None
+        for _ in range(self._retries + 1):
+            timed_out = False
+            for server in self._servers:
+                if first is not _UNASKED:
+                    response, first = first, _UNASKED
+                elif fast:
+                    response = await server.ask(wire, qtype, self._timeout)
+                else:
+                    response = await server.exchange_wire(
+                        wire, dns.name.from_wire(wire, 12)[0], qtype, self._timeout)
+                if response is not None and response.flags & _TC:
+                    query = dns.message.make_query(dns.name.from_wire(wire, 12)[0], qtype,
+                                                   use_edns=0, payload=1232)
+                    response = await server.exchange_tcp(query, self._timeout)
+                if response is None:
+                    timed_out = True
+                    continue
+                rcode = response.rcode()
+                if rcode in (dns.rcode.SERVFAIL, dns.rcode.REFUSED):
+                    failure = rcode
+                    continue
+                return _from_response(name, rdtype, response)
+            if not timed_out:
+                break
         if failure == dns.rcode.REFUSED:
             return DnsResult(name, rdtype, DnsOutcome.REFUSED, detail="server refused the query")
         if failure == dns.rcode.SERVFAIL:
             return DnsResult(name, rdtype, DnsOutcome.SERVFAIL, detail="server failure (SERVFAIL)")
         return DnsResult(name, rdtype, DnsOutcome.TIMEOUT, detail="no answer before the timeout")
+
+    async def _lookup_many(self, keys: list[tuple[str, str]],
+                           settle: Callable[[int, DnsResult], None]) -> None:
+        """The questions nobody had asked yet, all sent at once to the first server (each
+        when it gets a ``max_in_flight`` slot); a callback per answer settles it. The
+        first attempt at the first server is all most questions need; an answer that needs
+        more (a timeout, SERVFAIL/REFUSED, truncation) continues ``_resolve`` from there in
+        a Task of its own, with the same slot, so every question goes through exactly the
+        steps (and queries) ``_lookup`` would give it. A slot is held only by a question in
+        flight, which ends by itself (answer or timer), so waiting for slots cannot
+        deadlock. Cancelled: every query and continuation of the batch is cancelled."""
+        batch = _Batch(settle)
+        server, limit = self._servers[0], self._limit
+        try:
+            for j, (name, rdtype) in enumerate(keys):
+                question = _question(name, rdtype)
+                if isinstance(question, DnsResult):
+                    settle(j, question)
+                    continue
+                await limit.acquire()      # returns at once unless max_in_flight are out
+                try:
+                    wire, qtype, fast = question
+                    then = functools.partial(self._first_answer, batch, j, name, rdtype, question)
+                    batch.sent(server.ask_soon(wire, qtype, self._timeout, then, fast=fast))
+                except BaseException:
+                    limit.release()
+                    raise
+            await batch.wait()
+        except BaseException:
+            batch.abandon()
+            raise
+
+    def _first_answer(self, batch: "_Batch", j: int, name: str, rdtype: str,
+                      question: "_Question", fut: asyncio.Future) -> None:
+        """Done callback of a question's first query (see ``_lookup_many``)."""
+        if batch.abandoned or fut.cancelled():
+            self._limit.release()
+            batch.ended()
+            return
+        try:
+            response = fut.result()
+            if (response is None or response.flags & _TC
+                    or response.rcode() in (dns.rcode.SERVFAIL, dns.rcode.REFUSED)):
+                rest = asyncio.ensure_future(self._resolve(name, rdtype, question, response))
+                batch.continued(rest)
+                rest.add_done_callback(functools.partial(self._rest_done, batch, j))
+                return
+            result = _from_response(name, rdtype, response)
+        except BaseException as exc:     # a bug: the batch raises it rather than hang
+            self._limit.release()
+            batch.fail(exc)
+            return
+        self._limit.release()
+        batch.settle(j, result)
+        batch.ended()
+
+    def _rest_done(self, batch: "_Batch", j: int, task: asyncio.Task) -> None:
+        self._limit.release()
+        if task.cancelled():
+            batch.ended()
+        elif task.exception() is not None:
+            batch.fail(task.exception())
+        else:
+            if not batch.abandoned:
+                batch.settle(j, task.result())
+            batch.ended()
+
+
+def _question(name: str, rdtype: str) -> "_Question | DnsResult":
+    """The query for (name, rdtype), or the ERROR result when it cannot be asked."""
+    try:
+        qtype, fast = _rdtype_code(rdtype)
+        name_wire = plain_name_wire(name)
+        if name_wire is None:
+            qname = dns.name.from_text(name or ".")
+            name_wire = qname.to_wire()
+        return name_query_wire(name_wire, qtype), qtype, fast
+    except (dns.exception.DNSException, ValueError, UnicodeError) as exc:
+        return DnsResult(name, rdtype, DnsOutcome.ERROR, detail=_short(exc))
+
+
+class _Batch:
+    """The state of one ``_lookup_many``: its queries and continuations in flight, and the
+    one future its coroutine waits on until the last of them has ended."""
+
+    __slots__ = ("settle", "running", "outstanding", "waiter", "error", "abandoned")
+
+    def __init__(self, settle: Callable[[int, DnsResult], None]) -> None:
+        self.settle = settle
+        self.running: list[asyncio.Future] = []
+        self.outstanding = 0
+        self.waiter: asyncio.Future | None = None
+        self.error: BaseException | None = None
+        self.abandoned = False
+
+    def sent(self, query: asyncio.Future) -> None:
+        self.running.append(query)
+        self.outstanding += 1
+
+    def continued(self, rest: asyncio.Task) -> None:
+        """A question's query ended, its ``_resolve`` goes on (still one outstanding)."""
+        self.running.append(rest)
+
+    def ended(self) -> None:
+        self.outstanding -= 1
+        if not self.outstanding and self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    def fail(self, exc: BaseException) -> None:
+        if self.error is None:
+            self.error = exc
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    async def wait(self) -> None:
+        if self.outstanding and self.error is None:
+            self.waiter = asyncio.get_running_loop().create_future()
+            await self.waiter
+        if self.error is not None:
+            raise self.error
+
+    def abandon(self) -> None:
+        """The asker gave up (cancelled): stop everything still running. Their callbacks
+        still run, and only give back their ``max_in_flight`` slots."""
+        self.abandoned = True
+        for fut in self.running:
+            fut.cancel()
+        self.running = []
 
 
 _TC = int(dns.flags.TC)     # a plain int: ``int & Flag`` goes through enum code per query

@@ -17,10 +17,12 @@ responses and mutations of them).
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import secrets
 import socket
 import struct
+from collections.abc import Callable
 
 import dns.asyncquery
 import dns.exception
@@ -487,12 +489,42 @@ class UdpMux:
         return await self._exchange(wire, _Pending(None, None, rdtype, wire[12:-16].lower(), wire),
                                     timeout)
 
+    def ask_soon(self, wire: bytes, rdtype: int, timeout: float,
+                 then: Callable[[asyncio.Future], None], *, fast: bool = True) -> asyncio.Future:
+        """``ask`` without a coroutine: sends the query now and returns its future (a
+        ``Reply``, a Message, or None on timeout; cancel it to abandon the query). Once it is
+        done and the query's bookkeeping is cleared, ``then(future)`` is called, as a done
+        callback would be (one callback per query, no Task: ``DnsClient.query_many`` sends a
+        domain's DKIM questions this way). ``fast=False``: dnspython parses the answer, as
+        ``exchange_wire`` does (types ``parse_reply`` does not read)."""
+        if fast:
+            pending = _Pending(None, None, rdtype, wire[12:-16].lower(), wire)
+        else:
+            pending = _Pending(None, dns.name.from_wire(wire, 12)[0], rdtype)
+        qid = self._start(wire, pending, timeout)
+        pending.fut.add_done_callback(functools.partial(self._ended, qid, pending, then))
+        return pending.fut
+
+    def _ended(self, qid: int, pending: _Pending, then: Callable[[asyncio.Future], None],
+               fut: asyncio.Future) -> None:
+        self._end(qid, pending)
+        then(fut)
+
     async def _exchange(self, wire: bytes, pending: _Pending, timeout: float):
+        qid = self._start(wire, pending, timeout)
+        try:
+            return await pending.fut
+        finally:
+            self._end(qid, pending)
+
+    def _start(self, wire: bytes, pending: _Pending, timeout: float) -> int:
+        """Registers ``pending`` under a fresh ID, sends the query and arms its timer; the
+        message ID, for ``_end``."""
         if self._sock is None:
             self._open()
         loop = self._loop
         qid = self._new_id()
-        pending.fut = fut = loop.create_future()
+        pending.fut = loop.create_future()
         self._pending[qid] = pending
         # one timer on the future rather than ``asyncio.wait_for`` (a Task-like wrapper per
         # exchange, visible in the profile); it retransmits, then expires; cancelling the
@@ -503,12 +535,16 @@ class UdpMux:
                                         datagram, deadline, RETRANSMIT_S)
         try:
             self._send(datagram)
-            return await fut
-        finally:
-            pending.timer.cancel()
-            self._pending.pop(qid, None)
-            if not self._pending:
-                self._close()
+        except BaseException:
+            self._end(qid, pending)
+            raise
+        return qid
+
+    def _end(self, qid: int, pending: _Pending) -> None:
+        pending.timer.cancel()
+        self._pending.pop(qid, None)
+        if not self._pending:
+            self._close()
 
     def _unanswered(self, pending: _Pending, datagram: bytes, deadline: float,
                     interval: float) -> None:

@@ -13,8 +13,9 @@ without waiting at all.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -87,6 +88,83 @@ class SharedOnce(Generic[T]):
             raise
         entry.finish((True, value))
         return value
+
+    async def get_many(self, keys: Sequence[Hashable],
+                       run: Callable[[list[Hashable], Callable[[int, T], None]], Awaitable[None]],
+                       factory: Callable[[Hashable], Awaitable[T]]) -> list[T]:
+        """``get`` for several keys at once, in the asker's task, with no Task per key: the
+        results in the order of ``keys``, counted in ``runs``/``hits`` as that many ``get``
+        calls in that order would be (a repeated key joins its first occurrence).
+
+        ``run(new_keys, settle)`` does the work of the keys nobody had asked yet, calling
+        ``settle(i, value)`` for ``new_keys[i]`` as soon as it is known (from a callback if
+        it likes: askers waiting on that key get it at once), every one before it returns.
+        ``factory(key)`` is one key's work: if this asker is cancelled while others wait on
+        a key it had not settled yet, that key is started again in a Task for them, as
+        ``get(inline=True)`` does; a key nobody else waits for is forgotten."""
+        loop = asyncio.get_running_loop()
+        outcomes: list[_Outcome | None] = [None] * len(keys)
+        joined: list[tuple[int, asyncio.Future]] = []
+        new: list[tuple[Hashable, _Entry]] = []
+        new_at: list[int] = []
+        entries = self._entries
+        for i, key in enumerate(keys):
+            entry = entries.get(key)
+            if entry is not None:
+                entries.move_to_end(key)
+                self.hits += 1
+                if entry.outcome is not None:
+                    outcomes[i] = entry.outcome
+                else:
+                    waiter = loop.create_future()
+                    entry.waiters.append(waiter)
+                    joined.append((i, waiter))
+                continue
+            self.runs += 1
+            entry = entries[key] = _Entry()
+            new.append((key, entry))
+            new_at.append(i)
+        self._evict()
+        given_up = False     # then a late settle() must not finish a key handed to a Task
+
+        def settle(j: int, value: T) -> None:
+            entry = new[j][1]
+            if not given_up and entry.outcome is None:
+                entry.finish((True, value))
+
+        try:
+            if new:
+                await run([key for key, _ in new], settle)
+            for i, waiter in joined:
+                try:
+                    outcomes[i] = (True, await waiter)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    outcomes[i] = (False, exc)
+        except BaseException as exc:
+            given_up = True
+            for _, waiter in joined:    # ours: none may keep an exception nobody reads
+                if waiter.done() and not waiter.cancelled():
+                    waiter.exception()
+                else:
+                    waiter.cancel()
+            cancelled = isinstance(exc, asyncio.CancelledError)
+            for key, entry in new:
+                if entry.outcome is not None:
+                    continue
+                if not cancelled and isinstance(exc, Exception):
+                    entry.finish((False, exc))
+                elif any(not w.done() for w in entry.waiters):
+                    asyncio.ensure_future(self._run(key, entry, functools.partial(factory, key)))
+                else:
+                    self._forget(key, entry)
+            raise
+        for i, (key, entry) in zip(new_at, new):
+            if entry.outcome is None:       # ``run`` broke its promise: say so, never hang
+                entry.finish((False, RuntimeError(f"{key!r} was never settled")))
+            outcomes[i] = entry.outcome
+        return [_unwrap(outcome) for outcome in outcomes]
 
     @staticmethod
     async def _join(entry: _Entry):

@@ -2,12 +2,12 @@
 
 Selectors: the operator's (input CSV column, then --dkim-selector) followed by the built-in
 list of common provider selectors (``scanner/data/dkim_selectors.txt``, sources in
-docs/dkim-selectors.md). All selectors are asked concurrently; answers come from the scan's
-DNS cache, so a selector CNAMEd to a provider's shared key is fetched once per scan.
+docs/dkim-selectors.md). All selectors are asked concurrently (``DnsClient.query_many``: one
+batch, no Task per selector); answers come from the scan's DNS cache, so a selector CNAMEd to
+a provider's shared key is fetched once per scan.
 """
 from __future__ import annotations
 
-import asyncio
 import functools
 import re
 from importlib import resources
@@ -55,7 +55,6 @@ def plan(selectors: tuple[str, ...]) -> tuple[list[tuple[str, str]], tuple[str, 
 
 async def collect_dkim(ctx: ScanContext, domain: str, selectors: tuple[str, ...]) -> DkimEvidence:
     probes, rejected = plan(selectors)
-    lookups = await asyncio.gather(*(ctx.dns.query(f"{sel}._domainkey.{domain}", "TXT")
-                                     for sel, _ in probes))
+    lookups = await ctx.dns.query_many([f"{sel}._domainkey.{domain}" for sel, _ in probes], "TXT")
     return DkimEvidence(tuple(DkimProbe(sel, source, lookup)
                               for (sel, source), lookup in zip(probes, lookups)), rejected)
