@@ -144,7 +144,7 @@ def tool_command(tool: str, args, work: Path, listing: Path, domains: list[str],
         if args.concurrency:
             cmd += ["--concurrency", str(args.concurrency)]
         if args.profile:
-            cmd = [str(VENV / "bin" / "py-spy"), "record", "-f", "raw", "-r", "200", "-o",
+            cmd = [str(VENV / "bin" / "py-spy"), "record", "--subprocesses", "-f", "raw", "-r", "200", "-o",
                    str(work / "profile.txt"), "--"] + cmd
         return cmd, len(domains)
     if tool == "checkdmarc":
