@@ -46,7 +46,7 @@ def counts(lab, names, rdtype):
 
 def idle(client: DnsClient) -> tuple[int, int]:
     """(free max_in_flight slots, queries registered on the first server's socket)."""
-    return client._limit._value, len(client._servers[0]._pending)
+    return client._limit.free, len(client._servers[0]._pending)
 
 
 def sorted_records(results):
@@ -344,3 +344,32 @@ def test_no_task_per_question(lab, zone):
     many, created = run(main)
     assert len(many) == 25 and {r.outcome for r in many[5:]} == {DnsOutcome.NXDOMAIN}
     assert created == []
+
+
+def test_slots_first_in_line_collects_what_is_released_before_it_runs():
+    """The max_in_flight bound (_Slots): FIFO; a waiter asking for several gets every slot
+    released before it runs again (asyncio.Semaphore woke a batch once per slot); nobody
+    jumps the line while others wait; a cancelled waiter passes on what it was handed."""
+    from scanner.dnsclient import _Slots
+
+    async def main():
+        slots = _Slots(3)
+        assert slots.take_now(5) == 3 and slots.take_now() == 0
+        batch = asyncio.ensure_future(slots.take(4))
+        single = asyncio.ensure_future(slots.take())
+        await asyncio.sleep(0)
+        slots.release(2)                        # both to the batch, first in line
+        assert slots.take_now() == 0            # others wait: no jumping the line
+        got_batch = await batch
+        slots.release()                         # to the single waiter
+        got_single = await single
+        doomed = asyncio.ensure_future(slots.take(2))
+        after = asyncio.ensure_future(slots.take())
+        await asyncio.sleep(0)
+        slots.release()                         # one of the batch's, handed to `doomed`,
+        doomed.cancel()                         # cancelled before it runs: on to `after`
+        got_after = await after
+        slots.release(got_batch - 1 + got_single + got_after)
+        return got_batch, got_single, doomed.cancelled(), got_after, slots.free
+
+    assert run(main, timeout=5) == (2, 1, True, 1, 3)
