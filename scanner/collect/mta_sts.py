@@ -57,8 +57,8 @@ async def fetch_policy(ctx: ScanContext, host: str, a: DnsResult, aaaa: DnsResul
     ip = allowed[0]
     total = ctx.options.timeout * 2
     try:
-        async with ctx.limiter.slot(ip):
-            return await asyncio.wait_for(_get(ctx, base, ip), timeout=total)
+        async with ctx.limiter.slot(ip), asyncio.timeout(total):
+            return await _get(ctx, base, ip)
     except (asyncio.TimeoutError, TimeoutError):
         return _error(base, "timeout", f"no complete answer within {total:g} s", ip=ip)
 

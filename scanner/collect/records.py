@@ -29,8 +29,9 @@ def family_budget(ctx: ScanContext) -> float:
 
 async def _guarded(coro: Awaitable[Any], budget: float) -> tuple[Any, str]:
     try:
-        return await asyncio.wait_for(coro, timeout=budget), ""
-    except (asyncio.TimeoutError, TimeoutError):
+        async with asyncio.timeout(budget):
+            return await coro, ""
+    except TimeoutError:
         return None, f"timed out after {budget:g} s"
     except Exception as exc:  # a collector bug must not lose the domain's other families
         return None, f"internal error: {type(exc).__name__}: {str(exc)[:200]}"

@@ -169,10 +169,9 @@ async def _legacy_context(ctx: ScanContext) -> ssl.SSLContext | None:
 
 async def _start_tls(session: SmtpSession, sslctx: ssl.SSLContext, host: str) -> ssl.SSLObject:
     t = session.timeout
-    await asyncio.wait_for(
-        session.writer.start_tls(sslctx, server_hostname=sni_for(host),
-                                 ssl_handshake_timeout=t + 5),
-        t)   # our own timeout fires first, so a stalled handshake reads as TIMEOUT
+    async with asyncio.timeout(t):   # ours fires first, so a stalled handshake reads as TIMEOUT
+        await session.writer.start_tls(sslctx, server_hostname=sni_for(host),
+                                       ssl_handshake_timeout=t + 5)
     return session.writer.get_extra_info("ssl_object")
 
 

@@ -81,7 +81,7 @@ def _printable(text: str) -> str:
 
 
 class SmtpSession:
-    """One connection's SMTP conversation. Every read and write is bounded by ``timeout``."""
+    """One connection's SMTP conversation. Every reply and write is bounded by ``timeout``."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                  timeout: float, transcript: Transcript) -> None:
@@ -91,12 +91,21 @@ class SmtpSession:
         self.transcript = transcript
 
     async def read_reply(self, step: str) -> Reply:
+        """One whole reply within one step timeout (a server that drips a long reply line by
+        line cannot stretch it). ``asyncio.timeout``, not ``wait_for``: no Task per read."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await self._read_reply(step)
+        except TimeoutError as exc:
+            raise classify(exc, step) from None
+
+    async def _read_reply(self, step: str) -> Reply:
         lines: list[str] = []
         total = 0
         code = None
         while True:
             try:
-                raw = await asyncio.wait_for(self.reader.readuntil(b"\n"), self.timeout)
+                raw = await self.reader.readuntil(b"\n")
             except (asyncio.LimitOverrunError, ValueError):
                 raise ProbeError(Failure.PROTOCOL, f"{step}: reply line longer than {MAX_LINE} bytes")
             except asyncio.IncompleteReadError as exc:
@@ -127,7 +136,8 @@ class SmtpSession:
         self.transcript.add(f"C: {command}")
         self.writer.write(command.encode("ascii", "replace") + b"\r\n")
         try:
-            await asyncio.wait_for(self.writer.drain(), self.timeout)
+            async with asyncio.timeout(self.timeout):
+                await self.writer.drain()
         except Exception as exc:
             raise classify(exc, step or command.split(" ", 1)[0]) from None
 
@@ -148,7 +158,8 @@ class SmtpSession:
         """Polite QUIT; any failure is irrelevant by now."""
         try:
             await self.send("QUIT")
-            await asyncio.wait_for(self.read_reply("QUIT"), min(self.timeout, 2.0))
+            async with asyncio.timeout(min(self.timeout, 2.0)):
+                await self.read_reply("QUIT")
         except Exception:
             pass
 
@@ -185,7 +196,8 @@ def auth_mechanisms(extensions: tuple[str, ...]) -> tuple[str, ...]:
 async def open_stream(ip: str, port: int, timeout: float):
     """TCP connect with the line limit set; raises ProbeError."""
     try:
-        return await asyncio.wait_for(asyncio.open_connection(ip, port, limit=MAX_LINE), timeout)
+        async with asyncio.timeout(timeout):
+            return await asyncio.open_connection(ip, port, limit=MAX_LINE)
     except Exception as exc:
         raise classify(exc, "connect") from None
 

@@ -295,10 +295,11 @@ async def weak_hello(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
     """Send the weak ClientHello on a (plain, post-STARTTLS) stream and read the answer."""
     writer.write(weak_client_hello(sni))
     try:
-        await asyncio.wait_for(writer.drain(), timeout)
-        header = await asyncio.wait_for(reader.readexactly(5), timeout)
-        length = struct.unpack("!H", header[3:5])[0]
-        body = await asyncio.wait_for(reader.readexactly(min(length, 2048)), timeout)
+        async with asyncio.timeout(timeout):
+            await writer.drain()
+            header = await reader.readexactly(5)
+            length = struct.unpack("!H", header[3:5])[0]
+            body = await reader.readexactly(min(length, 2048))
     except (asyncio.IncompleteReadError, ConnectionError) as exc:
         return HandshakeAttempt(Attempt.REFUSED, offered=WEAK_OFFER,
                                 detail=f"connection closed at the hello ({type(exc).__name__})")

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -198,8 +199,11 @@ def test_a_worker_killed_mid_scan_leaves_its_domains_to_the_scan(lab, tmp_path, 
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            if db.exists() and db_rows(db, "SELECT COUNT(*) FROM results")[0][0] >= 2:
-                break
+            try:
+                if db.exists() and db_rows(db, "SELECT COUNT(*) FROM results")[0][0] >= 2:
+                    break
+            except sqlite3.OperationalError:      # not created yet
+                pass
             time.sleep(0.05)
         workers = children(proc.pid)
         assert len(workers) == 1, "no report worker"
