@@ -70,7 +70,7 @@ def system_nameservers() -> list[tuple[str, int]]:
     return found
 
 
-_UNASKED = object()     # ``_resolve``: the first query is still to be sent
+_UNASKED = object()     # ``_lookup``: the first query is still to be sent
 _Question = tuple[bytes, int, bool]     # the query's wire (ID 0), the type's code, fast
 
 
@@ -120,50 +120,51 @@ class DnsClient:
     def _lookup_key(self, key: tuple[str, str]) -> Awaitable[DnsResult]:
         return self._lookup(*key)
 
-    async def _lookup(self, name: str, rdtype: str) -> DnsResult:
-        question = _question(name, rdtype)
-        if isinstance(question, DnsResult):
-            return question
-        limit = self._limit
-        if not limit.take_now():
-            await limit.take()
-        try:
-            return await self._resolve(name, rdtype, question)
-        finally:
-            limit.release()
-
-    async def _resolve(self, name: str, rdtype: str, question: "_Question",
-                       first: "Reply | dns.message.Message | None | object" = _UNASKED) -> DnsResult:
+    async def _lookup(self, name: str, rdtype: str, question: "_Question | None" = None,
+                      first: "Reply | dns.message.Message | None | object" = _UNASKED) -> DnsResult:
         """Retries on timeout, the next server on SERVFAIL or REFUSED, TCP when truncated,
-        CNAME chains followed within the answer. ``first``: the first server's response to
-        the first attempt when that was already asked (``_lookup_many``), None if it timed
-        out. The caller holds a ``max_in_flight`` slot."""
+        CNAME chains followed within the answer; a ``max_in_flight`` slot held throughout.
+        ``question`` and ``first`` given: a question of ``_lookup_many`` going on after its
+        first query (``first``: the first server's response to the first attempt, None if
+        it timed out), whose slot the batch already took and gives back."""
+        limit = self._limit
+        batched = question is not None
+        if not batched:
+            question = _question(name, rdtype)
+            if isinstance(question, DnsResult):
+                return question
+            if not limit.take_now():
+                await limit.take()
         wire, qtype, fast = question
         failure: int | None = None
-        for _ in range(self._retries + 1):
-            timed_out = False
-            for server in self._servers:
-                if first is not _UNASKED:
-                    response, first = first, _UNASKED
-                elif fast:
-                    response = await server.ask(wire, qtype, self._timeout)
-                else:
-                    response = await server.exchange_wire(
-                        wire, dns.name.from_wire(wire, 12)[0], qtype, self._timeout)
-                if response is not None and response.flags & _TC:
-                    query = dns.message.make_query(dns.name.from_wire(wire, 12)[0], qtype,
-                                                   use_edns=0, payload=1232)
-                    response = await server.exchange_tcp(query, self._timeout)
-                if response is None:
-                    timed_out = True
-                    continue
-                rcode = response.rcode()
-                if rcode in (dns.rcode.SERVFAIL, dns.rcode.REFUSED):
-                    failure = rcode
-                    continue
-                return _from_response(name, rdtype, response)
-            if not timed_out:
-                break
+        try:
+            for _ in range(self._retries + 1):
+                timed_out = False
+                for server in self._servers:
+                    if first is not _UNASKED:
+                        response, first = first, _UNASKED
+                    elif fast:
+                        response = await server.ask(wire, qtype, self._timeout)
+                    else:
+                        response = await server.exchange_wire(
+                            wire, dns.name.from_wire(wire, 12)[0], qtype, self._timeout)
+                    if response is not None and response.flags & _TC:
+                        query = dns.message.make_query(dns.name.from_wire(wire, 12)[0], qtype,
+                                                       use_edns=0, payload=1232)
+                        response = await server.exchange_tcp(query, self._timeout)
+                    if response is None:
+                        timed_out = True
+                        continue
+                    rcode = response.rcode()
+                    if rcode in (dns.rcode.SERVFAIL, dns.rcode.REFUSED):
+                        failure = rcode
+                        continue
+                    return _from_response(name, rdtype, response)
+                if not timed_out:
+                    break
+        finally:
+            if not batched:
+                limit.release()
         if failure == dns.rcode.REFUSED:
             return DnsResult(name, rdtype, DnsOutcome.REFUSED, detail="server refused the query")
         if failure == dns.rcode.SERVFAIL:
@@ -176,7 +177,7 @@ class DnsClient:
         ``max_in_flight`` slots allow (taken several at a time, see ``_Slots``); a callback
         per answer settles its question. The first attempt at the first server is all most
         questions need; an answer that needs more (a timeout, SERVFAIL/REFUSED, truncation)
-        continues ``_resolve`` from there in a Task of its own, with the same slot, so every
+        continues ``_lookup`` from there in a Task of its own, with the same slot, so every
         question goes through exactly the steps (and queries) ``_lookup`` would give it.
         While the batch waits for slots it holds only those of questions in flight, which
         end by themselves (answer or timer): no deadlock. Cancelled: every query and
@@ -216,7 +217,7 @@ class DnsClient:
             response = fut.result()
             if (response is None or response.flags & _TC
                     or response.rcode() in (dns.rcode.SERVFAIL, dns.rcode.REFUSED)):
-                rest = asyncio.ensure_future(self._resolve(name, rdtype, question, response))
+                rest = asyncio.ensure_future(self._lookup(name, rdtype, question, response))
                 batch.continued(rest)
                 rest.add_done_callback(functools.partial(self._rest_done, batch, j))
                 return
@@ -335,7 +336,7 @@ class _Batch:
         self.outstanding += 1
 
     def continued(self, rest: asyncio.Task) -> None:
-        """A question's query ended, its ``_resolve`` goes on (still one outstanding)."""
+        """A question's query ended, its ``_lookup`` goes on (still one outstanding)."""
         self.running.append(rest)
 
     def ended(self) -> None:
