@@ -1,10 +1,10 @@
 """The scan's one DNS layer: dnswire's UDP multiplexer, a per-scan cache, an error taxonomy.
 
-Every lookup of every stage goes through ``DnsClient.query`` so that the configured
-nameservers are honoured everywhere and each (name, type) is asked once per scan:
-concurrent askers of the same question share one in-flight query. The cache is an LRU
-bounded in entries, so memory stays flat however long the domain list is (shared MX hosts
-and provider includes stay hot; one-off names age out).
+Every lookup of every stage goes through ``DnsClient.query`` (or ``query_many``, the same
+for several names at once) so that the configured nameservers are honoured everywhere and
+each (name, type) is asked once per scan: concurrent askers of the same question share one
+in-flight query. The cache is an LRU bounded in entries, so memory stays flat however long
+the domain list is (shared MX hosts and provider includes stay hot; one-off names age out).
 
 dnspython exceptions stop here: callers get a DnsResult whose ``outcome`` says what happened.
 """
