@@ -4,6 +4,9 @@ Keep this file small and generic; feature-specific fixtures belong beside their 
 """
 from __future__ import annotations
 
+import asyncio
+import gc
+
 import ipaddress
 import itertools
 import os
@@ -98,3 +101,21 @@ def run_cli_process(args: Sequence[str], input: str | None = None,
 def run_cli() -> Callable[..., subprocess.CompletedProcess]:
     """``run_cli(args, input=None, timeout=60) -> CompletedProcess`` (see run_cli_process)."""
     return run_cli_process
+
+
+def run_without_loop_errors(coro_fn, timeout: float = 20):
+    """Runs ``coro_fn()`` bounded in time; fails on any error the event loop logged (a
+    "Task/Future exception was never retrieved" included: the garbage is collected first)."""
+    logged = []
+
+    async def main():
+        asyncio.get_running_loop().set_exception_handler(lambda loop, ctx: logged.append(ctx))
+        try:
+            return await asyncio.wait_for(coro_fn(), timeout)
+        finally:
+            await asyncio.sleep(0)
+            gc.collect()
+
+    result = asyncio.run(main())
+    assert logged == []
+    return result

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import gc
 
 import dns.message
 import dns.rcode
@@ -13,6 +12,8 @@ import pytest
 
 from scanner.dnsclient import DnsClient
 from scanner.evidence import DnsOutcome
+
+from .conftest import run_without_loop_errors
 
 pytestmark = pytest.mark.lab
 
@@ -23,21 +24,7 @@ def ns(lab) -> tuple[str, int]:
 
 
 def run(coro_fn, timeout=20):
-    """Runs ``coro_fn()`` bounded in time; fails on any error the event loop logged (a
-    "Task/Future exception was never retrieved" included: the garbage is collected first)."""
-    logged = []
-
-    async def main():
-        asyncio.get_running_loop().set_exception_handler(lambda loop, ctx: logged.append(ctx))
-        try:
-            return await asyncio.wait_for(coro_fn(), timeout)
-        finally:
-            await asyncio.sleep(0)
-            gc.collect()
-
-    result = asyncio.run(main())
-    assert logged == []
-    return result
+    return run_without_loop_errors(coro_fn, timeout)
 
 
 def counts(lab, names, rdtype):

@@ -4,27 +4,16 @@ others wait for, and no "exception was never retrieved" left behind."""
 from __future__ import annotations
 
 import asyncio
-import gc
 
 import pytest
 
 from scanner.memo import SharedOnce
 
+from .conftest import run_without_loop_errors
+
 
 def run(coro_fn, timeout=5):
-    logged = []
-
-    async def main():
-        asyncio.get_running_loop().set_exception_handler(lambda loop, ctx: logged.append(ctx))
-        try:
-            return await asyncio.wait_for(coro_fn(), timeout)
-        finally:
-            await asyncio.sleep(0)
-            gc.collect()
-
-    result = asyncio.run(main())
-    assert logged == []
-    return result
+    return run_without_loop_errors(coro_fn, timeout)
 
 
 async def one(key):
