@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 import sqlite3
 
 import pytest
@@ -99,16 +100,23 @@ def _tasks_per_worker(client) -> dict[str, int]:
     return client.run(count)
 
 
-def test_cli_dask_writes_one_scan_and_one_set_of_reports(lab, unique_zone, cluster, tmp_path):
+@pytest.mark.parametrize("report_worker", ["0", "1"], ids=["reports-in-process", "report-worker"])
+def test_cli_dask_writes_one_scan_and_one_set_of_reports(lab, unique_zone, cluster, tmp_path,
+                                                          monkeypatch, report_worker, capsys):
+    """With the report worker forced on, it follows what the Dask scan stores (it is sent no
+    evidence: Dask results come back judged) and writes the same reports."""
+    monkeypatch.setenv("MXAUDIT_REPORT_WORKER", report_worker)
     c, _ = cluster
     domains = _world(lab, unique_zone, n=4)
     listing = tmp_path / "domains.txt"
     listing.write_text("\n".join(domains) + "\n")
     db, out = tmp_path / "h.sqlite", tmp_path / "out"
-    argv = ["scan", str(listing), "--out", str(out), "--db", str(db), "-q",
+    argv = ["scan", str(listing), "--out", str(out), "--db", str(db), "--log-format", "json",
             "--nameserver", lab.nameserver, "--allow-private", "--ca-file", str(lab.ca.cert_path),
             "--timeout", "2", "--dask", c.scheduler_address, *lab.port_args()]
     assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().err.splitlines()[-1])
+    assert summary["reports_by"] == ("worker" if report_worker == "1" else "scan")
     with sqlite3.connect(db) as con:
         assert con.execute("SELECT COUNT(*) FROM scans").fetchone() == (1,)
         assert con.execute("SELECT COUNT(*) FROM results").fetchone() == (5,)
