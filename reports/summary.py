@@ -40,6 +40,10 @@ class Summary:
         for check_id, status in statuses.items():
             self.by_check.setdefault(check_id, Counter())[status.value] += 1
 
+    def counts(self) -> dict[str, int]:
+        """What the scan's summary line reports (and the report worker answers with)."""
+        return {"domains": self.domains, "compliant": self.compliant, "errors": self.errors}
+
     @property
     def not_compliant(self) -> int:
         """Observed failures (or invalid input): not counting the undetermined."""

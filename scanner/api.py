@@ -19,7 +19,7 @@ from .errors import UsageError
 from .inputs import Target, targets_from_strings
 from .options import ScanOptions
 from .evidence import DomainEvidence
-from .pipeline import DomainResult, ScanStats, collect_stream, scan_stream
+from .pipeline import DomainResult, ScanStats, collect_stream, judge
 from .profiles import Profile, load_profile
 from .registry import all_checks
 
@@ -47,11 +47,8 @@ async def run_scan(targets: Iterable[Target], options: ScanOptions, profile: Pro
     """Scan every target; call ``on_result`` for each domain as it completes.
 
     ``skip``: input positions already done (a resumed scan)."""
-    stats = stats if stats is not None else ScanStats()
-    ctx = ScanContext.create(options)
-    async for result in scan_stream(ctx, targets, profile, stats=stats, skip=skip):
-        on_result(result)
-    return stats
+    return await collect_scan(targets, options, lambda ev: on_result(judge(ev, profile)),
+                              stats, skip=skip)
 
 
 async def collect_scan(targets: Iterable[Target], options: ScanOptions,

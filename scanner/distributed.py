@@ -1,12 +1,12 @@
 """Scaling out: shard the domain list over a Dask distributed cluster (``--dask ADDRESS``).
 
 Each shard is a contiguous run of the (deduplicated) input with its first position; a Dask
-worker runs the ordinary asyncio pipeline (``scan_stream``, the same code ``run_scan`` uses)
-on it, with its own ScanContext, and sends back every domain's result in the store's own
-serialised form (``serde``: the project's contract for evidence, so nothing a worker sends
-depends on pickle details). The client decodes them and hands each to ``on_result`` - the
-same callback a local scan uses - so the results land in one scan of one store and one set
-of reports.
+worker runs the ordinary asyncio pipeline on it (``scan_stream``: the collection ``run_scan``
+uses, each domain judged as it completes), with its own ScanContext, and sends back every
+domain's result in the store's own serialised form (``serde``: the project's contract for
+evidence, so nothing a worker sends depends on pickle details). The client decodes them and
+hands each to ``on_result`` - the same callback a local scan uses - so the results land in
+one scan of one store and one set of reports.
 
 Memory stays flat on the client: the input is read lazily and at most ``max_in_flight``
 shards are outstanding. A shard whose task fails (a worker died twice, an internal error)

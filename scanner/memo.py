@@ -78,10 +78,7 @@ class SharedOnce(Generic[T]):
         try:
             value = await factory()
         except asyncio.CancelledError:
-            if any(not w.done() for w in entry.waiters):
-                asyncio.ensure_future(self._run(key, entry, factory))   # for those waiting
-            else:
-                self._forget(key, entry)
+            self._hand_over(key, entry, factory)
             raise
         except Exception as exc:
             entry.finish((False, exc))
@@ -155,10 +152,8 @@ class SharedOnce(Generic[T]):
                     continue
                 if not cancelled and isinstance(exc, Exception):
                     entry.finish((False, exc))
-                elif any(not w.done() for w in entry.waiters):
-                    asyncio.ensure_future(self._run(key, entry, functools.partial(factory, key)))
                 else:
-                    self._forget(key, entry)
+                    self._hand_over(key, entry, functools.partial(factory, key))
             raise
         for i, (key, entry) in zip(new_at, new):
             if entry.outcome is None:       # ``run`` broke its promise: say so, never hang
@@ -186,6 +181,15 @@ class SharedOnce(Generic[T]):
             self._forget(key, entry)
             raise
         entry.finish(outcome)
+
+    def _hand_over(self, key: Hashable, entry: _Entry,
+                   factory: Callable[[], Awaitable[Any]]) -> None:
+        """The asker doing ``key``'s work inline was cancelled: start the work again in a
+        Task for those still waiting, or forget the key if nobody is."""
+        if any(not w.done() for w in entry.waiters):
+            asyncio.ensure_future(self._run(key, entry, factory))
+        else:
+            self._forget(key, entry)
 
     def _forget(self, key: Hashable, entry: _Entry) -> None:
         if self._entries.get(key) is entry:

@@ -45,9 +45,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..evidence import DomainEvidence
+from ..pipeline import judge
 from ..profiles import Profile
 from ..serde import dumps, from_jsonable
 from ..store import Store, decode_result, result_row
+from ._common import fail_on_matches
 
 # Below this many domains the worker's start-up (an interpreter importing Jinja2 and the
 # checks, ~0.3 s of CPU) costs more than judging and rendering in the scan process.
@@ -149,20 +151,24 @@ class ReportWorker:
     def _write(self) -> None:
         """As much as the pipe takes now; the rest when the loop says it has room."""
         fd = self.proc.stdin.fileno()
-        try:
-            while self._out:
-                del self._out[:os.write(fd, self._out[:PIPE_SIZE])]
-        except BlockingIOError:
+        if self._flush():
             if not self._waiting:
                 self._waiting = True
                 self._loop.add_writer(fd, self._write)
-            return
-        except OSError as exc:              # the worker is gone
-            self._lose(f"cannot write to the worker: {exc.strerror or exc}")
-            return
-        if self._waiting:
+        elif self._waiting:
             self._waiting = False
             self._loop.remove_writer(fd)
+
+    def _flush(self) -> bool:
+        """Write what the (non-blocking) pipe takes; True if some is left for later."""
+        try:
+            while self._out:
+                del self._out[:os.write(self.proc.stdin.fileno(), self._out[:PIPE_SIZE])]
+        except BlockingIOError:
+            return True
+        except OSError as exc:              # the worker is gone
+            self._lose(f"cannot write to the worker: {exc.strerror or exc}")
+        return False
 
     def _readable(self) -> None:
         try:
@@ -224,19 +230,9 @@ class ReportWorker:
                     self._lose("no answer from the worker")
                     return
                 if writable:
-                    try:
-                        del self._out[:os.write(stdin, self._out[:PIPE_SIZE])]
-                    except BlockingIOError:
-                        pass
-                    except OSError as exc:
-                        self._lose(f"cannot write to the worker: {exc.strerror or exc}")
-                        return
-                if ready:
-                    data = os.read(stdout, 1 << 16)
-                    if not data:
-                        self._lose(None)
-                        return
-                    self._take(data)
+                    self._flush()
+                if ready and not self.lost:
+                    self._readable()
         finally:
             if not self.lost:
                 os.set_blocking(stdin, True)
@@ -362,13 +358,10 @@ class _Worker:
                 rec = self.store.scan(self.scan_id)
                 page.meta = report_meta(rec, self.profile)
                 page.finish(self.out, summary, since_previous(self.store, rec))
-        return {"domains": summary.domains, "compliant": summary.compliant, "errors": summary.errors}
+        return summary.counts()
 
     def _take(self, lines: list[bytes]) -> bool:
         """Judge and store the evidence among ``lines``, acknowledge it; True on ``F``."""
-        from ..pipeline import judge
-        from ._common import fail_on_matches
-
         rows, acks, finish, drained = [], [], False, False
         for line in lines:
             if line.startswith(b"E "):
@@ -421,11 +414,6 @@ class _Worker:
         return True
 
 
-def _follow(store: Store, scan_id: int, out: Path, total: int, profile: Profile,
-            messages: _Messages, answer: Callable[[bytes], None], fail_on: str | None = None) -> dict:
-    return _Worker(store, scan_id, out, total, profile, fail_on, messages, answer).run()
-
-
 def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -443,12 +431,12 @@ def main() -> int:
         start = pickle.loads(base64.b64decode(line[2:]))
         with Store(Path(start["db"])) as store:
             try:
-                result = _follow(store, start["scan_id"], Path(start["out"]), start["total"],
-                                 start["profile"], messages, answer, start.get("fail_on"))
+                result = _Worker(store, start["scan_id"], Path(start["out"]), start["total"],
+                                 start["profile"], start["fail_on"], messages, answer).run()
             except _Relayout:
                 from ._common import finish_reports
-                s = finish_reports(store, start["scan_id"], Path(start["out"]), start["profile"])
-                result = {"domains": s.domains, "compliant": s.compliant, "errors": s.errors}
+                result = finish_reports(store, start["scan_id"], Path(start["out"]),
+                                        start["profile"]).counts()
     except (_Abandoned, BrokenPipeError):
         return 3
     except Exception as exc:  # the parent renders the reports itself and says why

@@ -238,7 +238,7 @@ async def _scan_async(options: ScanOptions, targets, profile, on_result, stats: 
         try:
             def on_evidence(ev: DomainEvidence) -> None:
                 if not worker.send(ev):
-                    on_result(judge(ev, profile))
+                    worker.on_orphan(ev)
             await collect_scan(targets, options, on_evidence, stats, skip=skip)
         finally:
             worker.detach()
@@ -324,8 +324,7 @@ def _reports(store: Store, scan_id: int, out: Path, profile, worker: ReportWorke
                        hint="reports written by the scan process instead")
     by = "scan" if counts is None else "worker"
     if counts is None:
-        s = finish_reports(store, scan_id, out, profile)
-        counts = {"domains": s.domains, "compliant": s.compliant, "errors": s.errors}
+        counts = finish_reports(store, scan_id, out, profile).counts()
     return SimpleNamespace(**counts, reports_by=by,
                            report_seconds=round(time.monotonic() - started, 1))
 

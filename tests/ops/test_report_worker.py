@@ -108,8 +108,8 @@ def test_a_scan_that_ends_smaller_than_announced_is_laid_out_for_its_real_size(
     answers = []
     with Store(db) as store:
         with pytest.raises(report_worker._Relayout):
-            report_worker._follow(store, 1, out, 10, get_profile("baseline"),
-                                  report_worker._Messages(read), answers.append)
+            report_worker._Worker(store, 1, out, 10, get_profile("baseline"), None,
+                                  report_worker._Messages(read), answers.append).run()
     os.close(read)
     assert answers == [b"D\n"]
     assert not any(out.iterdir())                     # nothing half-written is left
