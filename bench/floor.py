@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scanner.dnsclient import DnsClient  # noqa: E402
+from scanner.dns.client import DnsClient  # noqa: E402
 from world import DNS_IP, own_ip  # noqa: E402
 
 DNS_N, TLS_N = 4000, 400

@@ -29,9 +29,9 @@ from tests.browser.synthetic import results  # noqa: E402
 def measure(n: int, profile_name: str, out: Path, runs: int) -> dict:
     profile = get_profile(profile_name)
     meta = {"scan_id": 1, "started": "2026-01-15T12:00:00+00:00", "finished": "", "profile":
-            profile.name, "version": "bench", "profile_spec": profile}
+            profile.name, "version": "bench"}
     started = time.perf_counter()
-    write_reports(out, lambda: results(n, profile), list(all_checks()), meta)
+    write_reports(out, list(results(n, profile)), profile, meta)
     written = time.perf_counter() - started
     html = out / "report.html"
     row = {"domains": n, "detail": "full" if n <= FULL_DETAIL_LIMIT else "compact",

@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 from scanner.evidence import DomainEvidence
 from scanner.findings import domain_statuses
-from scanner.pipeline import DomainResult
+from scanner.result import DomainResult
 
 LEAD_COLUMNS = ("domain", "input", "status", "compliant", "score")
 FINDING_COLUMNS = ("domain", "check", "subject", "status", "message", "remediation")

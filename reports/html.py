@@ -24,10 +24,12 @@ import jinja2
 from markupsafe import Markup
 
 from scanner.findings import SEVERITY, Finding, Status
-from scanner.pipeline import DomainResult
+from scanner.profiles import Profile
+from scanner.registry import all_checks
+from scanner.result import DomainResult
 
 from . import charts
-from .atomic import atomic_text
+from .files import FileSet
 from .summary import Summary, domain_groups, verdict_state
 
 CATEGORY_TITLES = {
@@ -71,31 +73,18 @@ def _worst_first(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: -SEVERITY[f.status])
 
 
-def write_html(out: Path, results: Iterable[DomainResult], summary: Summary, meta: dict,
-               diff: object = None, trend: object = None) -> None:
-    """``diff`` (since the previous scan) and ``trend`` (domain -> recent results): optional
-    history sections, rendered by templates/_diff.html.j2 and _trend.html.j2."""
-    with HtmlSpool(meta, trend, compact=summary.domains > FULL_DETAIL_LIMIT,
-                   details=summary.domains <= DETAIL_LIMIT) as page:
-        for r in results:
-            page.add(r)
-        page.finish(out, summary, diff)
-
-
 class HtmlSpool:
     """report.html built from results added one at a time: each domain's table row and
     details go to two spool files as it streams by (``write_reports`` feeds it from the same
     pass as the tabular files, so each stored result is decoded once)."""
 
-    def __init__(self, meta: dict, trend: object = None, *, compact: bool,
+    def __init__(self, meta: dict, profile: Profile, trend: object = None, *, compact: bool,
                  details: bool = True) -> None:
-        from scanner.registry import all_checks
-
         self.env = environment()
         self.specs = all_checks()
         self.meta, self.trend, self.compact = meta, trend, compact
         self.with_details = details
-        self.profile = _profile(meta)
+        self.profile = profile
         self.domain = self.env.get_template("_domain.html.j2").module
         self.rows = tempfile.TemporaryFile("w+", encoding="utf-8")
         self.details = tempfile.TemporaryFile("w+", encoding="utf-8")
@@ -113,9 +102,10 @@ class HtmlSpool:
         if self.with_details:
             self.details.write(self.domain.details(r, ctx, self.trend, self.compact))
 
-    def finish(self, out: Path, summary: Summary, diff: object = None) -> None:
+    def finish(self, files: FileSet, out: Path, summary: Summary, diff: object = None) -> None:
+        """report.html, whole, into ``files`` (committed with the rest of the set)."""
         page = self.env.get_template("report.html.j2")
-        with atomic_text(out / "report.html") as fh:
+        with files.text(out / "report.html") as fh:
             for chunk in page.generate(
                     summary=summary, meta=self.meta, diff=diff, trend=self.trend,
                     profile=self.profile, charts=summary_charts(summary, self.specs),
@@ -130,18 +120,6 @@ def _spool(fh: TextIO) -> Iterator[Markup]:
     fh.seek(0)
     while chunk := fh.read(CHUNK):
         yield Markup(chunk)
-
-
-def _profile(meta: dict) -> Any:
-    """The Profile object (for its title and sourced requirements), when it can be had."""
-    if meta.get("profile_spec") is not None:
-        return meta["profile_spec"]
-    try:
-        from scanner.api import get_profile
-
-        return get_profile(str(meta.get("profile", "")))
-    except Exception:   # a user's profile file named only by its name: render without it
-        return None
 
 
 def _group_titles() -> dict[str, str]:
@@ -168,7 +146,7 @@ def summary_charts(summary: Summary, specs: dict) -> dict[str, Markup]:
 
 
 # ----------------------------------------------------------------------- per-domain view
-def domain_context(r: DomainResult, specs: dict, profile: Any = None, *,
+def domain_context(r: DomainResult, specs: dict, profile: Profile, *,
                    compact: bool = False) -> dict[str, Any]:
     """What the _domain template shows for one result, precomputed in Python."""
     from scanner.findings import domain_statuses
@@ -183,7 +161,7 @@ def domain_context(r: DomainResult, specs: dict, profile: Any = None, *,
         "counts": counts,                         # checks (domain level) per status
         "not_tested": not_tested(r.findings),
         "unmet": unmet(r.verdict, profile),
-        "scores": ({g: round(v) for g, v in domain_groups(statuses, r.verdict.profile).items()}
+        "scores": ({g: round(v) for g, v in domain_groups(statuses, profile).items()}
                    if r.evidence.valid else {}),
         "groups": group_findings(r.findings, specs, compact=compact),
         "evidence": evidence_view(r.evidence, compact=compact),

@@ -1,17 +1,20 @@
 """Report-side aggregation: counts over a scan, gathered while streaming its results."""
 from __future__ import annotations
 
-import functools
 from collections import Counter
 from dataclasses import dataclass, field
 
 from scanner.findings import Status, domain_statuses
-from scanner.pipeline import DomainResult
+from scanner.profiles import Profile
+from scanner.registry import categories
+from scanner.result import DomainResult
+from scanner.verdict import group_scores
 
 
 @dataclass
 class Summary:
     check_ids: list[str]
+    profile: Profile             # the profile the results were graded under (its weights)
     domains: int = 0
     compliant: int = 0
     errors: int = 0
@@ -34,7 +37,7 @@ class Summary:
         self.not_tested += Status.ERROR in statuses.values()
         if r.evidence.valid:
             self.scores[min(v.score // 10, 9)] += 1
-            for group, value in domain_groups(statuses, v.profile).items():
+            for group, value in domain_groups(statuses, self.profile).items():
                 self.group_totals[group] += value
                 self.group_counts[group] += 1
         for check_id, status in statuses.items():
@@ -78,24 +81,6 @@ def verdict_state(r: DomainResult) -> str:
     return "fail"
 
 
-def domain_groups(statuses: dict, profile_name: str) -> dict[str, float]:
-    """Score group -> 0-100 for one domain (scanner.verdict.group_scores under its profile)."""
-    from scanner.verdict import group_scores
-
-    profile, categories = _grading(profile_name)
-    return group_scores(statuses, profile, categories)
-
-
-@functools.lru_cache(maxsize=8)
-def _grading(profile_name: str):
-    """(profile, check categories); a user's profile file known only by name: weights 1."""
-    from scanner.api import get_profile
-    from scanner.errors import MxauditError
-    from scanner.profiles import Profile
-    from scanner.registry import all_checks
-
-    try:
-        profile = get_profile(profile_name)
-    except MxauditError:
-        profile = Profile(profile_name, profile_name, "", (), {})
-    return profile, {cid: spec.category for cid, spec in all_checks().items()}
+def domain_groups(statuses: dict, profile: Profile) -> dict[str, float]:
+    """Score group -> 0-100 for one domain, under the profile's weights (as its verdict)."""
+    return group_scores(statuses, profile, categories())

@@ -3,34 +3,30 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from scanner.pipeline import DomainResult
+from scanner.profiles import Profile
+from scanner.result import DomainResult
 from scanner.serde import dumps
 
-from .atomic import atomic_text
 from .columns import DETAIL_COLUMNS, FINDING_COLUMNS, LEAD_COLUMNS, domain_row
+from .files import FileSet
 from .safe import csv_cell
 from .summary import Summary
 
 
-def write_tabular(out: Path, results: Iterable[DomainResult], check_ids: list[str]) -> Summary:
-    with tabular_writer(out, check_ids) as (add, summary):
-        for r in results:
-            add(r)
-    return summary
-
-
 @contextmanager
-def tabular_writer(out: Path, check_ids: list[str]) -> Iterator[tuple[Callable[[DomainResult], None], Summary]]:
-    """(add one result, the summary it keeps); the three files are complete on exit."""
-    summary = Summary(check_ids)
+def tabular_writer(out: Path, check_ids: list[str], profile: Profile,
+                   files: FileSet) -> Iterator[tuple[Callable[[DomainResult], None], Summary]]:
+    """(add one result, the summary it keeps); the three files are whole (in ``files``, to
+    be committed with the rest of the set) on exit."""
+    summary = Summary(check_ids, profile)
     with ExitStack() as stack:
-        dom = csv.writer(stack.enter_context(atomic_text(out / "domains.csv", newline="")))
-        fnd = csv.writer(stack.enter_context(atomic_text(out / "findings.csv", newline="")))
-        jsonl = stack.enter_context(atomic_text(out / "results.jsonl"))
+        dom = csv.writer(stack.enter_context(files.text(out / "domains.csv", newline="")))
+        fnd = csv.writer(stack.enter_context(files.text(out / "findings.csv", newline="")))
+        jsonl = stack.enter_context(files.text(out / "results.jsonl"))
         dom.writerow([*LEAD_COLUMNS, *check_ids, *DETAIL_COLUMNS])
         fnd.writerow(FINDING_COLUMNS)
 

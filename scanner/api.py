@@ -14,14 +14,13 @@ import asyncio
 import dataclasses
 from collections.abc import Callable, Container, Iterable
 
-from .context import ScanContext
-from .errors import UsageError
-from .inputs import Target, targets_from_strings
-from .options import ScanOptions
-from .evidence import DomainEvidence
-from .pipeline import DomainResult, ScanStats, collect_stream, judge
-from .profiles import Profile, load_profile
-from .registry import all_checks
+from scanner.errors import UsageError
+from scanner.inputs import Target, targets_from_strings
+from scanner.options import ScanOptions
+from scanner.profiles import Profile, load_profile
+from scanner.registry import all_checks
+from scanner.result import DomainResult
+from scanner.run.driver import ScanStats, collect_all, judging
 
 
 def make_options(**overrides: object) -> ScanOptions:
@@ -47,20 +46,7 @@ async def run_scan(targets: Iterable[Target], options: ScanOptions, profile: Pro
     """Scan every target; call ``on_result`` for each domain as it completes.
 
     ``skip``: input positions already done (a resumed scan)."""
-    return await collect_scan(targets, options, lambda ev: on_result(judge(ev, profile)),
-                              stats, skip=skip)
-
-
-async def collect_scan(targets: Iterable[Target], options: ScanOptions,
-                       on_evidence: Callable[[DomainEvidence], None],
-                       stats: ScanStats | None = None, *, skip: Container[int] = ()) -> ScanStats:
-    """``run_scan`` without the evaluation: ``on_evidence`` gets each domain's evidence as
-    it completes (the scan command judges it in its report worker, on the other core)."""
-    stats = stats if stats is not None else ScanStats()
-    ctx = ScanContext.create(options)
-    async for ev in collect_stream(ctx, targets, stats=stats, skip=skip):
-        on_evidence(ev)
-    return stats
+    return await collect_all(targets, options, judging(profile, on_result), stats, skip=skip)
 
 
 def scan(domains: Iterable[str | Target], *, profile: str = "baseline",

@@ -14,14 +14,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import MxauditError
+from scanner.errors import MxauditError
 
 COMMANDS = ("scan", "demo", "report", "history", "diff", "verify_dkim")
 CONFIGURED = ("scan", "report", "history", "diff")   # commands that read the config file
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from scanner import __version__
 
     parser = argparse.ArgumentParser(
         prog="mxaudit",
@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         if args.command in CONFIGURED:
-            from .config import apply_config
+            from scanner.config import apply_config
             apply_config(args, args.command)
         return int(args.func(args) or 0)
     except MxauditError as exc:   # usage, input, profile and store errors alike

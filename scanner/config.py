@@ -32,12 +32,12 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from .errors import UsageError
-from .options import parse_nameserver, parse_port
+from scanner.errors import UsageError
+from scanner.options import parse_nameserver, parse_port
+from scanner.run.progress import LOG_FORMATS
+from scanner.verdict import FAIL_ON
 
 OUT_FIELDS = ("date", "time", "scan")
-FAIL_ON = ("fail", "error", "warn")
-LOG_FORMATS = ("text", "json")
 
 
 def default_config_path() -> Path:

@@ -18,7 +18,7 @@ from typing import TextIO
 
 import idna
 
-from .errors import InputError
+from scanner.errors import InputError
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _SELECTOR = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62})$")

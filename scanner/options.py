@@ -5,8 +5,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import UsageError
-from .evidence.smtp import DEFAULT_PORTS, ROLES, PortSpec
+from scanner.errors import UsageError
+from scanner.evidence.smtp import DEFAULT_PORTS, ROLES, PortSpec
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,37 @@ class ScanOptions:
     max_addresses: int = 2         # addresses examined per MX host and address family
     mta_sts_port: int = 443        # HTTPS port for MTA-STS policy fetches (labs run unprivileged)
     extra: dict[str, str] = field(default_factory=dict)
+
+    def to_record(self) -> dict:
+        """The options as stored in the scan history; ``from_record`` reads them back."""
+        return {"nameservers": [f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+                                for ip, port in self.nameservers],
+                "ca_file": str(Path(self.ca_file).resolve()) if self.ca_file else None,
+                "allow_private": self.allow_private,
+                "ports": [str(p) for p in self.ports], "dkim_selectors": list(self.dkim_selectors),
+                "profile": self.profile, "ehlo_name": self.ehlo_name,
+                "concurrency": self.concurrency, "timeout": self.timeout,
+                "deadline": self.domain_deadline, "mta_sts_port": self.mta_sts_port,
+                "per_ip_limit": self.per_ip_limit, "dns_retries": self.dns_retries,
+                "max_mx_hosts": self.max_mx_hosts, "max_addresses": self.max_addresses}
+
+    @classmethod
+    def from_record(cls, r: dict) -> "ScanOptions":
+        d = cls()
+        return cls(
+            nameservers=tuple(parse_nameserver(n) for n in r.get("nameservers", ())),
+            ca_file=Path(r["ca_file"]) if r.get("ca_file") else None,
+            allow_private=r.get("allow_private", d.allow_private),
+            ports=tuple(parse_port(p) for p in r.get("ports", ())) or DEFAULT_PORTS,
+            dkim_selectors=tuple(r.get("dkim_selectors", ())),
+            profile=r.get("profile", d.profile), ehlo_name=r.get("ehlo_name", d.ehlo_name),
+            concurrency=r.get("concurrency", d.concurrency), timeout=r.get("timeout", d.timeout),
+            domain_deadline=r.get("deadline", d.domain_deadline),
+            mta_sts_port=r.get("mta_sts_port", d.mta_sts_port),
+            per_ip_limit=r.get("per_ip_limit", d.per_ip_limit),
+            dns_retries=r.get("dns_retries", d.dns_retries),
+            max_mx_hosts=r.get("max_mx_hosts", d.max_mx_hosts),
+            max_addresses=r.get("max_addresses", d.max_addresses))
 
 
 def parse_nameserver(text: str) -> tuple[str, int]:

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .evidence import DnsOutcome, DomainEvidence
-from .findings import Finding, Status
+from scanner.evidence import DnsOutcome, DomainEvidence
+from scanner.findings import Finding, Status
 
 # What a check needs before it can say anything:
 #   "input"  - runs on every row, even junk input (domain.valid)
@@ -74,7 +74,7 @@ def check(check_id: str, *, title: str, category: str, reference: str,
 
 def all_checks() -> dict[str, CheckSpec]:
     """Every registered check, in registration order (the catalogue's order)."""
-    from . import checks  # noqa: F401  (importing the package registers every check)
+    from scanner import checks  # noqa: F401  (importing the package registers every check)
 
     return dict(_REGISTRY)
 

@@ -23,12 +23,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import StoreError
-from .evidence import DomainEvidence
-from .findings import Finding
-from .pipeline import DomainResult
-from .serde import dumps, from_jsonable
-from .verdict import Verdict
+from scanner.errors import StoreError, UsageError
+from scanner.evidence import DomainEvidence
+from scanner.findings import Finding
+from scanner.result import DomainResult
+from scanner.serde import dumps, from_jsonable
+from scanner.verdict import Verdict
 
 SCHEMA_VERSION = 2
 _SCHEMA = """
@@ -200,15 +200,24 @@ class Store:
             raise
         self._db.execute("COMMIT")
 
-    def finish_scan(self, scan_id: int, finished: str, state: str = COMPLETE) -> None:
-        """Record the end time, the state and the counts (also for an interrupted scan)."""
+    def end_scan(self, scan_id: int, finished: str) -> None:
+        """Record the end time and the counts; the state stays ``running`` until the reports
+        are written (``set_state``), so a scan whose reports failed is resumed, not lost."""
         self._db.execute(
-            """UPDATE scans SET finished = ?, state = ?,
+            """UPDATE scans SET finished = ?,
                  domains = (SELECT COUNT(*) FROM results WHERE scan_id = ?),
                  compliant = (SELECT COUNT(*) FROM results WHERE scan_id = ? AND compliant),
                  errors = (SELECT COUNT(*) FROM results WHERE scan_id = ? AND status = 'error'),
                  invalid = (SELECT COUNT(*) FROM results WHERE scan_id = ? AND domain = '')
-               WHERE id = ?""", (finished, state, scan_id, scan_id, scan_id, scan_id, scan_id))
+               WHERE id = ?""", (finished, scan_id, scan_id, scan_id, scan_id, scan_id))
+
+    def set_state(self, scan_id: int, state: str) -> None:
+        self._db.execute("UPDATE scans SET state = ? WHERE id = ?", (state, scan_id))
+
+    def finish_scan(self, scan_id: int, finished: str, state: str = COMPLETE) -> None:
+        """``end_scan`` and ``set_state`` at once (a scan with no reports to wait for)."""
+        self.end_scan(scan_id, finished)
+        self.set_state(scan_id, state)
 
     def scans(self, limit: int | None = None) -> list[ScanRecord]:
         """Stored scans, oldest first (the last ``limit`` of them when given)."""
@@ -223,6 +232,21 @@ class Store:
         if row is None:
             raise StoreError(f"no scan {scan_id} in {self.path}")
         return _scan_record(row)
+
+    def resolve(self, text: str) -> int:
+        """A scan named on the command line: its ID, 'latest' or 'previous'."""
+        scans = self.scans()
+        if not scans:
+            raise UsageError(f"no scans in {self.path}")
+        if text == "latest":
+            return scans[-1].id
+        if text == "previous":
+            if len(scans) < 2:
+                raise UsageError("there is no previous scan")
+            return scans[-2].id
+        if not text.isdigit() or all(s.id != int(text) for s in scans):
+            raise UsageError(f"no scan {text!r} in {self.path} (see 'mxaudit history')")
+        return int(text)
 
     def latest_unfinished(self) -> ScanRecord | None:
         """The newest scan that was killed or interrupted (what ``scan --resume`` continues)."""

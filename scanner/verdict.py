@@ -20,11 +20,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .findings import Finding, Status, domain_statuses
-from .profiles import Profile, Requirement
+from scanner.findings import SEVERITY, Finding, Status, domain_statuses
+from scanner.profiles import Profile, Requirement
 
 if TYPE_CHECKING:
-    from .evidence import DomainEvidence
+    from scanner.evidence import DomainEvidence
+    from scanner.result import DomainResult
+
+FAIL_ON = ("fail", "error", "warn")   # the levels --fail-on accepts
 
 POINTS = {Status.PASS: 1.0, Status.WARN: 0.5, Status.FAIL: 0.0}
 # score group -> the registry categories it averages
@@ -130,3 +133,20 @@ def group_scores(statuses: Mapping[str, Status], profile: Profile,
         earned[group] = earned.get(group, 0.0) + p * w
         possible[group] = possible.get(group, 0.0) + w
     return {g: 100 * earned[g] / possible[g] for g in SCORE_GROUPS if possible.get(g, 0.0) > 0}
+
+
+def fail_on_matches(r: DomainResult, profile: Profile, level: str | None) -> bool:
+    """True when a required check of the profile is at ``level`` or worse for this domain
+    (``--fail-on``)."""
+    if level is None:
+        return False
+    threshold = SEVERITY[Status(level)]
+    statuses = domain_statuses(r.findings)
+    if any(SEVERITY[statuses[req.check]] >= threshold
+           for req in profile.requirements if req.check in statuses):
+        return True
+    # A requirement unmet on its `match` (DMARC p= is not reject, ...) is a failure although
+    # the check's own status was accepted: it counts at the `fail` level.
+    return threshold <= SEVERITY[Status.FAIL] and any(
+        req.match is not None and req.check in r.verdict.failed
+        and statuses.get(req.check) in req.accept for req in profile.requirements)

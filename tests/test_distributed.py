@@ -11,11 +11,13 @@ import pytest
 
 from scanner.api import get_profile, run_scan
 from scanner.cli import main
-from scanner.distributed import Shard, decode_result, encode_result, failed_shard_results, \
-    make_shards, run_scan_dask, scan_shard
+from scanner.run.cluster import Shard, collect_on_cluster, decode_evidence, failed_shard, \
+    make_shards, scan_shard
+from scanner.run.driver import judging
+from scanner.serde import dumps
 from scanner.inputs import targets_from_strings
 from scanner.options import ScanOptions
-from scanner.pipeline import DomainResult
+from scanner.result import DomainResult
 from scanner.evidence.smtp import PortSpec
 
 distributed = pytest.importorskip("distributed")
@@ -82,8 +84,8 @@ def test_dask_scan_gives_the_same_findings_as_a_local_scan(lab, unique_zone, clu
     local = _local(options, profile, domains)
 
     got: list[DomainResult] = []
-    stats = run_scan_dask(targets_from_strings(domains), options, profile, got.append, client,
-                          shard_size=3)
+    stats = collect_on_cluster(targets_from_strings(domains), options,
+                               judging(profile, got.append), client, shard_size=3)
     assert (stats.domains, stats.completed) == (10, 10)
     assert _facts(got) == _facts(local)
     assert [r.evidence.position for r in sorted(got, key=lambda r: r.evidence.position)] == list(range(10))
@@ -103,8 +105,8 @@ def _tasks_per_worker(client) -> dict[str, int]:
 @pytest.mark.parametrize("report_worker", ["0", "1"], ids=["reports-in-process", "report-worker"])
 def test_cli_dask_writes_one_scan_and_one_set_of_reports(lab, unique_zone, cluster, tmp_path,
                                                           monkeypatch, report_worker, capsys):
-    """With the report worker forced on, it follows what the Dask scan stores (it is sent no
-    evidence: Dask results come back judged) and writes the same reports."""
+    """With the report worker forced on, the evidence the shards collect goes to it as a local
+    scan's does: it judges, stores and writes the same reports."""
     monkeypatch.setenv("MXAUDIT_REPORT_WORKER", report_worker)
     c, _ = cluster
     domains = _world(lab, unique_zone, n=4)
@@ -127,7 +129,7 @@ def test_cli_dask_writes_one_scan_and_one_set_of_reports(lab, unique_zone, clust
 
 
 def test_unreachable_scheduler_is_a_usage_error(tmp_path, capsys, monkeypatch):
-    import scanner.distributed as d
+    import scanner.run.cluster as d
     monkeypatch.setattr(d, "CONNECT_TIMEOUT", 0.5)
     rc = main(["scan", "-d", "example.test", "--out", str(tmp_path / "o"), "--db",
                str(tmp_path / "h.sqlite"), "-q", "--nameserver", "127.0.0.1:9",
@@ -138,7 +140,7 @@ def test_unreachable_scheduler_is_a_usage_error(tmp_path, capsys, monkeypatch):
 
 def test_shards_are_contiguous_and_keep_input_positions():
     targets = list(targets_from_strings(f"d{i}.test" for i in range(7)))
-    shards = list(make_shards(targets, ScanOptions(), get_profile("baseline"), size=3))
+    shards = list(make_shards(targets, ScanOptions(), size=3))
     assert [(s.first_position, [t.domain for t in s.targets]) for s in shards] == [
         (0, ["d0.test", "d1.test", "d2.test"]), (3, ["d3.test", "d4.test", "d5.test"]),
         (6, ["d6.test"])]
@@ -146,18 +148,19 @@ def test_shards_are_contiguous_and_keep_input_positions():
 
 def test_a_failed_shard_becomes_error_rows_not_lost_domains():
     targets = tuple(targets_from_strings(["a.test", "b..test"]))
-    shard = Shard(5, targets, ScanOptions(), get_profile("baseline"))
-    rows = list(failed_shard_results(shard, "KilledWorker: boom"))
+    shard = Shard(5, targets, ScanOptions())
+    rows: list[DomainResult] = []
+    for ev in failed_shard(shard, "KilledWorker: boom"):
+        judging(get_profile("baseline"), rows.append)(ev)
     assert [(r.evidence.position, r.status) for r in rows] == [(5, "error"), (6, "ok")]
     assert rows[0].evidence.error == "distributed shard failed: KilledWorker: boom"
     assert ("domain.valid", "fail") in {(f.check, f.status.value) for f in rows[1].findings}
 
 
-def test_results_round_trip_through_the_wire_format():
-    shard = Shard(0, tuple(targets_from_strings(["x..test"])), ScanOptions(), get_profile("baseline"))
+def test_evidence_round_trips_through_the_wire_format():
+    shard = Shard(0, tuple(targets_from_strings(["x..test"])), ScanOptions())
     outcome = scan_shard(shard)          # an invalid name: no network at all
-    (text,) = outcome.results
-    r = decode_result(text)
-    assert encode_result(r) == text
-    assert (r.evidence.position, r.evidence.input) == (0, "x..test")
-    assert ("domain.valid", "fail") in {(f.check, f.status.value) for f in r.findings}
+    (text,) = outcome.evidence
+    ev = decode_evidence(text)
+    assert dumps(ev) == text
+    assert (ev.position, ev.input) == (0, "x..test")

@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from scanner.dnsclient import DnsClient
+from scanner.dns.client import DnsClient
 from scanner.errors import UsageError
 from scanner.evidence import DnsOutcome
 from scanner.options import parse_nameserver
@@ -158,7 +158,7 @@ def test_system_nameservers_reads_resolv_conf_without_querying(monkeypatch, tmp_
     come back as strings from dnspython, with the resolver's port."""
     import dns.resolver
 
-    from scanner import dnsclient
+    from scanner.dns import client as dnsclient
     from scanner.errors import UsageError
 
     conf = tmp_path / "resolv.conf"
@@ -197,7 +197,7 @@ def test_a_lost_datagram_is_sent_again_within_the_step(monkeypatch):
     """The same query (same ID) goes out again after RETRANSMIT_S, well before the step's
     timeout, and its answer is taken: a loss costs a second, not the whole timeout."""
     import dns.rrset  # noqa: F401  (used by the responder)
-    from scanner import dnswire
+    from scanner.dns import wire as dnswire
     monkeypatch.setattr(dnswire, "RETRANSMIT_S", 0.05)
 
     async def main():

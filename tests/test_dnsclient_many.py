@@ -10,7 +10,7 @@ import dns.message
 import dns.rcode
 import pytest
 
-from scanner.dnsclient import DnsClient
+from scanner.dns.client import DnsClient
 from scanner.evidence import DnsOutcome
 
 from .conftest import run_without_loop_errors
@@ -337,7 +337,7 @@ def test_slots_first_in_line_collects_what_is_released_before_it_runs():
     """The max_in_flight bound (_Slots): FIFO; a waiter asking for several gets every slot
     released before it runs again (asyncio.Semaphore woke a batch once per slot); nobody
     jumps the line while others wait; a cancelled waiter passes on what it was handed."""
-    from scanner.dnsclient import _Slots
+    from scanner.dns.client import _Slots
 
     async def main():
         slots = _Slots(3)

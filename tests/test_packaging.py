@@ -53,7 +53,7 @@ def test_installed_copy_renders_a_report(wheel: Path, tmp_path: Path) -> None:
         import pathlib, sys
         import scanner, reports
         from scanner.evidence import DomainEvidence
-        from scanner.pipeline import judge
+        from scanner.result import judge
         from scanner.api import get_profile
         from scanner.registry import all_checks
         assert pathlib.Path(scanner.__file__).is_relative_to(sys.prefix), scanner.__file__
@@ -61,7 +61,7 @@ def test_installed_copy_renders_a_report(wheel: Path, tmp_path: Path) -> None:
         r = judge(DomainEvidence(position=0, input="bad input!", domain="",
                                  invalid_reason="contains whitespace"), get_profile("baseline"))
         meta = {"scan_id": 1, "started": "s", "finished": "f", "profile": "baseline", "version": "v"}
-        reports.write_reports(pathlib.Path("out"), lambda: [r], list(all_checks()), meta)
+        reports.write_reports(pathlib.Path("out"), [r], get_profile("baseline"), meta)
         print(pathlib.Path("out/report.html").read_text()[:200])
     """)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

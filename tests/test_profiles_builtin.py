@@ -187,8 +187,8 @@ def test_malformed_profile_exits_2_with_the_line_and_the_reason(run_cli, tmp_pat
     (STRICT_DMARC, "fail", False),
 ])
 def test_fail_on_counts_an_unmet_match_as_a_failure(record, level, matched):
-    from scanner.commands._common import fail_on_matches
-    from scanner.pipeline import DomainResult
+    from scanner.verdict import fail_on_matches
+    from scanner.result import DomainResult
 
     profile = get_profile("bod-18-01")
     ev = dmarc_evidence(record)

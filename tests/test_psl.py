@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.psl import is_public_suffix, org_domain
+from scanner.parsers.psl import is_public_suffix, org_domain
 
 
 @pytest.mark.parametrize("name,expected", [

@@ -13,7 +13,7 @@ import pytest
 from scanner.errors import StoreError
 from scanner.evidence import DomainEvidence
 from scanner.findings import Finding, Status
-from scanner.pipeline import DomainResult
+from scanner.result import DomainResult
 from scanner.store import Store
 from scanner.verdict import Verdict
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.tagvalue import clip, has_version, locate, parse, split_list
+from scanner.parsers.tagvalue import clip, has_version, locate, parse, split_list
 
 
 def test_parse_basic_and_fws():

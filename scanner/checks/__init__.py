@@ -2,4 +2,4 @@
 
 Check modules are pure: evidence in, outcomes out. They never import a network library.
 """
-from . import domain, mx, smtp, mta_sts, tls_rpt, spf, dmarc, dkim, info  # noqa: F401
+from scanner.checks import domain, mx, smtp, mta_sts, tls_rpt, spf, dmarc, dkim, info  # noqa: F401

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..evidence import DnsResult, DomainEvidence
-from ..findings import Status
-from ..registry import Outcome
-from ..tagvalue import clip, locate
+from scanner.evidence import DnsResult, DomainEvidence
+from scanner.findings import Status
+from scanner.registry import Outcome
+from scanner.parsers.tagvalue import clip, locate
 
 
 def family(ev: DomainEvidence, name: str) -> tuple[Any, Outcome | None]:

@@ -18,13 +18,13 @@ from dataclasses import dataclass
 import dkim
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ..evidence import DomainEvidence
-from ..evidence.records import DkimProbe
-from ..findings import Status
-from ..registry import Outcome, check, per_evidence
-from ..tagvalue import TagList, clip, has_version, locate, parse, split_list
-from ._policy import answered_records, family, listing
-from .dmarc import effective as dmarc_effective
+from scanner.evidence import DomainEvidence
+from scanner.evidence.records import DkimProbe
+from scanner.findings import Status
+from scanner.registry import Outcome, check, per_evidence
+from scanner.parsers.tagvalue import TagList, clip, has_version, locate, parse, split_list
+from scanner.checks._policy import answered_records, family, listing
+from scanner.checks.dmarc import effective as dmarc_effective
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..evidence import DomainEvidence
-from ..evidence.records import DmarcEvidence
-from ..findings import Status
-from ..psl import org_domain
-from ..registry import Outcome, check, per_evidence
-from ..tagvalue import MAILTO, TagList, clip, locate, mailto_domains, parse, split_list
-from ._policy import answered_records, family, listing, unanswered
+from scanner.evidence import DomainEvidence
+from scanner.evidence.records import DmarcEvidence
+from scanner.findings import Status
+from scanner.parsers.psl import org_domain
+from scanner.registry import Outcome, check, per_evidence
+from scanner.parsers.tagvalue import MAILTO, TagList, clip, locate, mailto_domains, parse, split_list
+from scanner.checks._policy import answered_records, family, listing, unanswered
 
 POLICIES = ("none", "quarantine", "reject")
 _HTTPS = re.compile(r"https://[^\s,!]+(?:!\d+[kmgtKMGT]?)?\Z", re.I)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..evidence import DnsOutcome, DomainEvidence
-from ..findings import Status
-from ..registry import Outcome, check
+from scanner.evidence import DnsOutcome, DomainEvidence
+from scanner.findings import Status
+from scanner.registry import Outcome, check
 
 
 @check("domain.valid", title="Valid domain name", category="mx", requires="input",

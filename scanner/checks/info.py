@@ -1,11 +1,11 @@
 """Checks: informational records (BIMI, RFC 6186 submission SRV). Facts only, no judgement."""
 from __future__ import annotations
 
-from ..evidence import DomainEvidence
-from ..findings import Status
-from ..registry import Outcome, check
-from ..tagvalue import clip, parse
-from ._policy import answered_records, family, listing, unanswered, versioned_records
+from scanner.evidence import DomainEvidence
+from scanner.findings import Status
+from scanner.registry import Outcome, check
+from scanner.parsers.tagvalue import clip, parse
+from scanner.checks._policy import answered_records, family, listing, unanswered, versioned_records
 
 
 @check("bimi.record", title="BIMI record", category="info", reference="BIMI draft")

@@ -8,12 +8,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..evidence import DomainEvidence
-from ..evidence.records import MtaStsEvidence
-from ..findings import Status
-from ..registry import Outcome, check
-from ..tagvalue import clip, parse
-from ._policy import listing, single_record, versioned_records
+from scanner.evidence import DomainEvidence
+from scanner.evidence.records import MtaStsEvidence
+from scanner.findings import Status
+from scanner.registry import Outcome, check
+from scanner.parsers.tagvalue import clip, parse
+from scanner.checks._policy import listing, single_record, versioned_records
 
 _ID = re.compile(r"[A-Za-z0-9]{1,32}\Z")
 _KEY = re.compile(r"[A-Za-z0-9_]+\Z")

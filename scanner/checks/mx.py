@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..evidence import DnsResult, DomainEvidence, MxHostEvidence
-from ..findings import Status, subject_ip
-from ..registry import Outcome, check
+from scanner.evidence import DnsResult, DomainEvidence, MxHostEvidence
+from scanner.findings import Status, subject_ip
+from scanner.registry import Outcome, check
 
 _NULL_MX = "null MX (RFC 7505): the domain declares it accepts no mail"
 

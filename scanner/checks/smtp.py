@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 
-from ..evidence import DomainEvidence
-from ..evidence.smtp import Attempt, CertificateFacts, Failure, SmtpProbe
-from ..findings import Status, subject_endpoint
-from ..registry import Outcome, check
+from scanner.evidence import DomainEvidence
+from scanner.evidence.smtp import Attempt, CertificateFacts, Failure, SmtpProbe
+from scanner.findings import Status, subject_endpoint
+from scanner.registry import Outcome, check
 
 STARTTLS_ROLES = ("smtp", "submission")
 MODERN_VERSIONS = ("TLSv1.2", "TLSv1.3")

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import functools
 
-from ..evidence import DomainEvidence
-from ..evidence.records import SpfEvidence, SpfNode
-from ..findings import Status, subject_ip
-from ..registry import Outcome, check
-from ..spfsyntax import SpfRecord
-from ..spfsyntax import parse_spf as _parse_spf
-from ..tagvalue import clip
-from ._policy import family, listing, unanswered
+from scanner.evidence import DomainEvidence
+from scanner.evidence.records import SpfEvidence, SpfNode
+from scanner.findings import Status, subject_ip
+from scanner.registry import Outcome, check
+from scanner.parsers.spf import SpfRecord
+from scanner.parsers.spf import parse_spf as _parse_spf
+from scanner.parsers.tagvalue import clip
+from scanner.checks._policy import family, listing, unanswered
 
 LOOKUP_LIMIT = 10        # RFC 7208 4.6.4
 VOID_LIMIT = 2

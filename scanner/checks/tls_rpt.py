@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import re
 
-from ..evidence import DomainEvidence
-from ..registry import check
-from ..tagvalue import clip, parse, split_list
-from ._policy import listing, single_record, versioned_records
+from scanner.evidence import DomainEvidence
+from scanner.registry import check
+from scanner.parsers.tagvalue import clip, parse, split_list
+from scanner.checks._policy import listing, single_record, versioned_records
 
 _URI = re.compile(r"(mailto:[^@\s,]+@[A-Za-z0-9.\-_]+|https://[^\s,]+)\Z", re.I)
 

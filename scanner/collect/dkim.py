@@ -12,8 +12,8 @@ import functools
 import re
 from importlib import resources
 
-from ..context import ScanContext
-from ..evidence.records import DkimEvidence, DkimProbe
+from scanner.collect.context import ScanContext
+from scanner.evidence.records import DkimEvidence, DkimProbe
 
 _SELECTOR = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
                        r"(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\Z")

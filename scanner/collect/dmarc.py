@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
-from ..context import ScanContext
-from ..evidence.records import DmarcEvidence, DmarcReportAuth
-from ..psl import org_domain
-from ..tagvalue import locate, mailto_domains, parse
+from scanner.collect.context import ScanContext
+from scanner.evidence.records import DmarcEvidence, DmarcReportAuth
+from scanner.parsers.psl import org_domain
+from scanner.parsers.tagvalue import locate, mailto_domains, parse
 
 MAX_DESTINATIONS = 10
 

@@ -18,10 +18,10 @@ import ssl
 
 import httpx
 
-from ..context import ScanContext
-from ..evidence import DnsResult
-from ..evidence.records import HttpFetch, MtaStsEvidence
-from ..tagvalue import locate
+from scanner.collect.context import ScanContext
+from scanner.evidence import DnsResult
+from scanner.evidence.records import HttpFetch, MtaStsEvidence
+from scanner.parsers.tagvalue import locate
 
 POLICY_PATH = "/.well-known/mta-sts.txt"
 MAX_POLICY_BYTES = 64 * 1024

@@ -11,15 +11,15 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
-from ..context import ScanContext
-from ..evidence import MxEvidence, RecordsEvidence
-from .bimi import collect_bimi
-from .dkim import collect_dkim
-from .dmarc import collect_dmarc
-from .mta_sts import collect_mta_sts
-from .spf import collect_spf
-from .srv import collect_submission_srv
-from .tls_rpt import collect_tls_rpt
+from scanner.collect.context import ScanContext
+from scanner.evidence import MxEvidence, RecordsEvidence
+from scanner.collect.bimi import collect_bimi
+from scanner.collect.dkim import collect_dkim
+from scanner.collect.dmarc import collect_dmarc
+from scanner.collect.mta_sts import collect_mta_sts
+from scanner.collect.spf import collect_spf
+from scanner.collect.srv import collect_submission_srv
+from scanner.collect.tls_rpt import collect_tls_rpt
 
 
 def family_budget(ctx: ScanContext) -> float:

@@ -23,12 +23,12 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from ..context import ScanContext
-from ..evidence import MxEvidence, PortSpec
-from ..evidence.smtp import Attempt, Failure, HandshakeAttempt, SmtpProbe, TlsFacts
-from .smtp_session import (ProbeError, SmtpSession, Transcript, abort, auth_mechanisms,
+from scanner.collect.context import ScanContext
+from scanner.evidence import MxEvidence, PortSpec
+from scanner.evidence.smtp import Attempt, Failure, HandshakeAttempt, SmtpProbe, TlsFacts
+from scanner.collect.smtp_session import (ProbeError, SmtpSession, Transcript, abort, auth_mechanisms,
                            classify, extensions_of, open_stream)
-from .smtp_tls import (LEGACY_OFFER, TrustStore, certificate_facts, legacy_context,
+from scanner.collect.smtp_tls import (LEGACY_OFFER, TrustStore, certificate_facts, legacy_context,
                        modern_context, peer_chain_der, sni_for, weak_hello)
 
 PROBE_DEADLINE_STEPS = 12   # the probe deadline, in step timeouts (three connections)

@@ -12,7 +12,7 @@ import asyncio
 import ssl
 from dataclasses import dataclass, field
 
-from ..evidence.smtp import Failure
+from scanner.evidence.smtp import Failure
 
 MAX_LINE = 4096
 MAX_REPLY = 64 * 1024

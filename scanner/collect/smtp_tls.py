@@ -33,7 +33,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509 import verification as xv
 
-from ..evidence.smtp import Attempt, CertificateFacts, HandshakeAttempt
+from scanner.evidence.smtp import Attempt, CertificateFacts, HandshakeAttempt
 
 MAX_CHAIN = 5
 LEGACY_OFFER = "TLS 1.0-1.1 only"

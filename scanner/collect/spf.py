@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 
 import spf as pyspf
 
-from ..context import ScanContext
-from ..evidence import DnsOutcome, DnsResult, MxEvidence
-from ..evidence.records import SpfEvidence, SpfMxResult, SpfNode, SpfTermLookup
-from ..spfsyntax import SpfTerm, parse_spf
-from ..tagvalue import locate
-from .dnsbridge import SyncDns
+from scanner.collect.context import ScanContext
+from scanner.evidence import DnsOutcome, DnsResult, MxEvidence
+from scanner.evidence.records import SpfEvidence, SpfMxResult, SpfNode, SpfTermLookup
+from scanner.parsers.spf import SpfTerm, parse_spf
+from scanner.parsers.tagvalue import locate
+from scanner.dns.sync import SyncDns
 
 MAX_RECORDS = 64          # SPF records fetched per domain (RFC limit is 10 lookups; hostile
                           # trees of 1,000 includes stop here, counts become lower bounds)

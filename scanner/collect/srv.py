@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import asyncio
 
-from ..context import ScanContext
-from ..evidence import DnsResult
+from scanner.collect.context import ScanContext
+from scanner.evidence import DnsResult
 
 SERVICES = ("_submission._tcp", "_submissions._tcp")
 

@@ -1,4 +1,5 @@
-"""Pieces shared by the commands: output options, --fail-on, exit statuses, report writing.
+"""Command-line pieces shared by the commands: output and scan options, and turning the
+parsed options into ScanOptions.
 
 Exit statuses: 0 the command ran; 1 --fail-on matched (diff: --fail-on-worse matched);
 2 usage or input error; 3 interrupted by SIGINT/SIGTERM (what finished is kept and reported).
@@ -8,15 +9,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..findings import SEVERITY, Status, domain_statuses
-from ..pipeline import DomainResult
-from ..profiles import Profile
-from ..registry import all_checks
-from ..progress import LOG_FORMATS
-from ..store import ScanRecord, Store
-
-FAIL_ON = ("fail", "error", "warn")
-EXIT_INTERRUPTED = 3
+from scanner.errors import UsageError
+from scanner.evidence.smtp import DEFAULT_PORTS
+from scanner.options import ScanOptions, parse_nameserver, parse_port
+from scanner.run.progress import LOG_FORMATS
+from scanner.verdict import FAIL_ON
 
 
 def add_output_options(p: argparse.ArgumentParser, *, out_required: bool = True) -> None:
@@ -36,41 +33,65 @@ def add_output_options(p: argparse.ArgumentParser, *, out_required: bool = True)
                         "when stderr is not a terminal: text)")
 
 
-def fail_on_matches(r: DomainResult, profile: Profile, level: str | None) -> bool:
-    """True when a required check of the profile is at ``level`` or worse for this domain."""
-    if level is None:
-        return False
-    threshold = SEVERITY[Status(level)]
-    statuses = domain_statuses(r.findings)
-    if any(SEVERITY[statuses[req.check]] >= threshold
-           for req in profile.requirements if req.check in statuses):
-        return True
-    # A requirement unmet on its `match` (DMARC p= is not reject, ...) is a failure although
-    # the check's own status was accepted: it counts at the `fail` level.
-    return threshold <= SEVERITY[Status.FAIL] and any(
-        req.match is not None and req.check in r.verdict.failed
-        and statuses.get(req.check) in req.accept for req in profile.requirements)
+def add_scan_options(p: argparse.ArgumentParser) -> None:
+    d = ScanOptions()
+    g = p.add_argument_group("network")
+    g.add_argument("--nameserver", action="append", default=[], metavar="IP[:PORT]",
+                   help="DNS resolver to use for every lookup (repeatable); default: the system's")
+    g.add_argument("--ca-file", type=Path, metavar="PEM",
+                   help="extra trusted CA certificates, for SMTP and HTTPS alike")
+    g.add_argument("--allow-private", action="store_true", default=None,
+                   help="connect to loopback/private addresses (internal estates, test labs); "
+                        "without it such hosts are reported, never contacted")
+    g.add_argument("--port", action="append", default=[], metavar="PORT:ROLE",
+                   help="SMTP port and role: smtp (STARTTLS, opportunistic), submission "
+                        "(STARTTLS, required) or submissions (implicit TLS); repeatable; default "
+                        + " ".join(str(p) for p in DEFAULT_PORTS))
+    g.add_argument("--ehlo-name", metavar="FQDN",
+                   help=f"name sent in EHLO (default {d.ehlo_name})")
+    g.add_argument("--mta-sts-port", type=int, metavar="PORT",
+                   help=argparse.SUPPRESS)
+    g = p.add_argument_group("checks")
+    g.add_argument("--dkim-selector", action="append", default=[], metavar="SEL",
+                   help="DKIM selector tried on every domain before the built-in common ones")
+    g.add_argument("--profile", metavar="NAME|FILE",
+                   help="compliance profile (default baseline)")
+    g = p.add_argument_group("limits")
+    g.add_argument("--concurrency", type=int, metavar="N",
+                   help=f"domains scanned at once (default {d.concurrency})")
+    g.add_argument("--timeout", type=float, metavar="S",
+                   help=f"timeout of each network step in seconds (default {d.timeout:g})")
+    g.add_argument("--deadline", type=float, metavar="S",
+                   help=f"deadline of a whole domain in seconds (default {d.domain_deadline:g})")
+    g.add_argument("--dask", metavar="SCHEDULER_ADDRESS",
+                   help="shard the domain list over a Dask distributed cluster (e.g. "
+                        "tcp://scheduler.example:8786); needs: pip install 'mxaudit[dask]'")
 
 
-def finish_reports(store: Store, scan_id: int, out: Path, profile: Profile | None = None):
-    """Write the scan's reports, with a "since the previous scan" section and trends."""
-    from reports import write_reports
-
-    rec = store.scan(scan_id)
-    return write_reports(out, lambda: store.results(scan_id), list(all_checks()),
-                         report_meta(rec, profile), diff=since_previous(store, rec),
-                         trend=lambda domain: store.trend(domain, scan_id))
-
-
-def report_meta(rec: ScanRecord, profile: Profile | None) -> dict:
-    """What the report header says about the scan."""
-    return {"scan_id": rec.id, "started": rec.started, "finished": rec.finished or "",
-            "profile": rec.profile, "version": rec.version, "profile_spec": profile}
-
-
-def since_previous(store: Store, rec: ScanRecord):
-    """The report's "since the previous scan" section, or None for a first scan."""
-    from .diff import DiffSummary
-
-    previous = store.previous_scan(rec.id)
-    return DiffSummary.between(store, previous, rec) if previous is not None else None
+def options_from_args(args: argparse.Namespace) -> ScanOptions:
+    d = ScanOptions()
+    for attr, default in (("ehlo_name", d.ehlo_name), ("mta_sts_port", d.mta_sts_port),
+                          ("profile", d.profile), ("concurrency", d.concurrency),
+                          ("timeout", d.timeout), ("deadline", d.domain_deadline),
+                          ("allow_private", False)):
+        if getattr(args, attr, None) is None:
+            setattr(args, attr, default)
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    if args.timeout <= 0 or args.deadline <= 0:
+        raise UsageError("--timeout and --deadline must be positive")
+    if args.ca_file is not None and not args.ca_file.is_file():
+        raise UsageError(f"--ca-file {args.ca_file}: no such file")
+    return ScanOptions(
+        nameservers=tuple(parse_nameserver(n) for n in args.nameserver),
+        ca_file=args.ca_file,
+        allow_private=args.allow_private,
+        ports=tuple(parse_port(p) for p in args.port) or DEFAULT_PORTS,
+        dkim_selectors=tuple(args.dkim_selector),
+        profile=args.profile,
+        ehlo_name=args.ehlo_name,
+        concurrency=args.concurrency,
+        timeout=args.timeout,
+        domain_deadline=args.deadline,
+        mta_sts_port=args.mta_sts_port,
+    )

@@ -7,8 +7,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ._common import add_output_options
-from .scan import ensure_folder
+from scanner.commands._common import add_output_options
+from reports.files import ensure_folder
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -21,9 +21,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..lab.demo import DEMO_DOMAINS, build_demo
-    from ..lab.world import LabWorld
-    from .scan import build_scan_parser_args, run as run_scan
+    from scanner.lab.demo import DEMO_DOMAINS, build_demo
+    from scanner.lab.world import LabWorld
+    from scanner.commands.scan import build_scan_parser_args, run as run_scan
 
     out = Path(args.out)
     ensure_folder(out)

@@ -10,7 +10,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from ..store import ScanRecord, Store, default_db_path
+from scanner.store import ScanRecord, Store, default_db_path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

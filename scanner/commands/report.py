@@ -6,13 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..api import get_profile
-from ..errors import UsageError
-from ..pipeline import judge
-from ..registry import all_checks
-from ..store import Store, default_db_path
-from ._common import fail_on_matches
-from .scan import ensure_folder
+from reports import write_reports
+from reports.files import ensure_folder
+from reports.stored import report_meta
+from scanner.api import get_profile
+from scanner.result import judge
+from scanner.store import Store, default_db_path
+from scanner.verdict import FAIL_ON, fail_on_matches
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,48 +24,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "(default: the scan's own)")
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--db", type=Path, metavar="PATH", help="scan history database")
-    p.add_argument("--fail-on", choices=("fail", "error", "warn"), metavar="STATUS")
+    p.add_argument("--fail-on", choices=FAIL_ON, metavar="STATUS")
     p.set_defaults(func=run)
 
 
-def resolve_scan_id(store: Store, text: str) -> int:
-    scans = store.scans()
-    if not scans:
-        raise UsageError(f"no scans in {store.path}")
-    if text == "latest":
-        return scans[-1].id
-    if text == "previous":
-        if len(scans) < 2:
-            raise UsageError("there is no previous scan")
-        return scans[-2].id
-    if not text.isdigit() or all(s.id != int(text) for s in scans):
-        raise UsageError(f"no scan {text!r} in {store.path} (see 'mxaudit history')")
-    return int(text)
-
-
 def run(args: argparse.Namespace) -> int:
-    from reports import write_reports
-
     # a bad --profile is a usage error, reported before the history is even opened
     chosen = get_profile(args.profile) if args.profile else None
     ensure_folder(Path(args.out))
     with Store(args.db or default_db_path()) as store:
-        scan_id = resolve_scan_id(store, args.scan)
+        scan_id = store.resolve(args.scan)
         rec = store.scan(scan_id)
         profile = chosen or get_profile(rec.profile)
         matched = False
 
-        def regraded():
+        def regraded(stream):
             nonlocal matched
-            for r in store.results(scan_id):
+            for r in stream:
                 r = judge(r.evidence, profile)
                 matched = matched or fail_on_matches(r, profile, args.fail_on)
                 yield r
 
-        meta = {"scan_id": rec.id, "started": rec.started, "finished": rec.finished or "",
-                "profile": profile.name, "version": rec.version,
-                "profile_spec": profile}   # title and sourced requirements for report.html
-        summary = write_reports(Path(args.out), regraded, list(all_checks()), meta)
+        stream = store.results(scan_id)
+        summary = write_reports(Path(args.out), regraded(stream), profile,
+                                report_meta(rec, profile), count=len(stream))
     print(f"mxaudit: scan {scan_id} re-graded under {profile.name}: {summary.domains} domains, "
           f"{summary.compliant} compliant; reports in {args.out}", file=sys.stderr)
     return 1 if matched else 0

@@ -18,12 +18,12 @@ from pathlib import Path
 import dkim
 from dkim.util import InvalidTagValueList, parse_tag_value
 
-from ..checks.dkim import key_record
-from ..collect.dnsbridge import SyncDns
-from ..dnsclient import DnsClient
-from ..errors import UsageError
-from ..options import parse_nameserver
-from ..tagvalue import clip
+from scanner.checks.dkim import key_record
+from scanner.dns.sync import SyncDns
+from scanner.dns.client import DnsClient
+from scanner.errors import UsageError
+from scanner.options import parse_nameserver
+from scanner.parsers.tagvalue import clip
 
 MAX_MESSAGE_BYTES = 50 * 1024 * 1024
 

@@ -1,9 +1,9 @@
 """Evidence: plain, serialisable records of what the collect stage saw. It judges nothing."""
-from .dns import DnsOutcome, DnsResult
-from .domain import DomainEvidence
-from .mx import AddressEvidence, MxEvidence, MxHostEvidence, MxRecord, PtrEvidence
-from .records import RecordsEvidence
-from .smtp import DEFAULT_PORTS, ROLES, PortSpec, SmtpProbe
+from scanner.evidence.dns import DnsOutcome, DnsResult
+from scanner.evidence.domain import DomainEvidence
+from scanner.evidence.mx import AddressEvidence, MxEvidence, MxHostEvidence, MxRecord, PtrEvidence
+from scanner.evidence.records import RecordsEvidence
+from scanner.evidence.smtp import DEFAULT_PORTS, ROLES, PortSpec, SmtpProbe
 
 __all__ = [
     "DEFAULT_PORTS", "ROLES", "AddressEvidence", "DnsOutcome", "DnsResult", "DomainEvidence",

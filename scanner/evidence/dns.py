@@ -1,4 +1,4 @@
-"""What one DNS lookup saw. Collected by scanner.dnsclient; judged by the checks."""
+"""What one DNS lookup saw. Collected by scanner.dns.client; judged by the checks."""
 from __future__ import annotations
 
 import enum

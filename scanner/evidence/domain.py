@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .mx import MxEvidence
-from .records import RecordsEvidence
-from .smtp import PortSpec, SmtpProbe
+from scanner.evidence.mx import MxEvidence
+from scanner.evidence.records import RecordsEvidence
+from scanner.evidence.smtp import PortSpec, SmtpProbe
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .dns import DnsResult
+from scanner.evidence.dns import DnsResult
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .dns import DnsResult
+from scanner.evidence.dns import DnsResult
 
 
 # ---------------------------------------------------------------------------------- SPF

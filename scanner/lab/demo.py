@@ -13,8 +13,8 @@ from datetime import datetime, timedelta, timezone
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .https_server import Route
-from .world import LabWorld
+from scanner.lab.https_server import Route
+from scanner.lab.world import LabWorld
 
 DEMO_DOMAINS: dict[str, str] = {
     "good.test": "well run: STARTTLS with a trusted certificate, SPF -all, DMARC reject, "
@@ -49,7 +49,7 @@ def _txt(value: str) -> str:
 
 
 def build_demo(world: LabWorld) -> DemoWorld:
-    from .smtp_servers import start_smtp_host
+    from scanner.lab.smtp_servers import start_smtp_host
 
     ca = world.ca
     now = datetime.now(timezone.utc)

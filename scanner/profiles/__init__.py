@@ -30,11 +30,11 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import UsageError
-from ..findings import Status
+from scanner.errors import UsageError
+from scanner.findings import Status
 
 if TYPE_CHECKING:
-    from ..evidence import DomainEvidence
+    from scanner.evidence import DomainEvidence
 
 DEFAULT_ACCEPT = (Status.PASS, Status.WARN, Status.INFO, Status.SKIPPED)
 
@@ -51,8 +51,8 @@ def fact_values(fact: str, ev: DomainEvidence) -> tuple[str, ...] | None:
     lookup failed). ``dmarc.policy`` is the policy in effect for the domain (``sp`` of an
     organisational record, else ``p``), as dmarc.policy judges it; rua/ruf are URI lists
     without the ``!size`` suffix."""
-    from ..checks.dmarc import effective   # the checks' own parser and locator
-    from ..tagvalue import split_list
+    from scanner.checks.dmarc import effective   # the checks' own parser and locator
+    from scanner.parsers.tagvalue import split_list
 
     rec, _ = effective(ev) if ev.records is not None else (None, None)
     if rec is None:

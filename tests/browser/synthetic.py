@@ -15,7 +15,7 @@ from scanner.evidence import (AddressEvidence, DnsOutcome, DnsResult, DomainEvid
 from scanner.evidence.records import (DkimEvidence, DkimProbe, DmarcEvidence, HttpFetch,
                                       MtaStsEvidence, RecordsEvidence, SpfEvidence, SpfNode)
 from scanner.evidence.smtp import Attempt, CertificateFacts, Failure, HandshakeAttempt, TlsFacts
-from scanner.pipeline import DomainResult, judge
+from scanner.result import DomainResult, judge
 from scanner.profiles import Profile
 
 PORTS = (PortSpec(25, "smtp"), PortSpec(465, "submissions"), PortSpec(587, "submission"))

@@ -44,8 +44,8 @@ def report(tmp_path_factory) -> Path:
     profile = get_profile("bod-18-01")
     out = tmp_path_factory.mktemp("report")
     meta = {"scan_id": 7, "started": "2026-01-15T12:00:00+00:00", "finished": "2026-01-15T12:05:00+00:00",
-            "profile": profile.name, "version": "test", "profile_spec": profile}
-    write_reports(out, lambda: results(N, profile, hostile=True), list(all_checks()), meta)
+            "profile": profile.name, "version": "test"}
+    write_reports(out, list(results(N, profile, hostile=True)), profile, meta)
     return out / "report.html"
 
 
@@ -165,8 +165,8 @@ def test_compact_report_builds_a_domain_when_it_is_opened(tmp_path, monkeypatch)
     monkeypatch.setattr(html_mod, "FULL_DETAIL_LIMIT", 20)
     profile = get_profile("baseline")
     meta = {"scan_id": 8, "started": "s", "finished": "f", "profile": profile.name,
-            "version": "test", "profile_spec": profile}
-    write_reports(tmp_path, lambda: results(40, profile), list(all_checks()), meta)
+            "version": "test"}
+    write_reports(tmp_path, list(results(40, profile)), profile, meta)
     with Chromium(timeout=30) as page:
         page.navigate((tmp_path / "report.html").as_uri())
         assert page.evaluate("document.querySelectorAll('details.dom > noscript').length") == 40

@@ -9,7 +9,7 @@ from scanner.evidence.records import (DkimEvidence, DkimProbe, DmarcEvidence, Ht
                                       MtaStsEvidence, RecordsEvidence, SpfEvidence, SpfNode)
 from scanner.findings import Status
 from scanner.registry import all_checks, run_check
-from scanner.tagvalue import locate
+from scanner.parsers.tagvalue import locate
 
 P, W, F, I, E, S = (Status.PASS, Status.WARN, Status.FAIL, Status.INFO, Status.ERROR,
                     Status.SKIPPED)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 
-from scanner.context import ScanContext
+from scanner.collect.context import ScanContext
 from scanner.options import ScanOptions
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scanner.collect.dkim import collect_dkim, plan
-from scanner.dnsclient import DnsClient
+from scanner.dns.client import DnsClient
 from scanner.evidence import DnsOutcome
 from scanner.evidence.records import DkimEvidence, DkimProbe
 from tests.collect.records_lab import run

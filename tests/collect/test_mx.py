@@ -6,7 +6,7 @@ import asyncio
 import pytest
 
 from scanner.collect.mx import collect_mx
-from scanner.context import ScanContext
+from scanner.collect.context import ScanContext
 from scanner.evidence import AddressEvidence, DnsOutcome, MxRecord
 from scanner.options import ScanOptions
 

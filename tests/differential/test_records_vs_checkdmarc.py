@@ -12,7 +12,7 @@ from checkdmarc import utils as cd_utils
 
 from scanner.checks.dmarc import syntax_errors
 from scanner.collect.spf import walk_spf
-from scanner.tagvalue import parse, split_list
+from scanner.parsers.tagvalue import parse, split_list
 from tests.collect.records_lab import run
 
 pytestmark = pytest.mark.lab

@@ -10,11 +10,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from scanner.context import ScanContext
+from scanner.collect.context import ScanContext
 from scanner.evidence import PortSpec
 from scanner.inputs import Target
 from scanner.lab.https_server import Route
-from scanner.pipeline import collect_domain
+from scanner.collect.domain import collect_domain
 from scanner.registry import evaluate
 from tests.collect.records_lab import options, txt_strings
 

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 import pytest
 
 from scanner.collect.smtp import PROBE_DEADLINE_STEPS, collect_smtp
-from scanner.context import ScanContext
+from scanner.collect.context import ScanContext
 from scanner.evidence import (AddressEvidence, DnsOutcome, DnsResult, DomainEvidence,
                               MxEvidence, MxHostEvidence, MxRecord, PortSpec)
 from scanner.findings import Status

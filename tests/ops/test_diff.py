@@ -9,8 +9,8 @@ import pytest
 from scanner.api import get_profile
 from scanner.evidence import DomainEvidence
 from scanner.findings import Finding, Status
-from scanner.pipeline import DomainResult, judge
-from scanner.commands.diff import Change, compare
+from scanner.result import DomainResult, judge
+from reports.diff import Change, compare
 from scanner.verdict import Verdict
 
 from .conftest import BAD_ZONE, GOOD_ZONE, read_csv

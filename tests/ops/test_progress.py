@@ -1,4 +1,4 @@
-"""Progress bar and structured log lines (scanner/progress.py)."""
+"""Progress bar and structured log lines (scanner/run/progress.py)."""
 from __future__ import annotations
 
 import io
@@ -6,8 +6,8 @@ import json
 
 from scanner.api import get_profile
 from scanner.evidence import DomainEvidence
-from scanner.pipeline import judge
-from scanner.progress import Progress, scan_inputs
+from scanner.result import judge
+from scanner.run.progress import Progress, scan_inputs
 
 
 def _junk(text: str):

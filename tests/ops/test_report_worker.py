@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 
 from scanner.api import get_profile
-from scanner.commands import report_worker
-from scanner.commands._common import finish_reports
-from scanner.commands.scan import _reports
-from scanner.progress import Progress
+from scanner.run import worker as report_worker
+from reports.stored import render_scan
+from scanner.run.driver import Job, _reports
+from scanner.options import ScanOptions
+from scanner.run.progress import Progress
 from scanner.store import Store
 
 from ..conftest import REPO
@@ -55,7 +56,7 @@ def test_worker_writes_the_same_bytes_as_the_scan_process(lab, tmp_path, run_cli
     again = tmp_path / "again"
     again.mkdir()
     with Store(db) as store:
-        finish_reports(store, 2, again, get_profile("baseline"))
+        render_scan(store, 2, again, get_profile("baseline"))
     for name in FILES:
         assert (tmp_path / "two" / name).read_bytes() == (again / name).read_bytes(), name
     assert "Since the previous scan" in (again / "report.html").read_text()
@@ -92,7 +93,7 @@ def test_a_killed_scan_leaves_no_reports_and_no_worker(lab, tmp_path, make_domai
 def test_a_scan_that_ends_smaller_than_announced_is_laid_out_for_its_real_size(
         lab, tmp_path, run_cli, make_domains, lab_args, monkeypatch):
     """An interrupted scan of a long list: the worker assumed compact details, the scan ended
-    under the limit, so the reports are rendered as ``finish_reports`` would."""
+    under the limit, so the reports are rendered as ``render_scan`` would."""
     listing = tmp_path / "list.txt"
     listing.write_text("\n".join(make_domains(3)) + "\n")
     db = tmp_path / "h.sqlite"
@@ -132,9 +133,10 @@ def test_a_failed_worker_costs_only_time(lab, tmp_path, run_cli, make_domains, l
     log = io.StringIO()
     progress = Progress(bar=False, log_format="json", quiet=False, total=2, done=0, stream=log)
     with Store(db) as store:
-        summary = _reports(store, 1, tmp_path / "y", get_profile("baseline"), _FailedWorker(),
-                           progress)
-    assert summary.domains == 2
+        job = Job(store, store.scan(1), ScanOptions(), get_profile("baseline"), tmp_path / "y",
+                  progress)
+        summary = _reports(job, _FailedWorker(), progress)
+    assert summary["domains"] == 2 and summary["reports_by"] == "scan"
     assert all((tmp_path / "y" / name).exists() for name in FILES)
     warning = [e for e in _events(log.getvalue()) if e["event"] == "report-worker"]
     assert warning and warning[0]["level"] == "warning" and "boom" in warning[0]["error"]

@@ -9,7 +9,7 @@ import pytest
 from scanner.api import get_profile
 from scanner.errors import StoreError
 from scanner.evidence import DomainEvidence
-from scanner.pipeline import judge
+from scanner.result import judge
 from scanner.serde import to_jsonable
 from scanner.store import COMPLETE, RUNNING, SCHEMA_VERSION, Store
 

@@ -44,7 +44,7 @@ while True:
 async def run(port: int, n: int, tag: str) -> float:
     """CPU seconds per query * 1e6, for ``n`` distinct questions asked by 200 workers (a
     steady flow, as in a scan: the client's socket stays open)."""
-    from scanner.dnsclient import DnsClient
+    from scanner.dns.client import DnsClient
 
     client = DnsClient([("127.0.0.1", port)], timeout=5)
     names = iter([f"{'s0' if i % 10 == 0 else 'sel'}{i}._domainkey.{tag}.test" for i in range(n)])

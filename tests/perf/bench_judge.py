@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from scanner import serde  # noqa: E402
 from scanner.evidence import DomainEvidence  # noqa: E402
-from scanner.pipeline import judge  # noqa: E402
+from scanner.result import judge  # noqa: E402
 from scanner.profiles import load_profile  # noqa: E402
 from scanner.registry import all_checks  # noqa: E402
 from scanner.serde import from_jsonable  # noqa: E402

@@ -1,4 +1,4 @@
-"""Counting tests for the DNS fast path (scanner/dnswire.py): one query per question per scan,
+"""Counting tests for the DNS fast path (scanner/dns/wire.py): one query per question per scan,
 however many askers; concurrent queries share one socket; stray datagrams are ignored."""
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import socket
 import dns.message
 import pytest
 
-from scanner.dnsclient import DnsClient
-from scanner.dnswire import UdpMux
+from scanner.dns.client import DnsClient
+from scanner.dns.wire import UdpMux
 from scanner.evidence.dns import DnsOutcome
 
 pytestmark = pytest.mark.lab
@@ -89,7 +89,7 @@ def test_stray_datagrams_are_ignored():
 def test_lab_answers_take_the_fast_path(lab, unique_zone, monkeypatch):
     """Ordinary answers from a real server are read by ``parse_reply``: dnspython's parser
     is not called for them (it is the fallback, checked in test_dnswire_parse.py)."""
-    from scanner import dnswire
+    from scanner.dns import wire as dnswire
 
     zone = unique_zone()
     lab.dns.add_zone(zone, f"""

@@ -10,7 +10,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from scanner.dnswire import answers, name_query_wire
+from scanner.dns.wire import answers, name_query_wire
 
 NAMES = ["example.com", "_dmarc.d000001.test", ".", "1.0.0.127.in-addr.arpa", "Mixed.Case.TEST",
          "a\\.b.example", "x" * 63 + ".example"]
@@ -74,7 +74,7 @@ def _negative(rcode: int = dns.rcode.NXDOMAIN) -> tuple[dns.message.Message, byt
 def test_answer_part_drops_authority_and_additional_only():
     import dns.rrset
 
-    from scanner.dnswire import answer_part
+    from scanner.dns.wire import answer_part
 
     r, wire = _negative()
     r.answer.append(dns.rrset.from_text(r.question[0].name, 300, "IN", "TXT", '"a" "b"', '"c"'))
@@ -92,14 +92,14 @@ def test_answer_part_drops_authority_and_additional_only():
     lambda w: w[:6] + b"\x00\x05" + w[8:],   # more answers announced than present
 ])
 def test_answer_part_leaves_malformed_messages_whole(mangle):
-    from scanner.dnswire import answer_part
+    from scanner.dns.wire import answer_part
 
     wire = mangle(_negative()[1])
     assert answer_part(wire) == wire
 
 
 def test_answer_part_keeps_extended_rcodes():
-    from scanner.dnswire import answer_part
+    from scanner.dns.wire import answer_part
 
     r, _ = _negative(rcode=16)        # BADVERS: needs the OPT record's upper RCODE bits
     wire = r.to_wire()
@@ -119,7 +119,7 @@ NOT_PLAIN = ["", ".", "example.com.", "a..b", ".a", "x" * 64 + ".example",
 @pytest.mark.parametrize("name", PLAIN)
 @pytest.mark.parametrize("rdtype", ["TXT", "MX", "TLSA"])
 def test_plain_names_render_as_dnspython_does(name, rdtype):
-    from scanner.dnswire import plain_name_wire
+    from scanner.dns.wire import plain_name_wire
 
     wire = plain_name_wire(name)
     assert wire == dns.name.from_text(name).to_wire()
@@ -130,6 +130,6 @@ def test_plain_names_render_as_dnspython_does(name, rdtype):
 
 @pytest.mark.parametrize("name", NOT_PLAIN)
 def test_other_names_are_left_to_dnspython(name):
-    from scanner.dnswire import plain_name_wire
+    from scanner.dns.wire import plain_name_wire
 
     assert plain_name_wire(name) is None

@@ -17,8 +17,8 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 
-from scanner.dnsclient import _from_response
-from scanner.dnswire import parse_reply, parse_with_dnspython
+from scanner.dns.client import _from_response
+from scanner.dns.wire import parse_reply, parse_with_dnspython
 
 QNAMES = ["example.com", "sel1._domainkey.d000001.test", "_dmarc.Mixed.Case.TEST",
           "4.3.2.1.in-addr.arpa", "x" * 63 + ".example"]

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from scanner.evidence import DomainEvidence
-from scanner.pipeline import judge
+from scanner.result import judge
 from scanner.profiles import builtin_names, load_profile
 from scanner.registry import all_checks
 from scanner.serde import dumps, from_jsonable, to_jsonable

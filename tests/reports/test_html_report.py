@@ -19,11 +19,11 @@ from tests.browser.synthetic import HOSTILE, results
 SPECS = all_checks()
 
 
-def render(tmp_path, n=30, *, profile="bod-18-01", hostile=False, meta_profile=True) -> str:
+def render(tmp_path, n=30, *, profile="bod-18-01", hostile=False) -> str:
     prof = get_profile(profile)
     meta = {"scan_id": 3, "started": "2026-01-15", "finished": "2026-01-15", "profile": prof.name,
-            "version": "t", **({"profile_spec": prof} if meta_profile else {})}
-    write_reports(tmp_path, lambda: results(n, prof, hostile=hostile), list(SPECS), meta)
+            "version": "t"}
+    write_reports(tmp_path, list(results(n, prof, hostile=hostile)), prof, meta)
     return (tmp_path / "report.html").read_text(encoding="utf-8")
 
 
@@ -83,9 +83,40 @@ def test_full_details_show_transcript_and_certificate(tmp_path):
     assert "issuer CN=Synthetic CA,O=mxaudit bench" in page
 
 
-def test_a_profile_known_only_by_name_still_renders(tmp_path):
-    page = render(tmp_path, n=5, meta_profile=False)
-    assert "CISA BOD 18-01" in page                     # built-in: loaded by name
+def test_a_weighted_profile_from_a_file_is_what_the_report_averages(tmp_path):
+    """The report is given the Profile it renders: a user's weighted profile file yields the
+    per-category scores its verdicts were computed from, not weight-1 averages."""
+    import html as html_lib
+    import statistics
+
+    from scanner.findings import domain_statuses
+    from scanner.registry import categories
+    from scanner.verdict import group_scores
+
+    path = tmp_path / "weighted.toml"
+    path.write_text('name = "weighted"\ntitle = "Weighted test profile"\n'
+                    '[weights]\n"smtp.starttls" = 9\n"spf.all" = 6\n"dmarc.policy" = 4\n'
+                    '"smtp.cert_trusted" = 0\n', encoding="utf-8")
+    prof = get_profile(str(path))
+    rs = list(results(30, prof))
+    meta = {"scan_id": 1, "started": "s", "finished": "f", "profile": prof.name, "version": "t"}
+    write_reports(tmp_path, rs, prof, meta)
+    page = html_lib.unescape((tmp_path / "report.html").read_text(encoding="utf-8"))
+    shown = re.findall(r"Score by category: ([^<]*)</p>", page)
+    scored = [r for r in rs if r.evidence.valid and group_scores(
+        domain_statuses(r.findings), prof, categories())]
+    assert len(shown) == len(scored) > 0
+    differs = False
+    for r, line in zip(scored, shown):
+        statuses = domain_statuses(r.findings)
+        weighted = group_scores(statuses, prof, categories())
+        plain = group_scores(statuses, get_profile("baseline"), categories())
+        numbers = [int(n) for n in re.findall(r" (\d+)(?: ·|$)", line)]
+        assert numbers == [round(v) for v in weighted.values()], line
+        assert r.verdict.score == round(statistics.fmean(weighted.values()))
+        differs |= [round(v) for v in weighted.values()] != [round(v) for v in plain.values()]
+    assert differs          # the weights changed something, so the test can tell
+    assert "Weighted test profile" in page
 
 
 def test_grouping_shares_rows_for_the_same_text():
@@ -125,13 +156,13 @@ def test_hostile_marker_is_what_the_synthetic_scan_injects():
 
 def test_a_scan_of_invalid_inputs_only_renders(tmp_path):
     from scanner.evidence import DomainEvidence
-    from scanner.pipeline import judge
+    from scanner.result import judge
 
     profile = get_profile("baseline")
     junk = [judge(DomainEvidence(i, f"junk {i} <b>", "", "not a valid domain name"), profile)
             for i in range(3)]
     meta = {"scan_id": 1, "started": "s", "finished": "f", "profile": "baseline", "version": "t"}
-    write_reports(tmp_path, lambda: iter(junk), list(SPECS), meta)
+    write_reports(tmp_path, junk, profile, meta)
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert page.count('<svg class="chart"') == 2        # verdicts, failing checks: no scores
     assert "junk 2 &lt;b&gt;" in page and page.count("invalid input") >= 3
@@ -139,12 +170,12 @@ def test_a_scan_of_invalid_inputs_only_renders(tmp_path):
 
 def test_a_domain_with_only_some_evidence_renders(tmp_path):
     from scanner.evidence import DnsOutcome, DnsResult, DomainEvidence, MxEvidence
-    from scanner.pipeline import judge
+    from scanner.result import judge
 
     profile = get_profile("baseline")
     mx = MxEvidence(DnsResult("a.test", "MX", DnsOutcome.NODATA))
     only_mx = judge(DomainEvidence(0, "a.test", "a.test", mx=mx), profile)
     meta = {"scan_id": 1, "started": "s", "finished": "f", "profile": "baseline", "version": "t"}
-    write_reports(tmp_path, lambda: iter([only_mx]), list(SPECS), meta)
+    write_reports(tmp_path, [only_mx], profile, meta)
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert 'id="d0"' in page and "<caption>SMTP" not in page and "DNS records" not in page

@@ -8,9 +8,10 @@ import pytest
 
 from reports import write_reports
 from reports.safe import csv_cell
+from scanner.api import get_profile
 from scanner.evidence import DnsOutcome, DnsResult, DomainEvidence, MxEvidence, MxRecord
 from scanner.findings import Finding, Status
-from scanner.pipeline import DomainResult
+from scanner.result import DomainResult
 from scanner.serde import from_jsonable
 from scanner.verdict import Verdict
 
@@ -45,7 +46,7 @@ def results() -> list[DomainResult]:
 @pytest.fixture
 def out(tmp_path):
     meta = {"scan_id": 1, "started": "s", "finished": "f", "profile": f"p{EVIL}", "version": "v"}
-    summary = write_reports(tmp_path, results, CHECKS, meta)
+    summary = write_reports(tmp_path, results(), get_profile("baseline"), meta, check_ids=CHECKS)
     assert (summary.domains, summary.compliant, summary.invalid) == (2, 0, 1)
     return tmp_path
 

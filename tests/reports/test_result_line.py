@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from reports.tabular import result_line
-from scanner.pipeline import DomainResult, judge
+from scanner.result import DomainResult, judge
 from scanner.serde import to_jsonable
 
 from ..perf.test_judge_identity import CASES, PROFILES, _evidence

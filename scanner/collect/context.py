@@ -12,9 +12,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from .dnsclient import DnsClient
-from .memo import SharedOnce
-from .options import ScanOptions
+from scanner.dns.client import DnsClient
+from scanner.memo import SharedOnce
+from scanner.options import ScanOptions
 
 
 class PerIpLimiter:

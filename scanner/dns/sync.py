@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 
-from ..dnsclient import DnsClient
-from ..evidence.dns import DnsOutcome, DnsResult
+from scanner.dns.client import DnsClient
+from scanner.evidence.dns import DnsOutcome, DnsResult
 
 
 class SyncDns:

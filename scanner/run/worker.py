@@ -8,7 +8,7 @@ more, the scan process only collects: it sends each domain's evidence to this wo
 judges it, stores it (a batch per commit) and acknowledges it, then renders the results in
 input order as soon as every earlier position is in, on the machine's other core. When the
 scan ends it renders the rest, adds the summary and the "since the previous scan" section, and
-the four files appear as before: the same bytes ``finish_reports`` writes (a test compares).
+the four files appear as before: the same bytes ``render_scan`` writes (a test compares).
 Results stored by someone else (an interrupted run being resumed, a Dask scan, the scan
 process itself) are read back from the store, so the worker renders whatever the store holds.
 
@@ -25,7 +25,7 @@ it has read (so ``scan --resume`` keeps it), discards its partial files and exit
 Failure costs only time: a worker that dies or falls behind leaves its unacknowledged domains
 to the scan process, which judges and stores them itself (``INSERT OR REPLACE``: a domain
 stored by both is stored once), and a worker that does not report success leaves the reports
-to the scan process (``finish_reports``). The worker ignores SIGINT/SIGTERM: a terminal's
+to the scan process (``reports.stored.render_scan``). The worker ignores SIGINT/SIGTERM: a terminal's
 Ctrl-C or systemd's stop reaches the whole process group, and it is the scan process that
 decides what happens (stop, then finish).
 """
@@ -44,12 +44,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from ..evidence import DomainEvidence
-from ..pipeline import judge
-from ..profiles import Profile
-from ..serde import dumps, from_jsonable
-from ..store import Store, decode_result, result_row
-from ._common import fail_on_matches
+from scanner.evidence import DomainEvidence
+from scanner.profiles import Profile
+from scanner.result import judge
+from scanner.serde import dumps, from_jsonable
+from scanner.store import Store, decode_result, result_row
+from scanner.verdict import fail_on_matches
 
 # Below this many domains the worker's start-up (an interpreter importing Jinja2 and the
 # checks, ~0.3 s of CPU) costs more than judging and rendering in the scan process.
@@ -60,6 +60,18 @@ MAX_HELD = 512        # judged results the worker keeps for rendering (the rest:
 RENDER_SLICE = 64     # results rendered between two reads of the scan's messages
 POLL_S = 0.1
 PIPE_SIZE = 1 << 20   # room for ~100 domains' evidence in the pipe (Linux F_SETPIPE_SZ)
+
+
+# -P: the working directory is not put on sys.path, so a ``scanner/`` folder there cannot be
+# imported instead of mxaudit; the folder this process imported mxaudit from is added only if
+# the worker's own path lacks it (a source checkout), never ahead of the standard library.
+_BOOT = ("import sys; d = sys.argv[1]; d in sys.path or sys.path.insert(0, d); "
+         "from scanner.run.worker import main; sys.exit(main())")
+
+
+def worker_command() -> list[str]:
+    import scanner
+    return [sys.executable, "-P", "-c", _BOOT, str(Path(scanner.__file__).resolve().parent.parent)]
 
 
 def wanted(total: int | None) -> bool:
@@ -101,7 +113,7 @@ class ReportWorker:
         stderr = tempfile.TemporaryFile()
         proc = None
         try:
-            proc = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
+            proc = subprocess.Popen(worker_command(), stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, stderr=stderr)
             start = {"db": str(db), "scan_id": scan_id, "out": str(out), "total": total,
                      "profile": profile, "fail_on": fail_on}
@@ -119,6 +131,16 @@ class ReportWorker:
             except (OSError, AttributeError):   # not Linux, or above pipe-max-size: 64 KiB
                 pass
         return cls(proc, stderr)
+
+    def sink(self, fallback: Callable[[DomainEvidence], None], on_judged: Judged):
+        """The scan's sink: evidence to the worker; what it cannot take to ``fallback``
+        (the scan process judges and stores it), now or when the worker is lost."""
+        self.on_judged, self.on_orphan = on_judged, fallback
+
+        def send(ev: DomainEvidence) -> None:
+            if not self.send(ev):
+                fallback(ev)
+        return send
 
     # -- while the scan's event loop runs
     def attach(self, loop) -> None:
@@ -144,7 +166,9 @@ class ReportWorker:
             return False
         self._unacked[ev.position] = ev
         self._out += b"E " + dumps(ev).encode("utf-8", "surrogatepass") + b"\n"
-        if not self._waiting and self._loop is not None:
+        if self._loop is None:            # no event loop (a Dask scan): write it now
+            self._pump(lambda: not self._out)
+        elif not self._waiting:
             self._write()
         return True
 
@@ -220,19 +244,28 @@ class ReportWorker:
         if self.lost:
             return
         self._out += b"D\n"
+        self._pump(lambda: self._drained, timeout)
+
+    def _pump(self, done: Callable[[], bool], timeout: float = 3600.0) -> None:
+        """Without the event loop: write what is queued and read acknowledgements (those
+        already waiting, then as they come) until ``done()``."""
         stdin, stdout = self.proc.stdin.fileno(), self.proc.stdout.fileno()
         os.set_blocking(stdin, False)
         try:
-            while not self._drained and not self.lost:
+            wait = 0.0
+            while not self.lost:
                 ready, writable, _ = select.select([stdout], [stdin] if self._out else [], [],
-                                                   timeout)
-                if not ready and not writable:
+                                                   wait)
+                if wait and not ready and not writable:
                     self._lose("no answer from the worker")
                     return
                 if writable:
                     self._flush()
                 if ready and not self.lost:
                     self._readable()
+                if done() and not ready:
+                    return
+                wait = 0.0 if ready or writable else timeout
         finally:
             if not self.lost:
                 os.set_blocking(stdin, True)
@@ -333,31 +366,21 @@ class _Worker:
         self.position = 0                     # the next one to render
 
     def run(self) -> dict:
-        from reports.html import DETAIL_LIMIT, FULL_DETAIL_LIMIT, HtmlSpool
-        from reports.tabular import tabular_writer
+        from reports.stored import report_meta, since_previous, trend_of
+        from reports.writer import ReportWriter
 
-        from ..registry import all_checks
-        from ._common import report_meta, since_previous
-
-        compact, details = self.total > FULL_DETAIL_LIMIT, self.total <= DETAIL_LIMIT
         meta = report_meta(self.store.scan(self.scan_id), self.profile)
-        with HtmlSpool(meta, lambda domain: self.store.trend(domain, self.scan_id),
-                       compact=compact, details=details) as page:
-            with tabular_writer(self.out, list(all_checks())) as (add, summary):
-                def render(r) -> None:
-                    add(r)
-                    page.add(r)
-
-                finishing, behind = False, False
-                while not finishing:
-                    finishing = self._take(self.messages.read(0 if behind else POLL_S))
-                    behind = self._render(render, RENDER_SLICE)
-                self._render(render, None)
-                if (summary.domains > FULL_DETAIL_LIMIT, summary.domains <= DETAIL_LIMIT) != (compact, details):
-                    raise _Relayout           # an interrupted scan: discard, render the usual way
-                rec = self.store.scan(self.scan_id)
-                page.meta = report_meta(rec, self.profile)
-                page.finish(self.out, summary, since_previous(self.store, rec))
+        with ReportWriter(self.out, self.profile, meta, count=self.total,
+                          trend=trend_of(self.store, self.scan_id)) as writer:
+            finishing, behind = False, False
+            while not finishing:
+                finishing = self._take(self.messages.read(0 if behind else POLL_S))
+                behind = self._render(writer.add, RENDER_SLICE)
+            self._render(writer.add, None)
+            if not writer.fits:
+                raise _Relayout               # an interrupted scan: discard, render the usual way
+            rec = self.store.scan(self.scan_id)
+            summary = writer.finish(since_previous(self.store, rec), report_meta(rec, self.profile))
         return summary.counts()
 
     def _take(self, lines: list[bytes]) -> bool:
@@ -434,9 +457,9 @@ def main() -> int:
                 result = _Worker(store, start["scan_id"], Path(start["out"]), start["total"],
                                  start["profile"], start["fail_on"], messages, answer).run()
             except _Relayout:
-                from ._common import finish_reports
-                result = finish_reports(store, start["scan_id"], Path(start["out"]),
-                                        start["profile"]).counts()
+                from reports.stored import render_scan
+                result = render_scan(store, start["scan_id"], Path(start["out"]),
+                                     start["profile"]).counts()
     except (_Abandoned, BrokenPipeError):
         return 3
     except Exception as exc:  # the parent renders the reports itself and says why

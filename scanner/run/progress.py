@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
-from .pipeline import DomainResult
+from scanner.result import DomainResult
 
 LOG_FORMATS = ("text", "json")
 _BARE = re.compile(r"^[A-Za-z0-9_.:/@+-]*$")

@@ -26,10 +26,10 @@ import dns.rdatatype
 import dns.resolver
 import dns.reversename
 
-from .errors import UsageError
-from .dnswire import Reply, UdpMux, name_query_wire, plain_name_wire
-from .evidence.dns import DnsOutcome, DnsResult
-from .memo import SharedOnce
+from scanner.errors import UsageError
+from scanner.dns.wire import Reply, UdpMux, name_query_wire, plain_name_wire
+from scanner.evidence.dns import DnsOutcome, DnsResult
+from scanner.memo import SharedOnce
 
 
 @dataclass

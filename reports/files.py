@@ -1,0 +1,97 @@
+"""Output files: written beside their targets and renamed into place, so a reader (or a crash)
+never sees a half-written report, and a report *set* is renamed in together only once every
+file of it is whole: a failure while writing (disk full) leaves the previous set as it was,
+never a new results.jsonl beside last night's CSVs."""
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+from scanner.errors import UsageError
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)   # reading the umask means setting it: put it straight back
+    os.umask(mask)
+    return mask
+
+
+class FileSet:
+    """Temporary files that become their targets together, at ``commit``; ``discard`` (or a
+    failure while writing one) removes them and leaves the targets untouched."""
+
+    def __init__(self) -> None:
+        self._ready: list[tuple[str, Path]] = []
+
+    @contextmanager
+    def text(self, path: Path, *, newline: str | None = None) -> Iterator[TextIO]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            os.fchmod(fd, 0o666 & ~_umask())   # mkstemp makes 0600; reports get normal modes
+            with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as fh:
+                yield fh
+                fh.flush()
+                os.fsync(fh.fileno())
+        except BaseException:
+            _unlink(tmp)
+            raise
+        self._ready.append((tmp, path))
+
+    def commit(self) -> None:
+        """Rename every finished file into place, back to back, then sync the folders."""
+        ready, self._ready = self._ready, []
+        for tmp, path in ready:
+            os.replace(tmp, path)
+        for folder in {path.parent for _, path in ready}:
+            _sync_folder(folder)
+
+    def discard(self) -> None:
+        ready, self._ready = self._ready, []
+        for tmp, _ in ready:
+            _unlink(tmp)
+
+
+@contextmanager
+def atomic_text(path: Path, *, newline: str | None = None) -> Iterator[TextIO]:
+    """One file, renamed into place when it is whole."""
+    files = FileSet()
+    with files.text(path, newline=newline) as fh:
+        yield fh
+    files.commit()
+
+
+def ensure_folder(out: Path) -> None:
+    """The output folder must be usable before any domain is scanned, not after."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise UsageError(f"--out {out}: exists and is not a folder") from None
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot create the folder ({exc.strerror or exc})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {out}: folder is not writable")
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _sync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
