@@ -27,7 +27,8 @@ import dns.resolver
 import dns.reversename
 
 from scanner.errors import UsageError
-from scanner.dns.wire import Reply, UdpMux, name_query_wire, plain_name_wire
+from scanner.dns.dnssec.response import SignedAnswer
+from scanner.dns.wire import Reply, UdpMux, dnssec_query_wire, name_query_wire, plain_name_wire
 from scanner.evidence.dns import DnsOutcome, DnsResult
 from scanner.memo import SharedOnce
 
@@ -80,11 +81,15 @@ class DnsClient:
     parsed and chained by dnspython (a Message); each question is answered once per scan."""
 
     def __init__(self, nameservers: Sequence[tuple[str, int]] = (), *, timeout: float = 5.0,
-                 retries: int = 2, cache_size: int = 100_000, max_in_flight: int = 256) -> None:
+                 retries: int = 2, cache_size: int = 100_000, max_in_flight: int = 256,
+                 signed_cache_size: int = 20_000) -> None:
         servers = list(nameservers) or system_nameservers()
         self._servers = [UdpMux(ip, port) for ip, port in servers]
         self._timeout, self._retries = timeout, retries
         self._cache: SharedOnce[DnsResult] = SharedOnce(cache_size, inline=True)
+        # DNSSEC answers (whole messages) have their own, smaller LRU: they are bigger, and
+        # most are read once (DS/DNSKEY go on into the validator's per-zone key cache)
+        self._signed: SharedOnce[SignedAnswer] = SharedOnce(signed_cache_size, inline=True)
         self._limit = _Slots(max_in_flight)
 
     @property
@@ -93,7 +98,8 @@ class DnsClient:
 
     @property
     def stats(self) -> DnsStats:
-        return DnsStats(queries=self._cache.runs, cache_hits=self._cache.hits)
+        return DnsStats(queries=self._cache.runs + self._signed.runs,
+                        cache_hits=self._cache.hits + self._signed.hits)
 
     async def query(self, name: str, rdtype: str) -> DnsResult:
         key = (normalise_name(name), rdtype.upper())
@@ -104,6 +110,65 @@ class DnsClient:
         from a worker thread (a read-only peek), which lets the sync bridges skip a round
         trip through the event loop for questions the scan has already asked."""
         return self._cache.peek((normalise_name(name), rdtype.upper()))
+
+    async def query_signed(self, name: str, rdtype: str) -> SignedAnswer:
+        """(name, rdtype) with DO set, parsed whole, for the DNSSEC validator; once per scan
+        like every answer. Asked without CD first, so the resolver's own verdict is kept
+        (its AD bit; SERVFAIL for what it judges bogus); asked again with CD after a
+        SERVFAIL, to get the data and judge it ourselves (RFC 4035 3.2.2)."""
+        key = (normalise_name(name), rdtype.upper())
+        return await self._signed.get(key, lambda: self._lookup_signed(*key))
+
+    async def _lookup_signed(self, name: str, rdtype: str) -> SignedAnswer:
+        """``_lookup``'s retries, server order and TCP fallback, for a DNSSEC question."""
+        try:
+            qname = dns.name.from_text(name + ".") if name else dns.name.root
+            qtype = dns.rdatatype.from_text(rdtype)
+        except (dns.exception.DNSException, ValueError, UnicodeError) as exc:
+            return SignedAnswer(dns.name.root, 0, DnsOutcome.ERROR, detail=_short(exc))
+        name_wire = qname.to_wire()
+        failure: int | None = None
+        if not self._limit.take_now():
+            await self._limit.take()
+        try:
+            for _ in range(self._retries + 1):
+                timed_out = False
+                for server in self._servers:
+                    response = await self._ask_signed(server, name_wire, qname, qtype, cd=False)
+                    rejected = False
+                    if response is not None and response.rcode() == dns.rcode.SERVFAIL:
+                        response = await self._ask_signed(server, name_wire, qname, qtype, cd=True)
+                        rejected = True
+                    if response is None:
+                        timed_out = True
+                        continue
+                    rcode = response.rcode()
+                    if rcode in (dns.rcode.SERVFAIL, dns.rcode.REFUSED):
+                        failure = rcode
+                        continue
+                    return SignedAnswer.from_message(qname, qtype, response, rejected)
+                if not timed_out:
+                    break
+        finally:
+            self._limit.release()
+        if failure == dns.rcode.REFUSED:
+            return SignedAnswer(qname, qtype, DnsOutcome.REFUSED, detail="server refused the query")
+        if failure == dns.rcode.SERVFAIL:
+            return SignedAnswer(qname, qtype, DnsOutcome.SERVFAIL,
+                                detail="server failure (SERVFAIL), also with CD set")
+        return SignedAnswer(qname, qtype, DnsOutcome.TIMEOUT, detail="no answer before the timeout")
+
+    async def _ask_signed(self, server: UdpMux, name_wire: bytes, qname: dns.name.Name,
+                          qtype: int, *, cd: bool) -> dns.message.Message | None:
+        response = await server.exchange_wire(dnssec_query_wire(name_wire, qtype, cd=cd), qname,
+                                              qtype, self._timeout, whole=True)
+        if response is not None and response.flags & _TC:
+            query = dns.message.make_query(qname, qtype, use_edns=0, payload=1232,
+                                           want_dnssec=True)
+            if cd:
+                query.flags |= dns.flags.CD
+            response = await server.exchange_tcp(query, self._timeout)
+        return response
 
     async def ptr(self, ip: str) -> DnsResult:
         return await self.query(dns.reversename.from_address(ip).to_text(), "PTR")

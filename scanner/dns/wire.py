@@ -39,6 +39,7 @@ import dns.rdatatype
 
 _HEADER = struct.pack("!HHHHHH", 0, dns.flags.RD, 1, 0, 0, 1)   # ID 0, RD, 1 question, 1 OPT
 _OPT = struct.pack("!BHHIH", 0, dns.rdatatype.OPT, 1232, 0, 0)  # EDNS0, payload 1232, no options
+_OPT_DO = struct.pack("!BHHIH", 0, dns.rdatatype.OPT, 1232, dns.flags.DO, 0)  # the same, DO set
 
 
 def answers(response: dns.message.Message, qname: dns.name.Name | None, rdtype: int) -> bool:
@@ -124,6 +125,16 @@ def name_query_wire(name_wire: bytes, rdtype: int) -> bytes:
     ID 0 (a test checks they are identical), ``name_wire`` being the name in wire form,
     without building a Message."""
     return _HEADER + name_wire + struct.pack("!HH", rdtype, dns.rdataclass.IN) + _OPT
+
+
+def dnssec_query_wire(name_wire: bytes, rdtype: int, *, cd: bool) -> bytes:
+    """``name_query_wire`` with the DO bit set in the OPT record (RFC 3225: send the DNSSEC
+    records) and, with ``cd``, the CD bit (RFC 4035 3.2.2: do not validate for me, give me
+    the data even if you think it bogus). The answers are parsed whole by dnspython: the
+    validator needs the authority section (NSEC/NSEC3 proofs, the SOA of a denial)."""
+    flags = dns.flags.RD | (dns.flags.CD if cd else 0)
+    return (struct.pack("!HHHHHH", 0, flags, 1, 0, 0, 1) + name_wire
+            + struct.pack("!HH", rdtype, dns.rdataclass.IN) + _OPT_DO)
 
 
 class Reply:
@@ -370,13 +381,15 @@ def _expire(fut: asyncio.Future) -> None:
 
 class _Pending:
     """One query in flight. ``qkey`` set: parse with ``parse_reply`` first (the qname for
-    the dnspython path is then read back from the query's wire, only when needed)."""
+    the dnspython path is then read back from the query's wire, only when needed).
+    ``whole``: dnspython parses every section (DNSSEC answers)."""
 
-    __slots__ = ("fut", "qname", "rdtype", "qkey", "wire", "timer")
+    __slots__ = ("fut", "qname", "rdtype", "qkey", "wire", "timer", "whole")
 
     def __init__(self, fut: asyncio.Future, qname: dns.name.Name | None, rdtype: int,
-                 qkey: bytes | None = None, wire: bytes = b"") -> None:
+                 qkey: bytes | None = None, wire: bytes = b"", whole: bool = False) -> None:
         self.fut, self.qname, self.rdtype, self.qkey, self.wire = fut, qname, rdtype, qkey, wire
+        self.whole = whole
 
     def decode(self, data: bytes) -> "Reply | dns.message.Message | None":
         """The reply, or None: garbage, or not an answer to this question."""
@@ -386,15 +399,16 @@ class _Pending:
                 return reply
             if self.qname is None:
                 self.qname = dns.name.from_wire(self.wire, 12)[0]
-        return parse_with_dnspython(data, self.qname, self.rdtype)
+        return parse_with_dnspython(data, self.qname, self.rdtype, whole=self.whole)
 
 
 def parse_with_dnspython(data: bytes, qname: dns.name.Name | None,
-                         rdtype: int) -> dns.message.Message | None:
+                         rdtype: int, *, whole: bool = False) -> dns.message.Message | None:
     """The dnspython path: the response to (qname, rdtype, IN), or None when ``data`` is
-    garbage or answers something else (the query keeps waiting)."""
+    garbage or answers something else (the query keeps waiting). Cut after the answer
+    section (``answer_part``) unless ``whole``."""
     try:
-        response = dns.message.from_wire(answer_part(data))
+        response = dns.message.from_wire(data if whole else answer_part(data))
     except Exception:   # garbage: keep waiting for the real answer (or time out)
         return None
     return response if answers(response, qname, rdtype) else None
@@ -475,12 +489,12 @@ class UdpMux:
         return await self.exchange_wire(query.to_wire(), question.name, question.rdtype, timeout)
 
     async def exchange_wire(self, wire: bytes, qname: dns.name.Name | None, rdtype: int,
-                            timeout: float) -> dns.message.Message | None:
+                            timeout: float, *, whole: bool = False) -> dns.message.Message | None:
         """``wire``: a query (ID bytes are replaced) asking (qname, rdtype, IN). The response
         as a dnspython Message, or None on timeout. Rendering the query once (``name_query_wire``)
         instead of building a dnspython Message per lookup was ~1/3 of the DNS client's CPU
-        in the bench profile."""
-        return await self._exchange(wire, _Pending(None, qname, rdtype), timeout)
+        in the bench profile. ``whole``: every section parsed (see ``parse_with_dnspython``)."""
+        return await self._exchange(wire, _Pending(None, qname, rdtype, whole=whole), timeout)
 
     async def ask(self, wire: bytes, rdtype: int, timeout: float) -> "Reply | dns.message.Message | None":
         """``wire``: from ``query_wire``/``name_query_wire`` (one question). The response,

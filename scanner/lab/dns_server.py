@@ -11,7 +11,12 @@ server is deliberately small but honest about the protocol details the scanner d
 * EDNS payload honoured over UDP, TC set on oversize replies so clients retry over TCP;
   TCP uses two-byte length framing, several (also pipelined) queries per connection;
 * per-name fault injection (SERVFAIL, REFUSED, silence, delay) for error-path tests;
-* garbage is ignored: nothing a client sends may take the server down.
+* garbage is ignored: nothing a client sends may take the server down;
+* DNSSEC (RFC 4035 3.1) for zones signed by scanner/lab/signing.py: with the DO bit, every
+  RRset comes with its RRSIGs and every denial or wildcard expansion with its NSEC/NSEC3
+  proof (scanner/lab/dns_proofs.py); a DS question is answered from the parent zone when
+  both sides are served here (RFC 4035 3.1.4.1: parent and child on the same server), and
+  a name below a delegation to a zone not served here gets a referral.
 
 Zones may be changed from any thread while the server runs (a lock guards them), because
 tests build worlds from the pytest thread while the server lives on the lab loop thread.
@@ -39,6 +44,8 @@ import dns.rdataset
 import dns.rdatatype
 import dns.rrset
 import dns.zone
+
+from scanner.lab import dns_proofs
 
 __all__ = ["LabDnsServer", "BEHAVIOURS"]
 
@@ -69,6 +76,16 @@ class LabDnsServer:
         self._tasks: set[asyncio.Task] = set()
 
     # ----------------------------------------------------------------- zone data
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while zones are read or changed (scanner/lab/signing.py signs under it)."""
+        return self._lock
+
+    @property
+    def zones(self) -> dict[dns.name.Name, dns.zone.Zone]:
+        """The served zones by origin (the live dict: hold ``lock`` to use it)."""
+        return self._zones
+
     def add_zone(self, origin: str, text: str) -> None:
         """Load zone-file text (relative names, ``$TTL`` fine); replaces a zone of the same origin.
 
@@ -122,7 +139,7 @@ class LabDnsServer:
     @staticmethod
     def _ensure_soa(zone: dns.zone.Zone) -> None:
         if zone.get_rdataset(zone.origin, dns.rdatatype.SOA) is None:
-            o = zone.origin.to_text()
+            o = zone.origin.to_text() if len(zone.origin) > 1 else ""   # the root: "ns."
             soa = zone.find_rdataset(zone.origin, dns.rdatatype.SOA, create=True)
             soa.add(dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.SOA, _DEFAULT_SOA.format(o=o)), 300)
 
@@ -255,34 +272,59 @@ class LabDnsServer:
         if question.rdclass != dns.rdataclass.IN:
             response.set_rcode(dns.rcode.REFUSED)
             return response
+        dnssec = query.edns >= 0 and bool(query.ednsflags & dns.flags.DO)
         with self._lock:
-            self._resolve(question.name, question.rdtype, response)
+            self._resolve(question.name, question.rdtype, response, dnssec=dnssec)
         return response
 
-    def _resolve(self, qname: dns.name.Name, qtype: int, response: dns.message.Message) -> None:
-        """Fill ``response`` for (qname, qtype), chasing CNAMEs within served zones."""
+    def _zone_for(self, qname: dns.name.Name, qtype: int) -> dns.zone.Zone | None:
+        """The zone answering (qname, qtype): the deepest enclosing one, except that a DS
+        at a zone apex is the parent's record (RFC 4035 3.1.4.1)."""
         zone = self._find_zone(qname)
+        if zone is not None and qtype == dns.rdatatype.DS and zone.origin == qname and len(qname) > 1:
+            return self._find_zone(qname.parent()) or zone
+        return zone
+
+    def _resolve(self, qname: dns.name.Name, qtype: int, response: dns.message.Message,
+                 *, dnssec: bool = False) -> None:
+        """Fill ``response`` for (qname, qtype), chasing CNAMEs within served zones."""
+        zone = self._zone_for(qname, qtype)
         if zone is None:
             response.set_rcode(dns.rcode.REFUSED)
             return
         response.flags |= dns.flags.AA
         name = qname
-        for _hop in range(MAX_CNAME_HOPS):
-            rdatasets = self._lookup(zone, name)
+        for hop in range(MAX_CNAME_HOPS):
+            signed = dnssec and dns_proofs.is_signed(zone)
+            cut = self._cut(zone, name, qtype)
+            if cut is not None:
+                if hop == 0:
+                    self._referral(zone, cut, response, signed)
+                return
+            rdatasets, source = self._lookup(zone, name)
             if rdatasets is None:
                 response.set_rcode(dns.rcode.NXDOMAIN)
-                self._add_soa(zone, response)
+                self._add_soa(zone, response, signed)
+                if signed:
+                    self._add_proof(response, dns_proofs.nxdomain_proof(zone, name))
                 return
             wanted = [r for r in rdatasets if qtype == dns.rdatatype.ANY or r.rdtype == qtype]
             if wanted:
                 for rdataset in wanted:
-                    self._add_answer(response, name, rdataset)
+                    self._add_answer(response, name, rdataset, zone if signed else None, source)
+                if signed and source != name:
+                    self._add_proof(response, dns_proofs.wildcard_answer_proof(zone, name, source))
                 return
             cname = next((r for r in rdatasets if r.rdtype == dns.rdatatype.CNAME), None)
             if cname is None:
-                self._add_soa(zone, response)  # NODATA
+                self._add_soa(zone, response, signed)  # NODATA
+                if signed:
+                    wildcard = source if source != name else None
+                    self._add_proof(response, dns_proofs.nodata_proof(zone, name, qtype, wildcard))
                 return
-            self._add_answer(response, name, cname)
+            self._add_answer(response, name, cname, zone if signed else None, source)
+            if signed and source != name:
+                self._add_proof(response, dns_proofs.wildcard_answer_proof(zone, name, source))
             name = cname[0].target
             zone = self._find_zone(name)
             if zone is None:
@@ -290,38 +332,89 @@ class LabDnsServer:
         # too many hops (a loop): return the chain collected so far
 
     @staticmethod
-    def _add_answer(response: dns.message.Message, name: dns.name.Name, rdataset) -> None:
+    def _cut(zone: dns.zone.Zone, name: dns.name.Name, qtype: int) -> dns.name.Name | None:
+        """A delegation point of ``zone`` at or above ``name`` (the DS at the cut itself
+        is answered here, as the parent's record)."""
+        cut = None
+        probe = name
+        while probe != zone.origin and probe.is_subdomain(zone.origin):
+            if zone.get_rdataset(probe, dns.rdatatype.NS) is not None:
+                cut = probe
+            probe = probe.parent()
+        if cut is not None and cut == name and qtype == dns.rdatatype.DS:
+            return None
+        return cut
+
+    def _referral(self, zone: dns.zone.Zone, cut: dns.name.Name, response: dns.message.Message,
+                  signed: bool) -> None:
+        """NS of a child zone not served here (RFC 1034 4.3.2), with its DS or the proof
+        that there is none when the parent is signed (RFC 4035 3.1.4)."""
+        response.flags &= ~dns.flags.AA
+        self._add_section(response.authority, cut, zone.get_rdataset(cut, dns.rdatatype.NS), response)
+        if signed:
+            ds = dns_proofs._with_sigs(zone, cut, dns.rdatatype.DS)
+            self._add_proof(response, ds or dns_proofs.nodata_proof(zone, cut, dns.rdatatype.DS))
+
+    def _add_proof(self, response: dns.message.Message, records) -> None:
+        for owner, rdataset in records:
+            self._add_section(response.authority, owner, rdataset, response)
+
+    @staticmethod
+    def _add_section(section, owner: dns.name.Name, rdataset, response: dns.message.Message) -> None:
+        rrset = response.find_rrset(section, owner, dns.rdataclass.IN, rdataset.rdtype,
+                                    rdataset.covers, create=True)
+        if not len(rrset):
+            rrset.update(rdataset)
+
+    @staticmethod
+    def _add_answer(response: dns.message.Message, name: dns.name.Name, rdataset,
+                    signed_zone: dns.zone.Zone | None = None, source: dns.name.Name | None = None) -> None:
+        """The RRset at ``name`` (synthesised from ``source`` for a wildcard), with its
+        RRSIGs when ``signed_zone`` is given (they keep the wildcard's Labels count)."""
+        if rdataset.rdtype == dns.rdatatype.RRSIG:
+            return          # only with the RRset they cover
         rrset = response.find_rrset(response.answer, name, dns.rdataclass.IN, rdataset.rdtype, create=True)
         if len(rrset):
             return  # already present: a CNAME loop came back around
         rrset.update(rdataset)
+        if signed_zone is not None:
+            sig = dns_proofs.signatures(signed_zone, source or name, rdataset.rdtype)
+            if sig is not None:
+                sigs = response.find_rrset(response.answer, name, dns.rdataclass.IN,
+                                           dns.rdatatype.RRSIG, rdataset.rdtype, create=True)
+                sigs.update(sig)
 
-    @staticmethod
-    def _add_soa(zone: dns.zone.Zone, response: dns.message.Message) -> None:
+    def _add_soa(self, zone: dns.zone.Zone, response: dns.message.Message, signed: bool = False) -> None:
         soa = zone.get_rdataset(zone.origin, dns.rdatatype.SOA)
         if soa is not None:
             rrset = dns.rrset.RRset(zone.origin, dns.rdataclass.IN, dns.rdatatype.SOA)
             rrset.update(soa)
             rrset.update_ttl(min(soa.ttl, soa[0].minimum))
             response.authority.append(rrset)
+            if signed:
+                sig = dns_proofs.signatures(zone, zone.origin, dns.rdatatype.SOA)
+                if sig is not None:
+                    self._add_section(response.authority, zone.origin, sig, response)
 
     @staticmethod
-    def _lookup(zone: dns.zone.Zone, name: dns.name.Name) -> list | None:
+    def _lookup(zone: dns.zone.Zone, name: dns.name.Name) -> tuple[list | None, dns.name.Name]:
         """The rdatasets owned by ``name`` ([] for an empty non-terminal, None for NXDOMAIN),
-        with wildcard synthesis from the closest encloser (RFC 4592)."""
+        with wildcard synthesis from the closest encloser (RFC 4592); and the owner they
+        came from (the wildcard's name when synthesised)."""
         node = zone.get_node(name)
         if node is not None and len(node.rdatasets):
-            return list(node.rdatasets)
+            return list(node.rdatasets), name
         names = [n for n, nd in zone.nodes.items() if len(nd.rdatasets)]
         if any(n.is_subdomain(name) and n != name for n in names):
-            return []  # empty non-terminal
+            return [], name  # empty non-terminal
         encloser = name.parent()
         while encloser != zone.origin and not any(n.is_subdomain(encloser) for n in names):
             encloser = encloser.parent()
-        wildcard = zone.get_node(dns.name.Name(("*",) + encloser.labels))
+        source = dns.name.Name((b"*",) + encloser.labels)
+        wildcard = zone.get_node(source)
         if wildcard is not None and len(wildcard.rdatasets):
-            return list(wildcard.rdatasets)
-        return None
+            return list(wildcard.rdatasets), source
+        return None, name
 
 
 class _UdpProtocol(asyncio.DatagramProtocol):
