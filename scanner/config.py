@@ -6,6 +6,7 @@ command-line option, and an option given on the command line wins::
 
     nameservers = ["10.0.0.53", "10.0.1.53:5353"]
     ca_file = "/etc/ssl/certs/internal-ca.pem"     # relative paths: from the config's folder
+    trust_anchors = ["/etc/mxaudit/corp-anchor.key"]   # DNSSEC: DS/DNSKEY files (--trust-anchor)
     allow_private = false
     ports = ["25:smtp", "465:submissions", "587:submission"]
     profile = "baseline"                            # a name or a profile file
@@ -111,6 +112,7 @@ def _out_pattern(v: object) -> str:
 KEYS: dict[str, tuple[str, Callable[[object], object], bool]] = {
     "nameservers": ("nameserver", _str_list(parse_nameserver), False),
     "ca_file": ("ca_file", _str, True),
+    "trust_anchors": ("trust_anchor", _str_list(), True),
     "allow_private": ("allow_private", _bool, False),
     "ports": ("port", _str_list(parse_port), False),
     "profile": ("profile", _str, False),
@@ -155,7 +157,9 @@ def load_config(path: Path | None) -> dict[str, object]:
             value = convert(value)
         except _Bad as exc:
             raise UsageError(f"config {path}: key {key!r}: {exc}") from None
-        if is_path:
+        if is_path and isinstance(value, list):
+            value = [str(path.parent / Path(v).expanduser()) for v in value]
+        elif is_path:
             value = str(path.parent / Path(str(value)).expanduser())
         if key == "profile" and str(value).endswith(".toml"):
             value = str(path.parent / Path(str(value)).expanduser())

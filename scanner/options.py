@@ -26,6 +26,7 @@ class ScanOptions:
     max_mx_hosts: int = 10         # MX hosts examined per domain, by preference
     max_addresses: int = 2         # addresses examined per MX host and address family
     mta_sts_port: int = 443        # HTTPS port for MTA-STS policy fetches (labs run unprivileged)
+    trust_anchors: tuple[str, ...] = ()   # DNSSEC trust-anchor files (empty: the IANA root KSKs)
     extra: dict[str, str] = field(default_factory=dict)
 
     def to_record(self) -> dict:
@@ -39,7 +40,8 @@ class ScanOptions:
                 "concurrency": self.concurrency, "timeout": self.timeout,
                 "deadline": self.domain_deadline, "mta_sts_port": self.mta_sts_port,
                 "per_ip_limit": self.per_ip_limit, "dns_retries": self.dns_retries,
-                "max_mx_hosts": self.max_mx_hosts, "max_addresses": self.max_addresses}
+                "max_mx_hosts": self.max_mx_hosts, "max_addresses": self.max_addresses,
+                "trust_anchors": [str(Path(p).resolve()) for p in self.trust_anchors]}
 
     @classmethod
     def from_record(cls, r: dict) -> "ScanOptions":
@@ -57,7 +59,8 @@ class ScanOptions:
             per_ip_limit=r.get("per_ip_limit", d.per_ip_limit),
             dns_retries=r.get("dns_retries", d.dns_retries),
             max_mx_hosts=r.get("max_mx_hosts", d.max_mx_hosts),
-            max_addresses=r.get("max_addresses", d.max_addresses))
+            max_addresses=r.get("max_addresses", d.max_addresses),
+            trust_anchors=tuple(r.get("trust_anchors", ())))
 
 
 def parse_nameserver(text: str) -> tuple[str, int]:

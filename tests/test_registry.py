@@ -80,8 +80,12 @@ def test_input_checks_use_the_input_as_subject_for_junk():
 
 def test_registration_order_is_catalogue_order():
     ids = list(all_checks())
-    assert ids[:9] == ["domain.valid", "domain.exists", "mx.present", "mx.null", "mx.resolvable",
-                       "mx.cname", "mx.public_address", "mx.ipv6", "mx.ptr"]
+    assert ids[:11] == ["domain.valid", "domain.exists", "dnssec.signed", "dnssec.mx_signed",
+                        "mx.present", "mx.null", "mx.resolvable", "mx.cname", "mx.public_address",
+                        "mx.ipv6", "mx.ptr"]
+    # CHECKS.md lists DANE after TLS-RPT, at the end of its SMTP table
+    at = ids.index("tls_rpt.record")
+    assert ids[at + 1:at + 3] == ["dane.tlsa", "dane.rollover"]
 
 
 def test_categories_are_known():

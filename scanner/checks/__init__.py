@@ -2,4 +2,5 @@
 
 Check modules are pure: evidence in, outcomes out. They never import a network library.
 """
-from scanner.checks import domain, mx, smtp, mta_sts, tls_rpt, spf, dmarc, dkim, info  # noqa: F401
+from scanner.checks import (domain, dnssec, mx, smtp, mta_sts, tls_rpt, dane, spf, dmarc,  # noqa: F401
+                            dkim, info)

@@ -12,12 +12,17 @@ Conventions, the same for every check here:
   endpoint was unreachable, it offers no TLS) yields ``skipped`` naming the check that
   reports the problem, so one fault is counted once. When the facts are missing for an
   unexplained reason (the session died before the step) it yields ``error``.
+- Port 25 of an MX host whose ``dane.tlsa`` passes is authenticated by DANE, not the web
+  PKI (RFC 7672 3.1.1): ``smtp.cert_trusted`` is ``info`` there, and where a DANE-EE record
+  matched, ``smtp.cert_hostname`` and ``smtp.cert_expiry`` too. Submission ports keep the
+  PKI verdicts.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 
+from scanner.checks._dane import dane_hosts
 from scanner.evidence import DomainEvidence
 from scanner.evidence.smtp import Attempt, CertificateFacts, Failure, SmtpProbe
 from scanner.findings import Status, subject_endpoint
@@ -236,6 +241,23 @@ def _cert_judge(fn: Callable[[SmtpProbe, tuple[CertificateFacts, ...], bool | No
     return judge
 
 
+def _dane_aware(ev: DomainEvidence, judge: Callable[[SmtpProbe], Verdict], *,
+                ee_only: bool) -> Callable[[SmtpProbe], Verdict]:
+    """``judge``, turned to ``info`` on port 25 where DANE authenticates the server (see the
+    module docstring; ``ee_only``: only where a DANE-EE record matched)."""
+    hosts = dane_hosts(ev)
+
+    def judged(p: SmtpProbe) -> Verdict:
+        status, message = judge(p)
+        dane = hosts.get(p.host) if p.role == "smtp" else None
+        if (dane is None or not dane.passed or status is Status.SKIPPED
+                or (ee_only and not dane.ee_matched(p))):
+            return status, message
+        return Status.INFO, (f"DANE authenticates this server (dane.tlsa, RFC 7672 3.1.1); "
+                             f"web PKI: {status}: {message}")
+    return judged
+
+
 @check("smtp.cert_trusted", title="Certificate chain trusted", category="transport",
        reference="RFC 5280",
        remediation="Use a certificate issued by a public CA and serve the full chain.")
@@ -248,7 +270,7 @@ def cert_trusted(ev: DomainEvidence) -> Iterable[Outcome]:
             return Status.FAIL, f"{kind}: {trust_error}"
         return Status.ERROR, f"could not verify the chain: {trust_error or 'unknown'}"
 
-    return _per_endpoint(ev, _cert_judge(fn))
+    return _per_endpoint(ev, _dane_aware(ev, _cert_judge(fn), ee_only=False))
 
 
 def hostname_matches(host: str, leaf: CertificateFacts) -> bool:
@@ -278,7 +300,7 @@ def cert_hostname(ev: DomainEvidence) -> Iterable[Outcome]:
             return Status.PASS, f"{p.host} matches the certificate ({names})"
         return Status.FAIL, f"{p.host} does not match the certificate names: {names}"
 
-    return _per_endpoint(ev, _cert_judge(fn))
+    return _per_endpoint(ev, _dane_aware(ev, _cert_judge(fn), ee_only=True))
 
 
 def _parse_time(text: str) -> datetime | None:
@@ -318,7 +340,7 @@ def cert_expiry(ev: DomainEvidence) -> Iterable[Outcome]:
             return Status.PASS, f"valid until {chain[0].not_after}"
         return worst
 
-    return _per_endpoint(ev, _cert_judge(fn))
+    return _per_endpoint(ev, _dane_aware(ev, _cert_judge(fn), ee_only=True))
 
 
 @check("smtp.cert_key", title="Certificate key strong enough", category="transport",

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scanner.dns.client import DnsClient
+from scanner.dns.dnssec.anchors import TrustAnchors
+from scanner.dns.dnssec.validator import Validator
 from scanner.memo import SharedOnce
 from scanner.options import ScanOptions
 
@@ -61,12 +63,14 @@ class ScanContext:
     limiter: PerIpLimiter
     probes: SharedOnce[Any] = field(default_factory=SharedOnce)   # (host, ip, port) -> SmtpProbe
     shared: dict[str, SharedOnce[Any]] = field(default_factory=dict)  # other stages' once-caches
+    validator: Validator | None = None   # DNSSEC: the scan's key and answer caches
 
     @classmethod
     def create(cls, options: ScanOptions) -> "ScanContext":
         dns = DnsClient(options.nameservers, timeout=options.timeout, retries=options.dns_retries)
         limiter = PerIpLimiter(options.per_ip_limit, max(options.concurrency, 1) * 2)
-        return cls(options=options, dns=dns, limiter=limiter)
+        validator = Validator(dns, TrustAnchors.load(options.trust_anchors))
+        return cls(options=options, dns=dns, limiter=limiter, validator=validator)
 
     def once(self, name: str) -> SharedOnce[Any]:
         """A named once-cache for a stage (e.g. 'mta-sts-policy', 'dkim')."""

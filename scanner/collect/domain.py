@@ -1,4 +1,4 @@
-"""All network I/O for one domain: MX first, then SMTP probes and DNS records side by side,
+"""All network I/O for one domain: MX first, then SMTP probes, DNS records and DNSSEC side by side,
 bounded by the domain's deadline. Whatever the stages collected before the deadline is kept,
 and the domain is marked as not completed."""
 from __future__ import annotations
@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from scanner.collect.context import ScanContext
+from scanner.collect.dnssec import collect_dnssec
 from scanner.collect.mx import collect_mx
 from scanner.collect.records import collect_records
 from scanner.collect.smtp import collect_smtp
@@ -59,4 +60,7 @@ async def _collect_parts(ctx: ScanContext, ev: DomainEvidence, parts: dict[str, 
     async def records() -> None:
         parts["records"] = await collect_records(ctx, ev.domain, mx, ev.dkim_selectors)
 
-    await asyncio.gather(smtp(), records())
+    async def dnssec() -> None:
+        parts["dnssec"] = await collect_dnssec(ctx, ev.domain, mx)
+
+    await asyncio.gather(smtp(), records(), dnssec())

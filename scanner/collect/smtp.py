@@ -28,8 +28,8 @@ from scanner.evidence import MxEvidence, PortSpec
 from scanner.evidence.smtp import Attempt, Failure, HandshakeAttempt, SmtpProbe, TlsFacts
 from scanner.collect.smtp_session import (ProbeError, SmtpSession, Transcript, abort, auth_mechanisms,
                            classify, extensions_of, open_stream)
-from scanner.collect.smtp_tls import (LEGACY_OFFER, TrustStore, certificate_facts, legacy_context,
-                       modern_context, peer_chain_der, sni_for, weak_hello)
+from scanner.collect.smtp_tls import (LEGACY_OFFER, TrustStore, certificate_facts, dane_facts,
+                       legacy_context, modern_context, peer_chain_der, sni_for, weak_hello)
 
 PROBE_DEADLINE_STEPS = 12   # the probe deadline, in step timeouts (three connections)
 MAIL_FROM = "MAIL FROM:<>"
@@ -189,7 +189,7 @@ async def _handshake(ctx: ScanContext, p: _Probe, session: SmtpSession,
         p.f["tls"] = TlsFacts(completed=False, failure=err.failure, error=err.detail)
         p.fail(ProbeError(err.failure, err.detail))
         return False
-    chain, trusted, trust_error = await _chain_facts(ctx, sslobj)
+    chain, trusted, trust_error = await _chain_facts(ctx, sslobj, dane=p.f["role"] == "smtp")
     cipher = (sslobj.cipher() or ("",))[0]
     p.f["tls"] = TlsFacts(completed=True, version=sslobj.version() or "", cipher=cipher,
                           chain=chain, trusted=trusted, trust_error=trust_error)
@@ -197,11 +197,15 @@ async def _handshake(ctx: ScanContext, p: _Probe, session: SmtpSession,
     return True
 
 
-async def _chain_facts(ctx: ScanContext, sslobj: ssl.SSLObject):
+async def _chain_facts(ctx: ScanContext, sslobj: ssl.SSLObject, *, dane: bool = False):
+    """The presented chain's facts, and whether it is trusted. ``dane``: with the digests
+    DANE matching needs (port 25, RFC 7672)."""
     ders = peer_chain_der(sslobj)
     if not ders:
         return (), None, "no certificate presented"
     chain = tuple(certificate_facts(d) for d in ders)
+    if dane:
+        chain = dane_facts(chain, ders)
     store: TrustStore = await _shared(ctx, "trust-store", lambda: TrustStore.load(ctx.options.ca_file))
 
     async def verify() -> tuple[bool | None, str]:
@@ -264,7 +268,7 @@ def _legacy_attempt(ctx: ScanContext, p: _Probe, main: TlsFacts):
         if main.completed:
             return HandshakeAttempt(Attempt.ACCEPTED, version=version, cipher=cipher,
                                     offered=LEGACY_OFFER)
-        chain, trusted, trust_error = await _chain_facts(ctx, sslobj)
+        chain, trusted, trust_error = await _chain_facts(ctx, sslobj, dane=p.f["role"] == "smtp")
         greeting_code = None
         if p.f["role"] == "submissions":
             try:

@@ -26,10 +26,12 @@ import os
 import ssl
 import struct
 import warnings
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509 import verification as xv
 
@@ -147,6 +149,42 @@ def certificate_facts(der: bytes) -> CertificateFacts:
         not_before=_iso(cert.not_valid_before_utc), not_after=_iso(cert.not_valid_after_utc),
         key_type=key_type, key_bits=bits, signature_algorithm=sig, sha256=sha,
         self_issued=cert.subject == cert.issuer)
+
+
+def dane_facts(chain: tuple[CertificateFacts, ...], ders: tuple[bytes, ...]) -> tuple[CertificateFacts, ...]:
+    """``chain`` with what DANE matching needs (see CertificateFacts): SHA-512 of each
+    certificate, SHA-256/512 of its SubjectPublicKeyInfo, and whether the next certificate
+    presented issued it (name and signature: RFC 7671 5.2.2's chain from the leaf up to a
+    DANE-TA trust anchor). Unparsable certificates keep empty digests."""
+    certs: list[x509.Certificate | None] = []
+    for der in ders:
+        try:
+            certs.append(x509.load_der_x509_certificate(der))
+        except ValueError:
+            certs.append(None)
+    out = []
+    for i, (facts, der, cert) in enumerate(zip(chain, ders, certs)):
+        if cert is None:
+            out.append(facts)
+            continue
+        try:
+            spki = cert.public_key().public_bytes(serialization.Encoding.DER,
+                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
+        except Exception:   # a key type cryptography cannot load
+            spki = b""
+        issuer = certs[i + 1] if i + 1 < len(certs) else None
+        signed = None
+        if issuer is not None:
+            try:
+                cert.verify_directly_issued_by(issuer)
+                signed = True
+            except Exception:    # InvalidSignature, ValueError, TypeError: not issued by it
+                signed = False
+        out.append(replace(facts, sha512=hashlib.sha512(der).hexdigest(),
+                           spki_sha256=hashlib.sha256(spki).hexdigest() if spki else "",
+                           spki_sha512=hashlib.sha512(spki).hexdigest() if spki else "",
+                           signed_by_next=signed))
+    return tuple(out)
 
 
 def _pem_certificates(data: bytes) -> list[x509.Certificate]:

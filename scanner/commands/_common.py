@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from scanner.dns.dnssec.anchors import TrustAnchors
 from scanner.errors import UsageError
 from scanner.evidence.smtp import DEFAULT_PORTS
 from scanner.options import ScanOptions, parse_nameserver, parse_port
@@ -40,6 +41,10 @@ def add_scan_options(p: argparse.ArgumentParser) -> None:
                    help="DNS resolver to use for every lookup (repeatable); default: the system's")
     g.add_argument("--ca-file", type=Path, metavar="PEM",
                    help="extra trusted CA certificates, for SMTP and HTTPS alike")
+    g.add_argument("--trust-anchor", action="append", default=[], metavar="FILE",
+                   help="DNSSEC trust anchors: DS or DNSKEY records in zone-file format, for any "
+                        "zone (repeatable); a zone named here replaces the built-in anchors for "
+                        "that zone (the IANA root KSKs), other zones are added")
     g.add_argument("--allow-private", action="store_true", default=None,
                    help="connect to loopback/private addresses (internal estates, test labs); "
                         "without it such hosts are reported, never contacted")
@@ -82,6 +87,8 @@ def options_from_args(args: argparse.Namespace) -> ScanOptions:
         raise UsageError("--timeout and --deadline must be positive")
     if args.ca_file is not None and not args.ca_file.is_file():
         raise UsageError(f"--ca-file {args.ca_file}: no such file")
+    anchors = tuple(str(Path(p).resolve()) for p in getattr(args, "trust_anchor", None) or ())
+    TrustAnchors.load(anchors)      # a bad file is a usage error now, not a scan of errors
     return ScanOptions(
         nameservers=tuple(parse_nameserver(n) for n in args.nameserver),
         ca_file=args.ca_file,
@@ -94,4 +101,5 @@ def options_from_args(args: argparse.Namespace) -> ScanOptions:
         timeout=args.timeout,
         domain_deadline=args.deadline,
         mta_sts_port=args.mta_sts_port,
+        trust_anchors=anchors,
     )

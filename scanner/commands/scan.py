@@ -116,7 +116,7 @@ def resume(args: argparse.Namespace) -> int:
                                 done=done)
 
 
-_SCAN_OPTION_ATTRS = {"nameserver", "ca_file", "allow_private", "port", "ehlo_name",
+_SCAN_OPTION_ATTRS = {"nameserver", "ca_file", "trust_anchor", "allow_private", "port", "ehlo_name",
                       "mta_sts_port", "dkim_selector", "profile", "concurrency", "timeout",
                       "deadline"}
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from scanner.evidence.dnssec import DnssecEvidence
 from scanner.evidence.mx import MxEvidence
 from scanner.evidence.records import RecordsEvidence
 from scanner.evidence.smtp import PortSpec, SmtpProbe
@@ -21,6 +22,7 @@ class DomainEvidence:
     mx: MxEvidence | None = None
     smtp: tuple[SmtpProbe, ...] = ()
     records: RecordsEvidence | None = None
+    dnssec: DnssecEvidence | None = None   # DNSSEC states and TLSA lookups (None: not collected)
     error: str = ""               # why the scan of this domain could not complete
 
     @property

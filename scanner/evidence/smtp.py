@@ -82,6 +82,13 @@ class CertificateFacts:
     signature_algorithm: str = ""   # e.g. "sha256WithRSAEncryption", "ecdsa-with-SHA256"
     sha256: str = ""             # fingerprint of the DER encoding, hex
     self_issued: bool = False    # subject == issuer
+    # DANE (RFC 6698, RFC 7672), recorded on port 25 (the smtp role) only: the digests TLSA
+    # records are matched against (matching type 0, full data, by SHA-256 equality), and
+    # whether the next certificate of the presented chain signed this one (DANE-TA)
+    sha512: str = ""
+    spki_sha256: str = ""        # of the DER SubjectPublicKeyInfo
+    spki_sha512: str = ""
+    signed_by_next: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,14 @@ __all__ = ["LabDnsServer", "BEHAVIOURS"]
 
 log = logging.getLogger(__name__)
 
-BEHAVIOURS = ("normal", "servfail", "refused", "drop", "delay")
+BEHAVIOURS = ("normal", "servfail", "refused", "drop", "delay", "servfail_without_cd")
+# "servfail_without_cd": SERVFAIL unless the query has the CD bit, as a validating resolver
+# answers for data it judges bogus (RFC 4035 3.2.2)
+# How the server treats the DO bit (``dnssec_mode``): "full" answers with DNSSEC records and
+# echoes DO (RFC 3225 3); "strip" echoes DO but removes RRSIG/NSEC/NSEC3 (a middlebox that
+# mangles answers); "none" ignores DO (an old or non-DNSSEC resolver).
+DNSSEC_MODES = ("full", "strip", "none")
+_DNSSEC_RECORDS = (dns.rdatatype.RRSIG, dns.rdatatype.NSEC, dns.rdatatype.NSEC3)
 MAX_CNAME_HOPS = 16
 _OUR_PAYLOAD = 1232  # the DNS-flag-day value; what we advertise, not what we honour
 _DEFAULT_SOA = "ns.{o} hostmaster.{o} 1 3600 600 86400 300"
@@ -67,7 +74,9 @@ class LabDnsServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
         self.port = port
-        self.query_counts: collections.Counter = collections.Counter()
+        self.query_counts: collections.Counter = collections.Counter()          # without DO
+        self.signed_query_counts: collections.Counter = collections.Counter()   # with DO
+        self.dnssec_mode = "full"
         self._zones: dict[dns.name.Name, dns.zone.Zone] = {}
         self._behaviours: dict[str, tuple[str, float]] = {}
         self._lock = threading.RLock()
@@ -259,11 +268,15 @@ class LabDnsServer:
             response.set_rcode(dns.rcode.FORMERR)
             return response
         question = query.question[0]
-        self.query_counts[(_key(question.name), dns.rdatatype.to_text(question.rdtype))] += 1
+        do = query.edns >= 0 and bool(query.ednsflags & dns.flags.DO)
+        counts = self.signed_query_counts if do else self.query_counts
+        counts[(_key(question.name), dns.rdatatype.to_text(question.rdtype))] += 1
         with self._lock:
             behaviour, delay = self._behaviours.get(_key(question.name), ("normal", 0.0))
         if behaviour == "drop":
             return None
+        if behaviour == "servfail_without_cd" and not query.flags & dns.flags.CD:
+            behaviour = "servfail"
         if behaviour in ("servfail", "refused"):
             response.set_rcode(dns.rcode.SERVFAIL if behaviour == "servfail" else dns.rcode.REFUSED)
             return response
@@ -272,9 +285,14 @@ class LabDnsServer:
         if question.rdclass != dns.rdataclass.IN:
             response.set_rcode(dns.rcode.REFUSED)
             return response
-        dnssec = query.edns >= 0 and bool(query.ednsflags & dns.flags.DO)
+        dnssec = do and self.dnssec_mode != "none"
+        if dnssec:
+            response.ednsflags |= dns.flags.DO
         with self._lock:
             self._resolve(question.name, question.rdtype, response, dnssec=dnssec)
+        if dnssec and self.dnssec_mode == "strip":
+            for section in (response.answer, response.authority):
+                section[:] = [r for r in section if r.rdtype not in _DNSSEC_RECORDS]
         return response
 
     def _zone_for(self, qname: dns.name.Name, qtype: int) -> dns.zone.Zone | None:

@@ -19,7 +19,9 @@ from pathlib import Path
 
 import dns.exception
 import dns.name
+import dns.rdataclass
 import dns.rdatatype
+import dns.tokenizer
 import dns.zonefile
 
 from scanner.dns.dnssec.signatures import ZONE_FLAG, key_label
@@ -41,12 +43,22 @@ class TrustAnchor:
         return f"{self.zone} {', '.join(parts)} ({self.source})"
 
 
+def _read_rrsets(text: str) -> list:
+    """``dns.zonefile.read_rrsets`` with the $ORIGIN and $TTL directives allowed (never
+    $INCLUDE: an anchor file must not make mxaudit read other files)."""
+    manager = dns.zonefile.RRSetsReaderManager(dns.name.root, False, dns.rdataclass.IN)
+    with manager.writer(True) as txn:
+        tok = dns.tokenizer.Tokenizer(text, "<input>")
+        dns.zonefile.Reader(tok, dns.rdataclass.IN, txn, allow_directives={"$ORIGIN", "$TTL"},
+                            default_ttl=0).read()
+    return manager.rrsets
+
+
 def parse_anchors(text: str, source: str) -> list[TrustAnchor]:
-    """DS/DNSKEY records (zone-file format; owners absolute, or relative to the root) as
-    one anchor per zone. ValueError names the problem."""
+    """DS/DNSKEY records (zone-file format; owners absolute, or relative to the root or
+    to $ORIGIN) as one anchor per zone. ValueError names the problem."""
     try:
-        rrsets = dns.zonefile.read_rrsets(text, rdclass=None, origin=dns.name.root,
-                                          relativize=False, default_ttl=0)
+        rrsets = _read_rrsets(text)
     except dns.exception.DNSException as exc:
         raise ValueError(f"not DS or DNSKEY records in zone-file format ({exc})") from None
     by_zone: dict[dns.name.Name, tuple[list, list]] = {}

@@ -1,0 +1,234 @@
+"""The validator end to end: the scanner's DnsClient asks a lab DNS server serving zones
+signed at test time (NSEC and NSEC3, opt-out, broken in each way that matters), and every
+answer gets the state RFC 4035 says, with a reason naming what broke."""
+from __future__ import annotations
+
+import dns.name
+import dns.rdatatype
+import pytest
+
+from scanner.dns.dnssec.policy import DEFAULT_POLICY
+from scanner.evidence.dns import DnsOutcome
+from scanner.evidence.dnssec import Security
+from scanner.lab import dns_proofs
+from scanner.lab.signing import SignPlan, sign_zone
+from tests.dns.dnssec.signed_lab import NOW, basic_zones, run, signed
+
+S, I, B, X = Security.SECURE, Security.INSECURE, Security.BOGUS, Security.INDETERMINATE
+OK, NODATA, NX = DnsOutcome.OK, DnsOutcome.NODATA, DnsOutcome.NXDOMAIN
+DAY = 86400
+
+
+def states(results):
+    return [(r.state, r.outcome) for r in results]
+
+
+@pytest.mark.parametrize("denial", ["nsec", "nsec3"])
+def test_secure_answers_and_denials(denial):
+    z = "sec.test"
+    questions = [(z, "MX"), (f"mx.{z}", "A"), (f"mx.{z}", "AAAA"), (f"nx.{z}", "A"),
+                 (f"x.wild.{z}", "MX"), (f"x.wild.{z}", "A"), (f"b.c.{z}", "A"), (f"alias.{z}", "A")]
+    results, _, _ = run(basic_zones("sec"), signed(sec=SignPlan(denial=denial)), questions)
+    assert states(results) == [(S, OK), (S, OK), (S, NODATA), (S, NX), (S, OK), (S, NODATA),
+                               (S, NODATA), (S, OK)]
+    mx = results[0]
+    assert [c.split()[0] for c in mx.chain] == [".", "test.", "sec.test."]
+    assert "expanded from *.wild.sec.test." in results[4].detail
+    assert results[7].canonical == "mx.sec.test"
+
+
+def test_parent_and_child_on_one_server_ds_comes_from_the_parent():
+    """Every zone of the lab is on one server: the DS of sec.test must be test.'s record."""
+    _, validator, server = run(basic_zones("sec"), signed("sec"), [("sec.test", "MX")])
+    assert server.signed_query_counts[("sec.test", "DS")] == 1
+    assert validator.keys.built == 3       # ., test., sec.test.: each once
+
+
+def test_keys_are_validated_once_per_zone_per_scan():
+    z = "sec.test"
+    questions = [(z, "MX"), (f"mx.{z}", "A"), (f"nx.{z}", "A"), (f"alias.{z}", "A")]
+    _, _, server = run(basic_zones("sec"), signed("sec"), questions)
+    assert server.signed_query_counts[(z, "DNSKEY")] == 1
+    assert server.signed_query_counts[("test", "DNSKEY")] == 1
+
+
+@pytest.mark.parametrize("parent", ["nsec", "nsec3"])
+def test_unsigned_delegation_is_insecure(parent):
+    plan = {".": SignPlan(), "test": SignPlan(denial=parent)}
+    results, _, _ = run(basic_zones("plain"), plan, [("plain.test", "MX"), ("nx.plain.test", "A")])
+    assert states(results) == [(I, OK), (I, NX)]
+    assert "plain.test. is an unsigned delegation" in results[0].detail
+    assert results[0].chain[-1] == "plain.test. unsigned"
+
+
+def test_opt_out_spans_are_insecure():
+    zones = basic_zones("oo")
+    zones["child.oo.test"] = "@ MX 10 mx.oo.test."
+    results, _, _ = run(zones, signed(oo=SignPlan(denial="nsec3", opt_out=True)),
+                        [("oo.test", "MX"), ("child.oo.test", "MX"), ("nx.oo.test", "A")])
+    assert states(results) == [(S, OK), (I, OK), (I, NX)]
+    assert "Opt-Out" in results[1].detail
+
+
+def test_expired_and_not_yet_valid_signatures_are_bogus():
+    results, _, _ = run(basic_zones("old", "new"), signed(old=SignPlan(expired=True)),
+                        [("old.test", "MX")])
+    assert states(results) == [(B, OK)]
+    assert "expired" in results[0].detail and "DNSKEY old.test." in results[0].detail
+
+
+@pytest.mark.parametrize("clock, state", [
+    (NOW - 3600, S),             # the inception second itself
+    (NOW - 3601, B),             # one second before it: not yet valid
+    (NOW + 30 * DAY, S),         # the expiration second itself
+    (NOW + 30 * DAY + 1, B),     # one second after it: expired
+])
+def test_the_scan_clock_at_the_window_edges(clock, state):
+    results, _, _ = run(basic_zones("sec"), signed("sec"), [("sec.test", "MX")], clock=clock)
+    assert results[0].state is state
+    if state is B:
+        assert ("not yet valid" if clock < NOW else "expired") in results[0].detail
+
+
+def test_ds_without_a_matching_dnskey_is_bogus():
+    results, _, _ = run(basic_zones("mm"), signed(mm=SignPlan(ds="mismatch")), [("mm.test", "MX")])
+    assert states(results) == [(B, OK)]
+    assert "DS " in results[0].detail and "matches no DNSKEY" in results[0].detail
+
+
+@pytest.mark.parametrize("digest", [1, 2, 4])
+def test_ds_digest_types(digest):
+    results, _, _ = run(basic_zones("dg"), signed(dg=SignPlan(digest=digest)), [("dg.test", "MX")])
+    assert results[0].state is S
+
+
+def test_a_sha1_ds_is_ignored_when_a_sha256_ds_exists():
+    """RFC 4509 3: a correct SHA-1 DS does not rescue a wrong SHA-256 DS."""
+    def prepare(server, world):
+        keys = world.keys["dg.test."]
+        parent = server.zones[dns.name.from_text("test.")]
+        rds = parent.find_rdataset("dg.test.", "DS")
+        rds.clear()
+        good_sha1 = keys.ds(dns.name.from_text("dg.test."), 1)
+        bad = keys.ds(dns.name.from_text("dg.test."), 2).replace(digest=b"\x00" * 32)
+        rds.add(good_sha1, 300)
+        rds.add(bad, 300)
+        sign_zone(parent, world.keys["test."], SignPlan(), now=NOW)
+    results, _, _ = run(basic_zones("dg"), signed("dg"), [("dg.test", "MX")], prepare=prepare)
+    assert results[0].state is B
+
+
+def test_stripped_rrsig_in_a_signed_zone_is_bogus():
+    results, _, _ = run(basic_zones("st"), signed(st=SignPlan(strip=(("@", "MX"),))),
+                        [("st.test", "MX"), ("mx.st.test", "A")])
+    assert states(results) == [(B, OK), (S, OK)]
+    assert "MX st.test. has no RRSIG, but it lies in the signed zone st.test." in results[0].detail
+
+
+def test_forged_nsec_record_is_bogus():
+    """An NSEC whose next name was changed after signing no longer verifies."""
+    def prepare(server, world):
+        zone = server.zones[dns.name.from_text("fg.test.")]
+        rds = zone.find_rdataset("fg.test.", "NSEC")
+        nsec = rds[0]
+        rds.clear()
+        rds.add(nsec.replace(next=dns.name.from_text("zzz.fg.test.")), 300)
+    results, _, _ = run(basic_zones("fg"), signed("fg"), [("nx.fg.test", "A")], prepare=prepare)
+    assert results[0].state is B
+    assert "did not verify" in results[0].detail
+
+
+@pytest.mark.parametrize("denial", ["nsec", "nsec3"])
+def test_a_validly_signed_but_wrong_proof_is_bogus(denial, monkeypatch):
+    """The server sends the NSEC/NSEC3 of the apex (signed, genuine) as its proof that a name
+    does not exist: it proves nothing about that name."""
+    def apex_only(zone, qname):
+        if denial == "nsec":
+            return dns_proofs._with_sigs(zone, zone.origin, dns.rdatatype.NSEC)
+        return dns_proofs._with_sigs(zone, dns_proofs.nsec3_owner(zone, zone.origin),
+                                     dns.rdatatype.NSEC3)
+    monkeypatch.setattr(dns_proofs, "nxdomain_proof", apex_only)
+    results, _, _ = run(basic_zones("fg"), signed(fg=SignPlan(denial=denial)), [("nx.fg.test", "A")])
+    assert results[0].state is B
+    assert "NXDOMAIN for A nx.fg.test." in results[0].detail
+
+
+def test_unsigned_denial_in_a_signed_zone_is_bogus(monkeypatch):
+    """An NXDOMAIN with a bare SOA (no RRSIG, no NSEC) in a signed zone: stripped or forged."""
+    signatures = dns_proofs.signatures
+    monkeypatch.setattr(dns_proofs, "nxdomain_proof", lambda zone, qname: [])
+    monkeypatch.setattr(dns_proofs, "signatures", lambda zone, owner, rdtype: None
+                        if rdtype == dns.rdatatype.SOA else signatures(zone, owner, rdtype))
+    results, _, _ = run(basic_zones("fg"), signed("fg"), [("nx.fg.test", "A")])
+    assert states(results) == [(B, NX)]
+    assert "lies in the signed zone fg.test." in results[0].detail
+
+
+@pytest.mark.parametrize("algorithm, policy, state", [
+    (5, DEFAULT_POLICY, I),                  # RSASHA1: unsupported by default (RFC 9905)
+    (5, DEFAULT_POLICY.with_sha1(), S),
+    (8, DEFAULT_POLICY, S),
+    (15, DEFAULT_POLICY, S),
+])
+def test_algorithms(algorithm, policy, state):
+    results, _, _ = run(basic_zones("al"), signed(al=SignPlan(algorithm=algorithm)),
+                        [("al.test", "MX")], policy=policy)
+    assert results[0].state is state
+    if state is I:
+        assert "does not accept" in results[0].detail
+
+
+def test_nsec3_iterations_above_the_limit_are_insecure():
+    results, _, _ = run(basic_zones("it"), signed(it=SignPlan(denial="nsec3", iterations=200)),
+                        [("it.test", "MX"), ("nx.it.test", "A")])
+    assert states(results) == [(S, OK), (I, NX)]
+    assert "200 iterations" in results[1].detail
+
+
+def test_cname_chains_take_the_weakest_link():
+    zones = basic_zones("sec", "plain")
+    zones["sec.test"] += "toplain CNAME mx.plain.test.\n"
+    zones["plain.test"] += "tosec CNAME mx.sec.test.\n"
+    results, _, _ = run(zones, signed("sec"), [("toplain.sec.test", "A"), ("tosec.plain.test", "A"),
+                                               ("alias.sec.test", "A")])
+    assert states(results) == [(I, OK), (I, OK), (S, OK)]
+    assert results[0].canonical == "mx.plain.test"
+
+
+def test_resolver_that_strips_dnssec_records_is_indeterminate_not_bogus():
+    results, validator, _ = run(basic_zones("sec"), signed("sec"), [("sec.test", "MX")], mode="strip")
+    assert states(results) == [(X, OK)]
+    assert "strips DNSSEC records" in results[0].detail
+    assert validator.resolver_problem == "the resolver strips DNSSEC records (no RRSIG came with the DNSKEY RRset)"
+
+
+def test_resolver_without_do_support_is_indeterminate():
+    results, validator, _ = run(basic_zones("sec"), signed("sec"), [("sec.test", "MX")], mode="none")
+    assert states(results) == [(X, OK)]
+    assert "does not support DNSSEC" in validator.resolver_problem
+
+
+def test_resolver_servfail_without_cd_is_recorded_and_data_still_judged():
+    results, _, server = run(basic_zones("old"), signed(old=SignPlan(expired=True)), [("old.test", "MX")],
+                             behaviours={"old.test": "servfail_without_cd"})
+    assert results[0].state is B and results[0].resolver_rejected and not results[0].resolver_ad
+
+
+def test_timeouts_are_indeterminate():
+    results, _, _ = run(basic_zones("sec"), signed("sec"), [("sec.test", "MX")],
+                        behaviours={"sec.test": "drop"}, timeout=0.3)
+    assert states(results) == [(X, DnsOutcome.TIMEOUT)]
+
+
+def test_a_name_no_anchor_covers_is_insecure():
+    corp = "corp.example. IN DS 1 13 2 " + "aa" * 32 + "\n"
+    results, _, _ = run(basic_zones("sec"), signed("sec"), [("sec.test", "MX")], anchors=corp)
+    assert states(results) == [(I, OK)]
+    assert "no trust anchor covers" in results[0].detail
+
+
+def test_a_wrong_root_anchor_is_bogus():
+    wrong = ". IN DS 1 13 2 " + "aa" * 32 + "\n"
+    results, _, _ = run(basic_zones("sec"), signed("sec"), [("sec.test", "MX")], anchors=wrong)
+    assert states(results) == [(B, OK)]
+    assert "matches the trust anchor" in results[0].detail
