@@ -352,9 +352,57 @@ def _attempt(a: Any) -> str:
     return f"{a.outcome}{got}{detail}"
 
 
+def _validation_row(what: str, v: Any) -> dict:
+    return {"what": what, "state": str(v.state), "outcome": str(v.outcome),
+            "chain": " > ".join(v.chain), "detail": _clip(v.detail, 400),
+            "resolver": ("rejected it (SERVFAIL without CD)" if v.resolver_rejected
+                         else "validated it (AD)" if v.resolver_ad else "")}
+
+
+def _dnssec_view(ev: Any, compact: bool = False) -> dict | None:
+    """The DNSSEC state of the domain and of each MX host (chain, reason), and the DANE
+    view: each TLSA record and which certificate it matched at which address."""
+    from scanner.checks._dane import dane_hosts, presented_chain, record_matches, record_text, \
+        suggested_record, unusable
+    d = ev.dnssec
+    if d is None:
+        return None
+    rows = [_validation_row(f"MX {ev.domain}", d.domain)]
+    for h in d.hosts:
+        rows += [_validation_row(f"{v.rdtype} {h.host}", v) for v in h.validations]
+    verdicts = dane_hosts(ev)
+    dane = []
+    for h in d.hosts:
+        if h.tlsa is None:
+            continue
+        verdict = verdicts.get(h.host)
+        probes = [p for p in ev.smtp or () if p.host == h.host and p.role == "smtp"]
+        records = []
+        for rec in h.tlsa.records:
+            where = []
+            for p in probes:
+                for depth, cert in enumerate(presented_chain(p)):
+                    if record_matches(rec, cert):
+                        where.append(f"{p.ip}: {'leaf' if depth == 0 else f'certificate {depth}'} "
+                                     f"({_clip(cert.subject, 120)})")
+            records.append({"text": _clip(rec.text(), 200 if compact else 400),
+                            "kind": record_text(rec), "unusable": unusable(rec),
+                            "matched": where})
+        suggest = ""
+        if verdict is not None and verdict.status.value in ("fail", "info") and h.state.value == "secure":
+            suggest = suggested_record(h.tlsa.name, probes[0] if probes else None)
+        dane.append({"host": h.host, "name": h.tlsa.name, "state": str(h.tlsa.validation.state),
+                     "outcome": str(h.tlsa.validation.outcome), "records": records,
+                     "status": verdict.status.value if verdict else "",
+                     "message": _clip(verdict.message, 400) if verdict else "",
+                     "suggest": suggest})
+    return {"rows": rows, "dane": dane, "anchors": ", ".join(d.anchors),
+            "at": d.validated_at}
+
+
 _SECTIONS: dict[str, Callable[[Any, bool], Any]] = {
     "mx": lambda ev, compact: _mx_view(ev), "records": _records_view,
-    "smtp": _smtp_view,
+    "dnssec": _dnssec_view, "smtp": _smtp_view,
 }
 
 

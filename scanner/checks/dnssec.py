@@ -39,12 +39,12 @@ def _resolver_note(v: Validation) -> str:
 
 
 def describe(v: Validation) -> str:
-    """'MX example.com: secure (. 20326/8 > com. 19718/13 > example.com. 370/13)'."""
-    what = f"{v.rdtype} {v.name}"
+    """'MX example.com: secure (. 20326/8 > com. 19718/13 > example.com. 370/13)', or the
+    state and the validator's reason (which names the RRset and what broke)."""
     if v.state is Security.SECURE:
-        text = f"{what}: secure ({chain_text(v)})"
+        text = f"{v.rdtype} {v.name}: secure ({chain_text(v)})"
     else:
-        text = f"{what}: {v.state}: {v.detail}"
+        text = f"{v.state}: {v.detail}"
     return text + _resolver_note(v)
 
 

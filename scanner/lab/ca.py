@@ -178,3 +178,21 @@ class LabCA:
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9.-]", "_", name)[:60] or "cert"
+
+
+def tlsa_data(cert_path: Path, *, usage: int = 3, selector: int = 1, matching: int = 1,
+              depth: int = 0) -> str:
+    """The TLSA rdata ("3 1 1 <hex>", RFC 6698 2.1) for certificate ``depth`` of a PEM
+    chain file: the lab's DANE records, computed from the certificate a server presents."""
+    import hashlib
+
+    certs = x509.load_pem_x509_certificates(Path(cert_path).read_bytes())
+    cert = certs[depth]
+    data = (cert.public_bytes(serialization.Encoding.DER) if selector == 0 else
+            cert.public_key().public_bytes(serialization.Encoding.DER,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo))
+    if matching == 1:
+        data = hashlib.sha256(data).digest()
+    elif matching == 2:
+        data = hashlib.sha512(data).digest()
+    return f"{usage} {selector} {matching} {data.hex()}"

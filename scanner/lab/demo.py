@@ -3,6 +3,9 @@ and for end-to-end tests. Everything is real: zones served by the lab DNS server
 servers with certificates from the lab CA, an MTA-STS policy over HTTPS, a DKIM key.
 
 Each domain shows something a security team meets in practice; DEMO_DOMAINS documents it.
+The lab's root and test. zones are DNSSEC-signed with keys made at start, and the scan trusts
+the lab root's DS (``--trust-anchor``): the older demo domains are unsigned delegations
+(insecure), dane.test is signed with DANE, bogus.test is signed with expired signatures.
 """
 from __future__ import annotations
 
@@ -13,7 +16,9 @@ from datetime import datetime, timedelta, timezone
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from scanner.lab.ca import tlsa_data
 from scanner.lab.https_server import Route
+from scanner.lab.signing import SignPlan, sign_world
 from scanner.lab.world import LabWorld
 
 DEMO_DOMAINS: dict[str, str] = {
@@ -26,6 +31,9 @@ DEMO_DOMAINS: dict[str, str] = {
     "selfsigned.test": "MX certificate self-signed; MX host is a CNAME",
     "nullmx.test": "null MX, SPF -all, DMARC reject: a domain that sends and receives no mail",
     "ghost.test": "does not exist (NXDOMAIN)",
+    "dane.test": "DNSSEC-signed; its MX host's self-signed certificate is authenticated by "
+                 "DANE-EE TLSA records (the current key and the next one)",
+    "bogus.test": "DNSSEC-signed, but its signatures expired: validating resolvers refuse it",
 }
 JUNK_INPUT = "not a domain!"
 
@@ -53,8 +61,8 @@ def build_demo(world: LabWorld) -> DemoWorld:
 
     ca = world.ca
     now = datetime.now(timezone.utc)
-    good_ip, legacy_ip, expired_ip, self_ip, sts_ip, auth_ip, old_ip = (
-        world.allocate_ip() for _ in range(7))
+    good_ip, legacy_ip, expired_ip, self_ip, sts_ip, auth_ip, old_ip, dane_ip, bogus_ip = (
+        world.allocate_ip() for _ in range(9))
     start_smtp_host(world, good_ip, "mx.good.test", behaviour="good",
                     cert=ca.issue(["mx.good.test"], key="rsa2048"))
     start_smtp_host(world, legacy_ip, "mx.legacy.test", behaviour="no_starttls")
@@ -66,6 +74,11 @@ def build_demo(world: LabWorld) -> DemoWorld:
                                   not_after=now - timedelta(days=2)))
     start_smtp_host(world, self_ip, "mx.selfsigned.test", behaviour="good",
                     cert=ca.issue(["mx.selfsigned.test"], self_signed=True))
+    dane_cert = ca.issue(["mx.dane.test"], self_signed=True)
+    start_smtp_host(world, dane_ip, "mx.dane.test", behaviour="good", cert=dane_cert)
+    start_smtp_host(world, bogus_ip, "mx.bogus.test", behaviour="good",
+                    cert=ca.issue(["mx.bogus.test"]))
+    next_key = ca.issue(["mx.dane.test"], self_signed=True)     # the key of the next rollover
 
     dns = world.dns
     dns.add_zone("test", "")   # so ghost.test is a real NXDOMAIN, not a refused query
@@ -115,6 +128,21 @@ mx A {self_ip}
 @ TXT "v=spf1 -all"
 _dmarc TXT "v=DMARC1; p=reject"
 """)
+    dns.add_zone("dane.test", f"""
+@ MX 10 mx.dane.test.
+@ TXT "v=spf1 mx -all"
+_dmarc TXT "v=DMARC1; p=reject; rua=mailto:dmarc@dane.test"
+_smtp._tls TXT "v=TLSRPTv1; rua=mailto:tlsrpt@dane.test"
+mx A {dane_ip}
+_25._tcp.mx TLSA {tlsa_data(dane_cert.cert_path)}
+_25._tcp.mx TLSA {tlsa_data(next_key.cert_path)}
+""")
+    dns.add_zone("bogus.test", f"""
+@ MX 10 mx.bogus.test.
+@ TXT "v=spf1 mx -all"
+_dmarc TXT "v=DMARC1; p=reject"
+mx A {bogus_ip}
+""")
     ptrs = "\n".join(f"{ip.split('.')[-1]}.{ip.split('.')[2]} PTR {name}."
                      for ip, name in ((good_ip, "mx.good.test"), (legacy_ip, "mx.legacy.test"),
                                       (expired_ip, "mx.expired.test")))
@@ -122,7 +150,13 @@ _dmarc TXT "v=DMARC1; p=reject"
     world.https_site(sts_ip).add_site("mta-sts.good.test", {
         "/.well-known/mta-sts.txt": Route(body=b"version: STSv1\nmode: enforce\n"
                                                b"mx: mx.good.test\nmax_age: 86400\n")})
+    dns.add_zone(".", "")      # a lab root with its own key: the scan's trust anchor
+    signed = sign_world(dns, {".": SignPlan(), "test": SignPlan(), "dane.test": SignPlan(),
+                              "bogus.test": SignPlan(expired=True)})
+    anchor = world.directory / "lab-root.ds"
+    anchor.write_text(signed.anchor, encoding="utf-8")
     args = ["--nameserver", world.nameserver, "--ca-file", str(ca.cert_path), "--allow-private",
+            "--trust-anchor", str(anchor),
             "--mta-sts-port", str(world.ports["https"]), "--ehlo-name", "scanner.demo.test",
             "--timeout", "3", *world.port_args()]
     return DemoWorld([*DEMO_DOMAINS, JUNK_INPUT], args)
