@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scanner.evidence import DomainEvidence
+from scanner.evidence import DnsOutcome, DomainEvidence
 from scanner.evidence.dnssec import Security, Validation
 from scanner.findings import Status
 from scanner.registry import Outcome, check
@@ -54,11 +54,17 @@ def outcome(v: Validation, subject: str = "") -> Outcome:
     return Outcome(status, describe(v), subject, remediation)
 
 
-@check("dnssec.signed", title="Domain signed with DNSSEC", category="mx",
+@check("dnssec.signed", title="Domain signed with DNSSEC", category="mx", requires="valid",
        reference="RFC 4033-4035, RFC 5155", remediation=REMEDIATE_INSECURE)
 def signed(ev: DomainEvidence) -> Iterator[Outcome]:
+    """Runs also when the MX lookup failed: a validating resolver's SERVFAIL for bogus data
+    is exactly when this check has something to say (it validated with CD set)."""
+    if ev.mx is not None and ev.mx.lookup.outcome is DnsOutcome.NXDOMAIN:
+        yield Outcome(Status.SKIPPED, "not evaluated: the domain does not exist")
+        return
     if ev.dnssec is None:
-        yield Outcome(Status.ERROR, NOT_COLLECTED)
+        yield Outcome(Status.ERROR, f"not determined: {ev.error}" if ev.error and ev.mx is None
+                      else NOT_COLLECTED)
         return
     yield outcome(ev.dnssec.domain)
 

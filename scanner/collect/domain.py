@@ -50,7 +50,12 @@ async def collect_domain(ctx: ScanContext, target: Target, position: int) -> Dom
 async def _collect_parts(ctx: ScanContext, ev: DomainEvidence, parts: dict[str, object]) -> None:
     mx = await collect_mx(ctx, ev.domain)
     parts["mx"] = mx
-    if mx.lookup.outcome in (DnsOutcome.NXDOMAIN,) or not mx.lookup.outcome.answered:
+    if mx.lookup.outcome is DnsOutcome.NXDOMAIN:
+        return
+    if not mx.lookup.outcome.answered:
+        # a validating resolver answers SERVFAIL for bogus data: DNSSEC asks again with CD
+        # and can still say why (dnssec.signed), though nothing else can be scanned
+        parts["dnssec"] = await collect_dnssec(ctx, ev.domain, mx)
         return
 
     async def smtp() -> None:

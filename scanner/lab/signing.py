@@ -7,8 +7,9 @@ validator meets real signatures, real NSEC and NSEC3 chains and real breakage.
     anchor = sign_world(world.dns, plan)     # zones not in the plan stay unsigned
     Path("anchor.txt").write_text(anchor)    # the lab root's DS: --trust-anchor anchor.txt
 
-``sign_world`` delegates every served zone from its closest served ancestor (NS, and DS
-when the child is signed and its plan says so), then signs child zones before their
+``sign_world`` gives every served zone an apex NS (a resolver primes with it) and delegates
+it from its closest served ancestor (NS, and DS when the child is signed and its plan says
+so), then signs child zones before their
 parents, so each parent signs the DS it publishes. Signing is deterministic except for the
 keys, which are new per world (ECDSA P-256 by default: fast to sign and to verify).
 
@@ -110,8 +111,12 @@ class ZoneKeys:
         return cls(new_key(algorithm, ksk=True), new_key(algorithm, ksk=False))
 
     def ds(self, zone: dns.name.Name, digest: int = 2):
-        return dns.dnssec.make_ds(zone, self.ksk.dnskey, digest,
-                                  policy=dns.dnssec.allow_all_policy)
+        return ds_record(zone, self.ksk.dnskey, digest)
+
+
+def ds_record(zone: dns.name.Name, dnskey, digest: int = 2):
+    """The DS a parent publishes for ``dnskey`` (also for keys of a real signer)."""
+    return dns.dnssec.make_ds(zone, dnskey, digest, policy=dns.dnssec.allow_all_policy)
 
 
 # ------------------------------------------------------------------ one zone
@@ -249,6 +254,9 @@ def sign_world(server, plan: dict[str, SignPlan], *, now: int | None = None,
         zones = server.zones        # the live dict, under the server's lock
         origins = sorted(zones, key=len, reverse=True)        # children first
         for origin in origins:
+            if zones[origin].get_rdataset(origin, _NS) is None:   # a resolver primes with it
+                _add(zones[origin], origin, 300, dns.rdata.from_text(
+                    dns.rdataclass.IN, _NS, f"ns.{origin}" if len(origin) > 1 else "ns."))
             parent = _closest_served_parent(origin, zones)
             if parent is None:
                 continue

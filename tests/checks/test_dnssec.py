@@ -69,3 +69,12 @@ def test_mx_signed_skips_null_mx_and_ip_literals():
     literal = MxHostDnssec("[192.0.2.1]", tlsa_skipped="the exchange is an IP literal")
     assert [(h, s) for h, s, _ in found("dnssec.mx_signed", evidence(literal))] == [("[192.0.2.1]", S)]
     assert [s for _, s, _ in found("dnssec.mx_signed", evidence(dnssec=False))] == [E]
+
+
+def test_dnssec_signed_speaks_when_the_resolver_refused_the_mx_answer():
+    """A validating resolver answers SERVFAIL for a bogus domain: the other checks cannot
+    run, dnssec.signed judges what came with CD set."""
+    ev = evidence(domain_state=Security.BOGUS, domain_outcome=DnsOutcome.SERVFAIL)
+    assert [s for _, s, _ in found("dnssec.signed", ev)] == [F]
+    assert [s for _, s, _ in found("dnssec.mx_signed", ev)] == [E]
+    assert [s for _, s, _ in found("domain.exists", ev)] == [E]
