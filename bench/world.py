@@ -293,8 +293,10 @@ _SOA_OWNER = {"test.": _wire_name("test."), "in-addr.arpa.": _wire_name("in-addr
 class DnsServer:
     """UDP + TCP on DNS_IP:port; answers from World (fast path by hand, dnspython otherwise)."""
 
-    def __init__(self, world: World, port: int, stats: Counter, delay: float = 0.0) -> None:
+    def __init__(self, world: World, port: int, stats: Counter, delay: float = 0.0,
+                 dnssec=None) -> None:
         self.world, self.port, self.stats = world, port, stats
+        self.dnssec = dnssec   # a bench.dnssec_world.DnssecWorld: answers queries with DO
         self.delay = delay   # seconds before every answer: a recursive resolver's round trip
         # Encoded rdata per (type, text). No response cache: the fast path costs about what a
         # cache hit did, tools rarely repeat a question (mxaudit: 0.2% hits), and a cache keyed
@@ -401,6 +403,8 @@ class DnsServer:
         elif (arcount == 1 and size == qend + 11 and data[qend] == 0
               and data[qend + 1:qend + 3] == b"\x00\x29" and data[qend + 9:qend + 11] == b"\x00\x00"):
             payload = (data[qend + 3] << 8) | data[qend + 4]    # plain OPT: no options
+            if data[qend + 7] & 0x80 and self.dnssec is not None:
+                return _SLOW                # DO set: the DNSSEC world answers
         else:
             return _SLOW
         qtype = (data[qend - 4] << 8) | data[qend - 3]
@@ -498,6 +502,14 @@ class DnsServer:
         if q.flags & dns.flags.QR or len(q.question) != 1:
             return None
         question = q.question[0]
+        limit = 65535 if tcp else (max(512, q.payload) if q.edns >= 0 else 512)
+        if self.dnssec is not None and q.ednsflags & dns.flags.DO:
+            try:
+                return self.dnssec.answer(q).to_wire(max_size=limit)
+            except dns.exception.TooBig:
+                tc = dns.message.make_response(q)
+                tc.flags |= dns.flags.AA | dns.flags.TC
+                return tc.to_wire()
         resp = dns.message.make_response(q, our_payload=1232)
         resp.flags |= dns.flags.AA
         resp.flags &= ~dns.flags.RA
@@ -517,7 +529,6 @@ class DnsServer:
             resp.answer.append(dns.rrset.from_text(question.name, 300, "IN", rdtype, *texts))
         if not resp.answer:
             resp.authority.append(dns.rrset.from_text(soa_origin, 300, "IN", "SOA", SOA))
-        limit = 65535 if tcp else (max(512, q.payload) if q.edns >= 0 else 512)
         try:
             return resp.to_wire(max_size=limit)
         except dns.exception.TooBig:
@@ -857,12 +868,13 @@ class SmtpHost:
         self.listeners = []
 
 
-def tls_contexts(directory: Path) -> tuple[str, dict[str, ssl.SSLContext]]:
-    """Issue the world's three certificates from a lab CA; returns (CA path, context per group)."""
-    from scanner.lab.ca import LabCA
+def tls_contexts(directory: Path) -> tuple[str, dict[str, ssl.SSLContext], dict[str, str]]:
+    """Issue the world's three certificates from a lab CA; returns (CA path, context per
+    group, the DANE-EE TLSA rdata of each group's key)."""
+    from scanner.lab.ca import LabCA, tlsa_data
 
     ca = LabCA(directory / "ca")
-    contexts = {}
+    contexts, tlsa = {}, {}
     for group, names in (("a", [f"mx1.provider-a.{ZONE}", f"mx2.provider-a.{ZONE}"]),
                          ("b", [f"mx1.provider-b.{ZONE}", f"mx2.provider-b.{ZONE}"]),
                          ("own", [f"*.own.{ZONE}"])):
@@ -871,7 +883,8 @@ def tls_contexts(directory: Path) -> tuple[str, dict[str, ssl.SSLContext]]:
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.load_cert_chain(cert.cert_path, cert.key_path)
         contexts[group] = ctx
-    return str(ca.cert_path), contexts
+        tlsa[group] = tlsa_data(cert.cert_path)
+    return str(ca.cert_path), contexts, tlsa
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -879,8 +892,12 @@ async def serve(args: argparse.Namespace) -> None:
     world = World(args.domains)
     if args.smtp:
         dkim_key()
-    await DnsServer(world, args.dns_port, stats, args.dns_delay_ms / 1000).start()
-    ca_path, contexts = tls_contexts(Path(args.dir))
+    ca_path, contexts, tlsa = tls_contexts(Path(args.dir))
+    dnssec = None
+    if args.dnssec != "off":
+        from bench.dnssec_world import DnssecWorld
+        dnssec = DnssecWorld(world, args.dnssec, tlsa, Path(args.dir) / "anchor.ds")
+    await DnsServer(world, args.dns_port, stats, args.dns_delay_ms / 1000, dnssec).start()
     roles = [SmtpRole("smtp", args.smtp_port), SmtpRole("submissions", args.submissions_port),
              SmtpRole("submission", args.submission_port)]
     hosts = smtp_ips(args.domains) if args.smtp else []
@@ -897,7 +914,8 @@ async def serve(args: argparse.Namespace) -> None:
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     print(json.dumps({"ready": True, "ca": ca_path, "smtp_hosts": len(hosts),
-                      "dns": f"{DNS_IP}:{args.dns_port}"}), flush=True)
+                      "dns": f"{DNS_IP}:{args.dns_port}",
+                      "anchor": str(dnssec.anchor_path) if dnssec else ""}), flush=True)
     await stop.wait()
 
 
@@ -917,6 +935,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--submission-port", type=int, default=587)
     p.add_argument("--no-smtp", dest="smtp", action="store_false",
                    help="DNS only (memory runs): MX hosts refuse connections")
+    p.add_argument("--dnssec", choices=("off", "unsigned", "signed"), default="off",
+                   help="answer DO queries from a signed root and test. with each domain an "
+                        "unsigned or a signed zone (bench/dnssec_world.py); off: as before")
     args = p.parse_args(argv)
     global OWN_PER_10
     OWN_PER_10 = args.own_per_10

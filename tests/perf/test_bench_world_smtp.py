@@ -116,7 +116,7 @@ class Served:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    ca_path, contexts = bw.tls_contexts(tmp_path_factory.mktemp("smtp-ca"))
+    ca_path, contexts, _ = bw.tls_contexts(tmp_path_factory.mktemp("smtp-ca"))
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
