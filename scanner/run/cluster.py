@@ -35,7 +35,7 @@ from scanner.errors import UsageError
 from scanner.evidence import DomainEvidence
 from scanner.inputs import Target
 from scanner.options import ScanOptions
-from scanner.run.driver import ScanStats, Sink, collect_stream
+from scanner.run.stream import ScanStats, Sink, collect_stream
 from scanner.serde import dumps, from_jsonable
 
 DEFAULT_SHARD_SIZE = 500
