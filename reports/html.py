@@ -25,7 +25,7 @@ from markupsafe import Markup
 
 from scanner.findings import SEVERITY, Finding, Status
 from scanner.profiles import Profile
-from scanner.registry import all_checks
+from scanner.checks import all_checks
 from scanner.result import DomainResult
 
 from . import charts

@@ -44,9 +44,9 @@ def tabular_writer(out: Path, check_ids: list[str], profile: Profile,
 
 def result_line(r: DomainResult) -> str:
     """One line of results.jsonl: the domain, its verdict, findings and evidence, as compact
-    JSON written by the generated encoders of ``serde.dumps`` (the same text as
-    ``json.dumps`` of ``to_jsonable`` of each part, ~3x cheaper: results.jsonl was the report
-    worker's largest cost; tests/reports/test_result_line.py holds the reference)."""
+    JSON written by ``serde.dumps`` (msgspec; the same text as ``json.dumps`` of
+    ``to_jsonable`` of the whole line, which tests/reports/test_result_line.py holds as the
+    reference)."""
     ev = r.evidence
     return (f'{{"domain":{json.dumps(ev.domain, ensure_ascii=False)},'
             f'"input":{json.dumps(ev.input, ensure_ascii=False)},"status":"{r.status}",'

@@ -13,7 +13,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from scanner.profiles import Profile
-from scanner.registry import all_checks
+from scanner.checks import all_checks
 from scanner.result import DomainResult
 
 from .files import FileSet

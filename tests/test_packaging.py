@@ -55,7 +55,7 @@ def test_installed_copy_renders_a_report(wheel: Path, tmp_path: Path) -> None:
         from scanner.evidence import DomainEvidence
         from scanner.result import judge
         from scanner.api import get_profile
-        from scanner.registry import all_checks
+        from scanner.checks import all_checks
         assert pathlib.Path(scanner.__file__).is_relative_to(sys.prefix), scanner.__file__
         assert pathlib.Path(reports.__file__).is_relative_to(sys.prefix), reports.__file__
         r = judge(DomainEvidence(position=0, input="bad input!", domain="",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from scanner.checks._certnames import hostname_matches
 from scanner.evidence import DomainEvidence
 from scanner.evidence.dnssec import MxHostDnssec, Security, TlsaRecord
 from scanner.evidence.smtp import Attempt, CertificateFacts, SmtpProbe
@@ -73,7 +74,6 @@ def presented_chain(p: SmtpProbe) -> tuple[CertificateFacts, ...]:
 
 
 def _names_match(leaf: CertificateFacts, names: tuple[str, ...]) -> bool:
-    from scanner.checks.smtp import hostname_matches   # here: smtp imports this module
     return any(hostname_matches(n, leaf) for n in names)
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 
+from scanner.checks._certnames import hostname_matches
 from scanner.checks._dane import dane_hosts
 from scanner.evidence import DomainEvidence
 from scanner.evidence.smtp import Attempt, CertificateFacts, Failure, SmtpProbe
@@ -35,7 +36,7 @@ WEAK_AUTH = ("CRAM-MD5", "DIGEST-MD5")
 EXPIRY_WARN = timedelta(days=14)
 MIN_KEY_BITS = {"RSA": 2048, "DSA": 2048, "EC": 256}
 
-Verdict = tuple[Status, str]
+Judgement = tuple[Status, str]   # (status, message) of one subject
 _ERROR_FAILURES = (Failure.TIMEOUT, Failure.RESET, Failure.UNREACHABLE, Failure.PROTOCOL)
 
 
@@ -273,22 +274,6 @@ def cert_trusted(ev: DomainEvidence) -> Iterable[Outcome]:
     return _per_endpoint(ev, _dane_aware(ev, _cert_judge(fn), ee_only=False))
 
 
-def hostname_matches(host: str, leaf: CertificateFacts) -> bool:
-    """RFC 6125 6.4: dNSName SANs (the CN only when there are none); a wildcard only as
-    the complete left-most label, matching exactly one label."""
-    host = host.rstrip(".").lower()
-    names = leaf.dns_names or ((leaf.common_name.lower(),) if leaf.common_name else ())
-    for name in names:
-        name = name.rstrip(".").lower()
-        if name == host:
-            return True
-        if name.startswith("*.") and "*" not in name[2:]:
-            label, _, rest = host.partition(".")
-            if label and rest and rest == name[2:] and rest.count(".") >= 1:
-                return True
-    return False
-
-
 @check("smtp.cert_hostname", title="Certificate matches the MX host name", category="transport",
        reference="RFC 6125",
        remediation="Issue the certificate for the MX host name (subjectAltName).")
@@ -320,7 +305,7 @@ def cert_expiry(ev: DomainEvidence) -> Iterable[Outcome]:
     def fn(p, chain, trusted, trust_error) -> Verdict:
         if now is None:
             return Status.ERROR, "no scan time recorded: cannot judge validity"
-        worst: Verdict = (Status.PASS, "")
+        worst: Judgement = (Status.PASS, "")
         # the leaf and the intermediates it was served with (a root sent along is ignored)
         for i, cert in enumerate(chain):
             if i and cert.self_issued:

@@ -47,7 +47,7 @@ from pathlib import Path
 from scanner.evidence import DomainEvidence
 from scanner.profiles import Profile
 from scanner.result import judge
-from scanner.serde import dumps, from_jsonable
+from scanner.serde import dumps, loads
 from scanner.store import Store, decode_result, result_row
 from scanner.verdict import fail_on_matches
 
@@ -389,7 +389,7 @@ class _Worker:
         for line in lines:
             if line.startswith(b"E "):
                 text = line[2:].decode("utf-8", "surrogatepass")
-                r = judge(from_jsonable(DomainEvidence, json.loads(text)), self.profile)
+                r = judge(loads(DomainEvidence, text), self.profile)
                 rows.append(result_row(self.scan_id, r, text))
                 position = r.evidence.position
                 if len(self.held) < MAX_HELD:
