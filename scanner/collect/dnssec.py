@@ -32,7 +32,7 @@ async def collect_dnssec(ctx: ScanContext, domain: str, mx: MxEvidence) -> Dnsse
     at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     hosts = [h for h in mx.hosts if not mx.null_mx]
     domain_state, *host_states = await asyncio.gather(
-        validator.validate(domain, "MX"), *(_host(ctx, h) for h in hosts))
+        validator.validate(domain, "MX", walk_first=True), *(_host(ctx, h) for h in hosts))
     return DnssecEvidence(domain_state, tuple(host_states), validator.anchors.describe(), at)
 
 
@@ -65,14 +65,30 @@ async def _tlsa(ctx: ScanContext, name: str) -> TlsaLookup:
     if validation.outcome is not DnsOutcome.OK:
         return TlsaLookup(name, validation)
     final = validation.canonical or name
-    answer = await ctx.dns.query_signed(final, "TLSA")     # cached: the validator asked it
-    rrset = answer.rrset(answer.qname, answer.qtype) if answer.answered else None
-    records = [tlsa_record(rd) for rd in rrset] if rrset is not None else []
+    # the records the validator saw (its DNSSEC answer), or, for a name it judged insecure
+    # from the plain cache, the plain answer
+    answer = ctx.dns.cached_signed(final, "TLSA")
+    if answer is not None and answer.answered:
+        rrset = answer.rrset(answer.qname, answer.qtype)
+        found = [(rd.usage, rd.selector, rd.mtype, bytes(rd.cert)) for rd in rrset or ()]
+    else:
+        plain = await ctx.dns.query(final, "TLSA")
+        found = [f for f in map(_parse_tlsa, plain.records) if f is not None]
+    records = [tlsa_record(*f) for f in found]
     return TlsaLookup(name, validation, tuple(records[:MAX_TLSA]), max(len(records) - MAX_TLSA, 0))
 
 
-def tlsa_record(rd) -> TlsaRecord:
+def _parse_tlsa(text: str) -> tuple[int, int, int, bytes] | None:
+    """A TLSA record in presentation format ("3 1 1 <hex>", RFC 6698 2.2)."""
+    parts = text.split()
+    try:
+        usage, selector, mtype = (int(p) for p in parts[:3])
+        return usage, selector, mtype, bytes.fromhex("".join(parts[3:]))
+    except ValueError:
+        return None
+
+
+def tlsa_record(usage: int, selector: int, mtype: int, data: bytes) -> TlsaRecord:
     """RFC 6698 2.1; matching type 0's data is kept as its SHA-256 (see TlsaRecord)."""
-    data = bytes(rd.cert)
-    shown = hashlib.sha256(data).hexdigest() if rd.mtype == 0 else data.hex()[:256]
-    return TlsaRecord(rd.usage, rd.selector, rd.mtype, shown, len(data))
+    shown = hashlib.sha256(data).hexdigest() if mtype == 0 else data.hex()[:256]
+    return TlsaRecord(usage, selector, mtype, shown, len(data))

@@ -119,6 +119,10 @@ class DnsClient:
         key = (normalise_name(name), rdtype.upper())
         return await self._signed.get(key, lambda: self._lookup_signed(*key))
 
+    def cached_signed(self, name: str, rdtype: str) -> SignedAnswer | None:
+        """The DNSSEC answer already in the scan cache, or None; never sends a query."""
+        return self._signed.peek((normalise_name(name), rdtype.upper()))
+
     async def _lookup_signed(self, name: str, rdtype: str) -> SignedAnswer:
         """``_lookup``'s retries, server order and TCP fallback, for a DNSSEC question."""
         try:

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+import dns.exception
 import dns.name
 import dns.rdatatype
 
@@ -58,6 +59,17 @@ class Step:
 
 
 @dataclass(frozen=True)
+class _Cut:
+    """What the DS question at one name of a walk said (cached per scan, see ``zone_of``)."""
+
+    kind: str                  # "signed" (a signed zone cut), "none" (no cut: walk on),
+    #                            "end" (NXDOMAIN: nothing below), "stop" (insecure, bogus,
+    #                            indeterminate: the walk's result is ``step``)
+    keys: ZoneKeys | None = None
+    step: Step | None = None
+
+
+@dataclass(frozen=True)
 class _Proof:
     """The authority section's NSEC and NSEC3 records that verified, as (owner, rdata)."""
 
@@ -82,15 +94,32 @@ class Validator:
         self._clock = clock
         self.keys = KeyCache(self, max_entries)
         self._answers: SharedOnce[Validation] = SharedOnce(max_entries)
+        self._cuts: SharedOnce[_Cut] = SharedOnce(max_entries)
         self.resolver_problem = ""
 
     # ------------------------------------------------------------------ answers
-    async def validate(self, name: str, rdtype: str) -> Validation:
-        """The validated state of (name, type); once per scan per question."""
-        key = (name.strip().rstrip(".").lower(), rdtype.upper())
-        return await self._answers.get(key, lambda: self._validate(*key))
+    async def validate(self, name: str, rdtype: str, *, walk_first: bool = False) -> Validation:
+        """The validated state of (name, type); once per scan per question.
 
-    async def _validate(self, name: str, rdtype: str) -> Validation:
+        An answer under a delegation already proven unsigned is insecure whatever it holds:
+        it is then taken from the scan's plain DNS cache, without a DNSSEC question (most
+        domains are unsigned; their hosts, TLSA names and the like cost nothing more).
+        ``walk_first``: walk down to ``name`` before asking (for a domain's own apex, whose
+        DS the walk asks anyway: an unsigned domain then needs no DNSSEC answer at all)."""
+        key = (name.strip().rstrip(".").lower(), rdtype.upper())
+        return await self._answers.get(key, lambda: self._validate(*key, walk_first=walk_first))
+
+    async def _validate(self, name: str, rdtype: str, *, walk_first: bool = False) -> Validation:
+        try:
+            qname = dns.name.from_text(name + ".") if name else dns.name.root
+        except (dns.exception.DNSException, ValueError, UnicodeError) as exc:
+            return Validation(name, rdtype, Security.INDETERMINATE, DnsOutcome.ERROR, detail=str(exc))
+        insecure = self._known_insecure(qname)
+        if insecure is None and walk_first:
+            walk = await self.zone_of(qname)
+            insecure = walk if walk.state is Security.INSECURE else None
+        if insecure is not None:
+            return await self._plain(name, rdtype, insecure)
         answer = await self._dns.query_signed(name, rdtype)
         base = Validation(name, rdtype, Security.INDETERMINATE, outcome=answer.outcome,
                           resolver_ad=answer.resolver_ad,
@@ -105,6 +134,28 @@ class Validator:
         canonical = final.to_text(omit_final_dot=True).lower()
         return replace(base, state=state, outcome=outcome, chain=shown.chain,
                        detail=shown.detail, canonical=canonical if canonical != name else "")
+
+    async def _plain(self, name: str, rdtype: str, insecure: Step) -> Validation:
+        """An answer in a provably unsigned zone: its outcome from the plain DNS cache."""
+        res = await self._dns.query(name, rdtype)
+        state = Security.INSECURE if res.outcome.answered else Security.INDETERMINATE
+        detail = insecure.detail if res.outcome.answered else res.describe()
+        return Validation(name, rdtype, state, res.outcome,
+                          canonical=res.canonical_name if res.via_cname else "",
+                          chain=insecure.chain, detail=f"{rdtype} {name}: {detail}")
+
+    def _known_insecure(self, name: dns.name.Name) -> Step | None:
+        """The insecure result of a finished walk above ``name`` (no question asked)."""
+        anchor = self.anchors.closest(name)
+        if anchor is None:
+            return Step(Security.INSECURE, f"no trust anchor covers {name}")
+        for labels in range(len(anchor.zone) + 1, len(name) + 1):
+            cut = self._cuts.peek(dns.name.Name(name.labels[-labels:]))
+            if cut is None or cut.kind == "end":
+                return None
+            if cut.kind == "stop":
+                return cut.step if cut.step.state is Security.INSECURE else None
+        return None
 
     async def _follow(self, answer: SignedAnswer, now: int):
         """Each RRset of the answer's CNAME/DNAME chain and the final records or denial:
@@ -251,13 +302,7 @@ class Validator:
         proof = await self._authority_proof(zone, response, now)
         if isinstance(proof, Step):
             return replace(proof, detail=f"{what}: {proof.detail}")
-        keys = await self.keys.get(zone)
-        soa = response.rrset(zone, _SOA, authority=True)
-        if soa is not None:
-            checked = verify_rrset(zone, soa, response.sigs(zone, _SOA, authority=True), zone,
-                                   keys.keys, now, self.policy)
-            if not checked.ok:
-                return Step(Security.BOGUS, f"{what}: SOA {zone}: {checked.reason}", keys.chain, zone)
+        keys = await self.keys.get(zone)      # (the SOA's own signature proves nothing here)
         if proof.nsecs:
             denial = (nsec.prove_nxdomain(qname, proof.nsecs) if nxdomain
                       else nsec.prove_nodata(qname, qtype, proof.nsecs))
@@ -277,7 +322,8 @@ class Validator:
         """The zone ``name`` lies in, walked down from its trust anchor with a DS question
         per label: SECURE with that zone (every cut on the way was signed), INSECURE at the
         first unsigned delegation (or without an anchor), BOGUS/INDETERMINATE if the walk
-        breaks."""
+        breaks. What each DS question said is cached per scan (``_cut``): the walks of a
+        scan's many names share their upper labels."""
         anchor = self.anchors.closest(name)
         if anchor is None:
             return Step(Security.INSECURE, f"no trust anchor covers {name}")
@@ -289,29 +335,37 @@ class Validator:
             return Step(Security.INDETERMINATE, f"{name} is too deep to walk", keys.chain)
         for labels in range(depth + 1, len(name) + 1):
             cut = dns.name.Name(name.labels[-labels:])
-            answer = await self._dns.query_signed(cut.to_text(), "DS")
-            if not answer.answered:
-                return Step(Security.INDETERMINATE, f"DS {cut}: {answer.detail}", keys.chain)
-            if answer.rrset(cut, _DS) is not None:
-                found = await self.keys.get(cut)
-                if not found.secure:
-                    return _from_keys(found)
-                keys = found
-                continue
-            if answer.rrset(cut, _CNAME) is not None:
-                continue            # an alias is no zone cut
-            nxdomain = answer.outcome is DnsOutcome.NXDOMAIN
-            step = await self._denial(cut, _DS, answer, nxdomain, now=int(self._clock()))
-            if step.state is not Security.SECURE:
-                return step
-            if nxdomain:
+            found = await self._cuts.get(cut, lambda cut=cut: self._classify(cut))
+            if found.kind == "signed":
+                keys = found.keys
+            elif found.kind == "end":
                 break               # nothing exists below: the name lies in ``keys.zone``
-            if step.delegation:     # a delegation without DS
-                return Step(Security.INSECURE, f"{cut} is an unsigned delegation "
-                                               f"({step.detail})",
-                            keys.chain + (f"{cut} unsigned",), cut)
+            elif found.kind == "stop":
+                return found.step
         return Step(Security.SECURE, f"{name} lies in the signed zone {keys.zone}", keys.chain,
                     keys.zone)
+
+    async def _classify(self, cut: dns.name.Name) -> _Cut:
+        """The DS question at ``cut`` of a walk (its parent side is secure)."""
+        answer = await self._dns.query_signed(cut.to_text(), "DS")
+        if not answer.answered:
+            return _Cut("stop", step=Step(Security.INDETERMINATE, f"DS {cut}: {answer.detail}"))
+        if answer.rrset(cut, _DS) is not None:
+            found = await self.keys.get(cut)
+            return _Cut("signed", keys=found) if found.secure else _Cut("stop", step=_from_keys(found))
+        if answer.rrset(cut, _CNAME) is not None:
+            return _Cut("none")     # an alias is no zone cut
+        nxdomain = answer.outcome is DnsOutcome.NXDOMAIN
+        step = await self._denial(cut, _DS, answer, nxdomain, now=int(self._clock()))
+        if step.state is not Security.SECURE:
+            return _Cut("stop", step=step)
+        if nxdomain:
+            return _Cut("end")
+        if step.delegation:         # a delegation without DS
+            return _Cut("stop", step=Step(Security.INSECURE, f"{cut} is an unsigned delegation "
+                                                             f"({step.detail})",
+                                          step.chain + (f"{cut} unsigned",), cut))
+        return _Cut("none")
 
     async def zone_keys(self, zone: dns.name.Name) -> ZoneKeys:
         """Build ``zone``'s keys (called once per zone by the key cache)."""

@@ -31,8 +31,9 @@ def run(zones: dict[str, str], plan: dict[str, SignPlan], questions: Sequence[tu
         clock: float | None = None, policy: Policy = DEFAULT_POLICY, mode: str = "full",
         behaviours: dict[str, str] | None = None, anchors: str | None = None,
         prepare: Callable[[LabDnsServer, SignedWorld], None] | None = None,
-        timeout: float = 2.0):
-    """Validate ``questions``: (list of Validation, the validator, the server)."""
+        after=None, timeout: float = 2.0):
+    """Validate ``questions`` (or run ``after(validator)`` for the results): (list of
+    Validation, the validator, the server)."""
     async def main():
         server = LabDnsServer("127.0.0.1", 0)
         await server.start()
@@ -50,6 +51,8 @@ def run(zones: dict[str, str], plan: dict[str, SignPlan], questions: Sequence[tu
             validator = Validator(client, trust, policy=policy,
                                   clock=(lambda: clock) if clock is not None else time.time)
             results = [await validator.validate(n, t) for n, t in questions]
+            if after is not None:
+                results = await after(validator)
             return results, validator, server
         finally:
             await server.stop()

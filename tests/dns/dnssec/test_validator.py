@@ -232,3 +232,26 @@ def test_a_wrong_root_anchor_is_bogus():
     results, _, _ = run(basic_zones("sec"), signed("sec"), [("sec.test", "MX")], anchors=wrong)
     assert states(results) == [(B, OK)]
     assert "matches the trust anchor" in results[0].detail
+
+
+def test_names_under_a_proven_unsigned_delegation_take_no_dnssec_question():
+    """An unsigned domain's apex is walked first (its DS answers the question); its other
+    names are then insecure from the plain cache."""
+    async def questions(validator):
+        return [await validator.validate("plain.test", "MX", walk_first=True),
+                await validator.validate("mx.plain.test", "A"),
+                await validator.validate("nx.plain.test", "A")]
+
+    results, _, server = run(basic_zones("plain"), signed(), [], after=questions)
+    assert states(results) == [(I, OK), (I, OK), (I, NX)]
+    assert all(r.chain[-1] == "plain.test. unsigned" for r in results)
+    assert [k for k in server.signed_query_counts if k[0].endswith("plain.test")] == [("plain.test", "DS")]
+
+
+def test_walk_first_on_a_signed_apex_still_validates_the_answer():
+    async def questions(validator):
+        return [await validator.validate("sec.test", "MX", walk_first=True)]
+
+    results, _, server = run(basic_zones("sec"), signed("sec"), [], after=questions)
+    assert states(results) == [(S, OK)]
+    assert server.signed_query_counts[("sec.test", "MX")] == 1
