@@ -15,7 +15,9 @@
 
 Options: ``--tools mxaudit,checkdmarc`` to pick; ``--floor`` to measure the unit cost of a DNS
 query and a TLS session and compare mxaudit's run to that floor; ``--profile`` to run mxaudit
-under py-spy (collapsed stacks in profile.txt); ``--no-smtp`` for a DNS-only world (memory runs at 100,000 domains).
+under py-spy (collapsed stacks in profile.txt); ``--no-smtp`` for a DNS-only world (memory runs at 100,000 domains);
+``--dnssec unsigned|signed`` for a world under a signed root whose domains are unsigned or
+signed zones (bench/dnssec_world.py; mxaudit then trusts the world's root anchor).
 """
 from __future__ import annotations
 
@@ -62,6 +64,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="run checkdmarc on the first N domains only (slow with --dns-delay-ms); 0 = all")
     p.add_argument("--concurrency", type=int, default=0, help="mxaudit --concurrency (0: default)")
     p.add_argument("--no-smtp", dest="smtp", action="store_false")
+    p.add_argument("--dnssec", choices=("off", "unsigned", "signed"), default="off",
+                   help="a DNSSEC world: every domain an unsigned or a signed zone under a signed root")
     p.add_argument("--floor", action="store_true", help="measure DNS/TLS unit costs")
     p.add_argument("--profile", action="store_true", help="run mxaudit under py-spy (collapsed stacks in profile.txt)")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
@@ -98,6 +102,7 @@ def inside(args: argparse.Namespace) -> int:
                  "--own-per-10", str(args.own_per_10), "--dir", str(work), "--stats", str(stats_file)]
     if not args.smtp:
         world_cmd.append("--no-smtp")
+    world_cmd += ["--dnssec", args.dnssec]
     world = subprocess.Popen(world_cmd, stdout=subprocess.PIPE, text=True)
     try:
         ready = json.loads(world.stdout.readline() or "{}")
@@ -107,6 +112,8 @@ def inside(args: argparse.Namespace) -> int:
         rows = []
         for tool in [t.strip() for t in args.tools.split(",") if t.strip()]:
             cmd, n = tool_command(tool, args, work, listing, domains, ready["ca"])
+            if tool == "mxaudit" and ready.get("anchor"):
+                cmd += ["--trust-anchor", ready["anchor"]]
             print(f"bench: running {tool} on {n} domains ...", file=sys.stderr, flush=True)
             before = world_stats(world, stats_file)
             busy0 = machine_busy_s()
