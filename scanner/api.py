@@ -33,6 +33,8 @@ def make_options(**overrides: object) -> ScanOptions:
     for key in ("ports", "dkim_selectors"):
         if key in overrides:
             overrides[key] = tuple(overrides[key])  # type: ignore[arg-type]
+    if "trust_anchors" in overrides:
+        overrides["trust_anchors"] = tuple(str(p) for p in overrides["trust_anchors"])  # type: ignore[union-attr]
     return ScanOptions(**overrides)  # type: ignore[arg-type]
 
 
