@@ -8,9 +8,9 @@ pre-published next key).
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-from scanner.checks._dane import dane_hosts, presented_chain, record_matches, record_text
+from scanner.checks._dane import HostDane, dane_hosts, presented_chain, record_matches, record_text
 from scanner.evidence import DomainEvidence
 from scanner.evidence.dnssec import TlsaRecord
 from scanner.findings import Status
@@ -19,14 +19,18 @@ from scanner.registry import Outcome, check
 NOT_COLLECTED = "not determined: no DNSSEC evidence was recorded for this domain"
 
 
-def _no_hosts(ev: DomainEvidence) -> Outcome | None:
+def _per_host(ev: DomainEvidence, judge: Callable[[str, HostDane], Outcome]) -> Iterator[Outcome]:
+    """``judge`` for each MX host's DANE verdict; one domain-level outcome when there is
+    no host to judge."""
     if ev.mx is not None and ev.mx.null_mx:
-        return Outcome(Status.SKIPPED, "null MX: the domain accepts no mail")
-    if ev.dnssec is None:
-        return Outcome(Status.ERROR, NOT_COLLECTED)
-    if not ev.dnssec.hosts:
-        return Outcome(Status.SKIPPED, "no MX host to examine (see mx.present)")
-    return None
+        yield Outcome(Status.SKIPPED, "null MX: the domain accepts no mail")
+    elif ev.dnssec is None:
+        yield Outcome(Status.ERROR, NOT_COLLECTED)
+    elif not ev.dnssec.hosts:
+        yield Outcome(Status.SKIPPED, "no MX host to examine (see mx.present)")
+    else:
+        for host, verdict in dane_hosts(ev).items():
+            yield judge(host, verdict)
 
 
 @check("dane.tlsa", title="DANE TLSA records match the MX hosts", category="transport",
@@ -34,12 +38,7 @@ def _no_hosts(ev: DomainEvidence) -> Outcome | None:
        remediation="Publish a DANE-EE TLSA record at _25._tcp.<MX host> for the key the "
                    "server presents, in a DNSSEC-signed zone.")
 def tlsa(ev: DomainEvidence) -> Iterator[Outcome]:
-    early = _no_hosts(ev)
-    if early is not None:
-        yield early
-        return
-    for host, verdict in dane_hosts(ev).items():
-        yield Outcome(verdict.status, verdict.message, host, verdict.remediation)
+    return _per_host(ev, lambda host, v: Outcome(v.status, v.message, host, v.remediation))
 
 
 def _key_of(rec: TlsaRecord, chains) -> object:
@@ -56,24 +55,20 @@ def _key_of(rec: TlsaRecord, chains) -> object:
        remediation="Publish a second TLSA record before changing keys: the next key's "
                    "'3 1 1' record, or a '2 1 1' record for the issuing CA.")
 def rollover(ev: DomainEvidence) -> Iterator[Outcome]:
-    early = _no_hosts(ev)
-    if early is not None:
-        yield early
-        return
-    for host, verdict in dane_hosts(ev).items():
-        if not verdict.usable:
-            yield Outcome(Status.SKIPPED, "no DANE: no usable DNSSEC-secure TLSA record", host)
-            continue
-        chains = [presented_chain(e.probe) for e in verdict.endpoints]
-        keys = {_key_of(r, chains) for r in verdict.usable}
-        records = ", ".join(record_text(r) for r in verdict.usable)
-        if len(keys) >= 2:
-            yield Outcome(Status.PASS, f"{len(verdict.usable)} usable TLSA records for "
-                                       f"{len(keys)} different keys ({records})", host)
-        elif len(verdict.usable) >= 2:
-            yield Outcome(Status.WARN, f"{len(verdict.usable)} usable TLSA records, all for the "
-                                       f"same key ({records}): a key change breaks DANE", host)
-        else:
-            yield Outcome(Status.WARN, f"a single usable TLSA record ({records}): a key "
-                                       "change breaks DANE until the new record is published",
-                          host)
+    return _per_host(ev, _rollover)
+
+
+def _rollover(host: str, verdict: HostDane) -> Outcome:
+    if not verdict.usable:
+        return Outcome(Status.SKIPPED, "no DANE: no usable DNSSEC-secure TLSA record", host)
+    chains = [presented_chain(e.probe) for e in verdict.endpoints]
+    keys = {_key_of(r, chains) for r in verdict.usable}
+    records = ", ".join(record_text(r) for r in verdict.usable)
+    if len(keys) >= 2:
+        return Outcome(Status.PASS, f"{len(verdict.usable)} usable TLSA records for "
+                                    f"{len(keys)} different keys ({records})", host)
+    if len(verdict.usable) >= 2:
+        return Outcome(Status.WARN, f"{len(verdict.usable)} usable TLSA records, all for the "
+                                    f"same key ({records}): a key change breaks DANE", host)
+    return Outcome(Status.WARN, f"a single usable TLSA record ({records}): a key change "
+                                "breaks DANE until the new record is published", host)

@@ -131,36 +131,51 @@ class DnsClient:
         except (dns.exception.DNSException, ValueError, UnicodeError) as exc:
             return SignedAnswer(dns.name.root, 0, DnsOutcome.ERROR, detail=_short(exc))
         name_wire = qname.to_wire()
-        failure: int | None = None
+        rejected = [False]
+
+        async def ask(server: UdpMux):
+            rejected[0] = False
+            response = await self._ask_signed(server, name_wire, qname, qtype, cd=False)
+            if response is not None and response.rcode() == dns.rcode.SERVFAIL:
+                rejected[0] = True
+                response = await self._ask_signed(server, name_wire, qname, qtype, cd=True)
+            return response
+
         if not self._limit.take_now():
             await self._limit.take()
         try:
-            for _ in range(self._retries + 1):
-                timed_out = False
-                for server in self._servers:
-                    response = await self._ask_signed(server, name_wire, qname, qtype, cd=False)
-                    rejected = False
-                    if response is not None and response.rcode() == dns.rcode.SERVFAIL:
-                        response = await self._ask_signed(server, name_wire, qname, qtype, cd=True)
-                        rejected = True
-                    if response is None:
-                        timed_out = True
-                        continue
-                    rcode = response.rcode()
-                    if rcode in (dns.rcode.SERVFAIL, dns.rcode.REFUSED):
-                        failure = rcode
-                        continue
-                    return SignedAnswer.from_message(qname, qtype, response, rejected)
-                if not timed_out:
-                    break
+            response, failure = await self._ask_servers(ask)
         finally:
             self._limit.release()
+        if response is not None:
+            return SignedAnswer.from_message(qname, qtype, response, rejected[0])
         if failure == dns.rcode.REFUSED:
             return SignedAnswer(qname, qtype, DnsOutcome.REFUSED, detail="server refused the query")
         if failure == dns.rcode.SERVFAIL:
             return SignedAnswer(qname, qtype, DnsOutcome.SERVFAIL,
                                 detail="server failure (SERVFAIL), also with CD set")
         return SignedAnswer(qname, qtype, DnsOutcome.TIMEOUT, detail="no answer before the timeout")
+
+    async def _ask_servers(self, ask: Callable[[UdpMux], Awaitable]) -> tuple[object, int | None]:
+        """The question to each server in turn (``ask(server)``: its response, None on
+        timeout), ``retries`` more rounds while some timed out: the first response that is
+        no SERVFAIL or REFUSED, else (None, the last such RCODE; None if all timed out)."""
+        failure: int | None = None
+        for _ in range(self._retries + 1):
+            timed_out = False
+            for server in self._servers:
+                response = await ask(server)
+                if response is None:
+                    timed_out = True
+                    continue
+                rcode = response.rcode()
+                if rcode in (dns.rcode.SERVFAIL, dns.rcode.REFUSED):
+                    failure = rcode
+                    continue
+                return response, None
+            if not timed_out:
+                break
+        return None, failure
 
     async def _ask_signed(self, server: UdpMux, name_wire: bytes, qname: dns.name.Name,
                           qtype: int, *, cd: bool) -> dns.message.Message | None:
@@ -205,35 +220,29 @@ class DnsClient:
             if not limit.take_now():
                 await limit.take()
         wire, qtype, fast = question
-        failure: int | None = None
+        unasked = [first]
+
+        async def ask(server: UdpMux):
+            if unasked[0] is not _UNASKED:
+                response, unasked[0] = unasked[0], _UNASKED
+            elif fast:
+                response = await server.ask(wire, qtype, self._timeout)
+            else:
+                response = await server.exchange_wire(
+                    wire, dns.name.from_wire(wire, 12)[0], qtype, self._timeout)
+            if response is not None and response.flags & _TC:
+                query = dns.message.make_query(dns.name.from_wire(wire, 12)[0], qtype,
+                                               use_edns=0, payload=1232)
+                response = await server.exchange_tcp(query, self._timeout)
+            return response
+
         try:
-            for _ in range(self._retries + 1):
-                timed_out = False
-                for server in self._servers:
-                    if first is not _UNASKED:
-                        response, first = first, _UNASKED
-                    elif fast:
-                        response = await server.ask(wire, qtype, self._timeout)
-                    else:
-                        response = await server.exchange_wire(
-                            wire, dns.name.from_wire(wire, 12)[0], qtype, self._timeout)
-                    if response is not None and response.flags & _TC:
-                        query = dns.message.make_query(dns.name.from_wire(wire, 12)[0], qtype,
-                                                       use_edns=0, payload=1232)
-                        response = await server.exchange_tcp(query, self._timeout)
-                    if response is None:
-                        timed_out = True
-                        continue
-                    rcode = response.rcode()
-                    if rcode in (dns.rcode.SERVFAIL, dns.rcode.REFUSED):
-                        failure = rcode
-                        continue
-                    return _from_response(name, rdtype, response)
-                if not timed_out:
-                    break
+            response, failure = await self._ask_servers(ask)
         finally:
             if not batched:
                 limit.release()
+        if response is not None:
+            return _from_response(name, rdtype, response)
         if failure == dns.rcode.REFUSED:
             return DnsResult(name, rdtype, DnsOutcome.REFUSED, detail="server refused the query")
         if failure == dns.rcode.SERVFAIL:

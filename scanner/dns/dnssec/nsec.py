@@ -99,9 +99,9 @@ def _wildcard(ce: dns.name.Name) -> dns.name.Name:
     return dns.name.Name((b"*",) + ce.labels)
 
 
-def prove_nxdomain(qname: dns.name.Name, nsecs: Sequence) -> Denial:
-    """NXDOMAIN: an NSEC covers qname (and qname is no empty non-terminal), and an NSEC
-    covers the wildcard at qname's closest encloser (RFC 4035 3.1.3.2, 5.4)."""
+def _nonexistent(qname: dns.name.Name, nsecs: Sequence):
+    """(the NSEC covering qname, qname's closest encloser, the wildcard there), or a
+    Denial: no NSEC covers qname, or qname exists as an empty non-terminal."""
     cover = _covering(qname, nsecs)
     if cover is None:
         return failed(f"no NSEC covers {qname}")
@@ -109,7 +109,16 @@ def prove_nxdomain(qname: dns.name.Name, nsecs: Sequence) -> Denial:
     if rd.next.is_subdomain(qname):
         return failed(f"NSEC {owner} -> {rd.next} shows {qname} exists (an empty non-terminal)")
     ce = closest_encloser(qname, owner, rd.next)
-    wildcard = _wildcard(ce)
+    return cover, ce, _wildcard(ce)
+
+
+def prove_nxdomain(qname: dns.name.Name, nsecs: Sequence) -> Denial:
+    """NXDOMAIN: an NSEC covers qname (and qname is no empty non-terminal), and an NSEC
+    covers the wildcard at qname's closest encloser (RFC 4035 3.1.3.2, 5.4)."""
+    found = _nonexistent(qname, nsecs)
+    if isinstance(found, Denial):
+        return found
+    (owner, rd), ce, wildcard = found
     if _matching(wildcard, nsecs) is not None:
         return failed(f"the wildcard {wildcard} exists: {qname} should have been synthesised")
     if _covering(wildcard, nsecs) is None:
@@ -140,14 +149,13 @@ def prove_nodata(qname: dns.name.Name, qtype: int, nsecs: Sequence) -> Denial:
     rd = _matching(qname, nsecs)
     if rd is not None:
         return nodata_at(qname, qtype, rd, f"NSEC {qname}")
-    cover = _covering(qname, nsecs)
-    if cover is None:
-        return failed(f"no NSEC matches or covers {qname}")
-    owner, rd = cover
-    if rd.next.is_subdomain(qname):
-        return proven(f"{qname} is an empty non-terminal (NSEC {owner} -> {rd.next})")
-    ce = closest_encloser(qname, owner, rd.next)
-    wildcard = _wildcard(ce)
+    found = _nonexistent(qname, nsecs)
+    if isinstance(found, Denial):     # not covered at all, or an empty non-terminal
+        cover = _covering(qname, nsecs)
+        if cover is None:
+            return failed(f"no NSEC matches or covers {qname}")
+        return proven(f"{qname} is an empty non-terminal (NSEC {cover[0]} -> {cover[1].next})")
+    (owner, rd), ce, wildcard = found
     wrd = _matching(wildcard, nsecs)
     if wrd is None:
         return failed(f"NSEC {owner} -> {rd.next} says {qname} does not exist, but this is "
