@@ -34,6 +34,7 @@ def write(path: Path, text: str) -> Path:
     ('log_format = "xml"\n', "key 'log_format': must be one of text, json"),
     ('[scan]\ntimeout = 3\n', "unknown key 'scan'"),
     ('timeout = \n', "not valid TOML"),
+    ('trust_anchors = "root.key"\n', "key 'trust_anchors': must be a list of strings"),
 ])
 def test_bad_config_names_the_key(tmp_path, text, message):
     path = write(tmp_path / "c.toml", text)
@@ -49,6 +50,11 @@ def test_good_config_converts_and_resolves_paths_from_its_folder(tmp_path):
                                  "ca_file": str(tmp_path / "etc" / "ca.pem"), "port": ["2525:smtp"],
                                  "timeout": 3.0, "out": str(tmp_path / "etc" / "reports/{date}"),
                                  "quiet": True}
+
+
+def test_trust_anchor_files_are_resolved_from_the_config_folder(tmp_path):
+    path = write(tmp_path / "etc" / "c.toml", 'trust_anchors = ["lab.ds", "/abs/corp.key"]\n')
+    assert load_config(path) == {"trust_anchor": [str(tmp_path / "etc" / "lab.ds"), "/abs/corp.key"]}
 
 
 def test_missing_default_config_is_fine_missing_explicit_one_is_not(tmp_path):

@@ -179,3 +179,36 @@ def test_a_domain_with_only_some_evidence_renders(tmp_path):
     write_reports(tmp_path, [only_mx], profile, meta)
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert 'id="d0"' in page and "<caption>SMTP" not in page and "DNS records" not in page
+
+
+def test_dnssec_and_dane_in_the_evidence_view_and_the_page(tmp_path):
+    """The domain's and each MX host's DNSSEC state with its chain and reason, each TLSA record
+    with what it matched where, the record to publish; hostile text escaped."""
+    from dataclasses import replace
+
+    from scanner.evidence.dnssec import Security
+    from scanner.result import judge
+    from tests.checks.dnssec_ev import HOST, chain_ders, evidence, host_dnssec, probe, tlsa
+
+    leaf, ca = chain_ders()
+    ev = evidence(host_dnssec(records=(tlsa(3, 1, 1, leaf), tlsa(1, 0, 1, ca))), probes=(probe(),))
+    hostile = "RRSIG expired <script>alert(1)</script>"
+    ev = replace(ev, dnssec=replace(ev.dnssec, domain=replace(ev.dnssec.domain, state=Security.BOGUS,
+                                                              detail=hostile)))
+    view = evidence_view(ev)["dnssec"]
+    assert [r["what"] for r in view["rows"]] == ["MX example.test", f"A {HOST}", f"AAAA {HOST}"]
+    assert view["rows"][1]["chain"] == ". 20326/8 > test. 1234/13 > example.test. 5678/13"
+    (dane,) = view["dane"]
+    assert dane["name"] == f"_25._tcp.{HOST}" and dane["status"] == "pass"
+    assert dane["records"][0]["matched"] == [f"192.0.2.1: leaf (CN={HOST})"]
+    assert "unusable for SMTP" in dane["records"][1]["unusable"]
+    # no TLSA at a secure host: the record to publish for the presented key
+    bare = evidence(host_dnssec(), probes=(probe(),))
+    (none,) = evidence_view(bare)["dnssec"]["dane"]
+    assert none["suggest"] == f"_25._tcp.{HOST}. IN TLSA 3 1 1 {tlsa(3, 1, 1, leaf).data}"
+    prof = get_profile("baseline")
+    write_reports(tmp_path, [judge(ev, prof), judge(replace(bare, position=1), prof)], prof,
+                  {"scan_id": 1, "started": "s", "finished": "f", "profile": "baseline", "version": "t"})
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)" not in page and "RRSIG expired &lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "DANE: TLSA _25._tcp." in page and "To publish" in page
