@@ -1,11 +1,11 @@
 """Output identity of judging and encoding (issue 6): the per-domain fast paths of evaluate,
 grade and serde must produce exactly what the plain code did.
 
-The fixture (tests/fixtures/judge_identity.json.gz, gzip of one JSON document) holds 81
+The fixture (tests/fixtures/judge_identity.json.gz, gzip of one JSON document) holds 86
 evidence objects picked for variety from the lab demo and from the lab/hand-made scenarios of
 the test suite (each adds a (check, status, message word) the others lack: SERVFAIL and
 timeouts, null MX, invalid and non-existent domains, broken and hostile servers, every SPF,
-DMARC and DKIM branch), with the ``store._dumps`` strings of their findings and of their
+DMARC and DKIM branch; DNSSEC states and DANE matches), with the ``store._dumps`` strings of their findings and of their
 verdict under every built-in profile, as produced by the code before the fast paths.
 
 Regenerate (only for an intended change of output) with

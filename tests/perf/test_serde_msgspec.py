@@ -1,6 +1,6 @@
 """scanner/serde.py: msgspec against the generic converters it falls back on (the reference).
 
-For everything mxaudit writes (the 81 evidence objects, findings and verdicts of the
+For everything mxaudit writes (the 86 evidence objects, findings and verdicts of the
 judge-identity fixture, hostile text) both give the same text and the same objects; old or
 odd input (missing and extra keys, values of other types than the hints say, unknown enum
 values) decodes to a value or raises TypeError/ValueError, never anything else.
