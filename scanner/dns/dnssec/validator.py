@@ -44,6 +44,11 @@ _CNAME, _DNAME, _DS, _DNSKEY = (dns.rdatatype.CNAME, dns.rdatatype.DNAME, dns.rd
 _NSEC, _NSEC3, _SOA = dns.rdatatype.NSEC, dns.rdatatype.NSEC3, dns.rdatatype.SOA
 MAX_CHAIN = 16      # CNAME/DNAME hops of one answer
 MAX_DEPTH = 40      # labels walked below a trust anchor
+MAX_DETAIL = 600    # characters of a reason kept in the evidence (names come from the DNS)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_DETAIL else text[:MAX_DETAIL - 3] + "..."
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,10 @@ class Validator:
         return await self._answers.get(key, lambda: self._validate(*key, walk_first=walk_first))
 
     async def _validate(self, name: str, rdtype: str, *, walk_first: bool = False) -> Validation:
+        found = await self._judge(name, rdtype, walk_first)
+        return replace(found, detail=_clip(found.detail)) if len(found.detail) > MAX_DETAIL else found
+
+    async def _judge(self, name: str, rdtype: str, walk_first: bool) -> Validation:
         try:
             qname = dns.name.from_text(name + ".") if name else dns.name.root
         except (dns.exception.DNSException, ValueError, UnicodeError) as exc:

@@ -4,6 +4,7 @@ answer gets the state RFC 4035 says, with a reason naming what broke."""
 from __future__ import annotations
 
 import dns.name
+import dns.rdataclass
 import dns.rdatatype
 import pytest
 
@@ -255,3 +256,22 @@ def test_walk_first_on_a_signed_apex_still_validates_the_answer():
     results, _, server = run(basic_zones("sec"), signed("sec"), [], after=questions)
     assert states(results) == [(S, OK)]
     assert server.signed_query_counts[("sec.test", "MX")] == 1
+
+
+def test_reasons_are_bounded():
+    """Names come from the DNS: a reason naming several long names stays short in the evidence."""
+    deep = ".".join(["x" * 60] * 3)
+    zones = basic_zones("fg")
+    zones["fg.test"] += f"a.{deep} A 192.0.2.7\n"
+
+    def prepare(server, world):       # break every NSEC of the zone: the reason lists them
+        zone = server.zones[dns.name.from_text("fg.test.")]
+        for node in zone.nodes.values():
+            rds = node.get_rdataset(dns.rdataclass.IN, dns.rdatatype.NSEC)
+            if rds is not None:
+                nsec = rds[0]
+                rds.clear()
+                rds.add(nsec.replace(next=dns.name.from_text(f"zz.{deep}.fg.test.")), 300)
+    results, _, _ = run(zones, signed("fg"), [(f"nx.{deep}.fg.test", "A")], prepare=prepare)
+    assert results[0].state is B
+    assert len(results[0].detail) == 600 and results[0].detail.endswith("...")
