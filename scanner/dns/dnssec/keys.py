@@ -134,6 +134,10 @@ class KeyCache:
     async def get(self, zone: dns.name.Name) -> ZoneKeys:
         return await self._once.get(zone, lambda: self._build(zone))
 
+    def peek(self, zone: dns.name.Name) -> ZoneKeys | None:
+        """The zone's keys if already built (no question asked)."""
+        return self._once.peek(zone)
+
     async def _build(self, zone: dns.name.Name) -> ZoneKeys:
         self.built += 1
         return await self._validator.zone_keys(zone)

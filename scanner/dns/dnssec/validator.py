@@ -123,12 +123,12 @@ class Validator:
             qname = dns.name.from_text(name + ".") if name else dns.name.root
         except (dns.exception.DNSException, ValueError, UnicodeError) as exc:
             return Validation(name, rdtype, Security.INDETERMINATE, DnsOutcome.ERROR, detail=str(exc))
-        insecure = self._known_insecure(qname)
-        if insecure is None and walk_first:
+        known = self._known_insecure(qname) or self._known_broken_anchor(qname)
+        if known is None and walk_first:
             walk = await self.zone_of(qname)
-            insecure = walk if walk.state is Security.INSECURE else None
-        if insecure is not None:
-            return await self._plain(name, rdtype, insecure)
+            known = walk if walk.state is Security.INSECURE else None
+        if known is not None:
+            return await self._plain(name, rdtype, known)
         answer = await self._dns.query_signed(name, rdtype)
         base = Validation(name, rdtype, Security.INDETERMINATE, outcome=answer.outcome,
                           resolver_ad=answer.resolver_ad,
@@ -144,14 +144,24 @@ class Validator:
         return replace(base, state=state, outcome=outcome, chain=shown.chain,
                        detail=shown.detail, canonical=canonical if canonical != name else "")
 
-    async def _plain(self, name: str, rdtype: str, insecure: Step) -> Validation:
-        """An answer in a provably unsigned zone: its outcome from the plain DNS cache."""
+    async def _plain(self, name: str, rdtype: str, known: Step) -> Validation:
+        """An answer whose state is known without a DNSSEC question (a provably unsigned
+        zone, a trust anchor that cannot be validated): its outcome from the plain cache."""
         res = await self._dns.query(name, rdtype)
-        state = Security.INSECURE if res.outcome.answered else Security.INDETERMINATE
-        detail = insecure.detail if res.outcome.answered else res.describe()
+        state = known.state if res.outcome.answered else Security.INDETERMINATE
+        detail = known.detail if res.outcome.answered else res.describe()
         return Validation(name, rdtype, state, res.outcome,
                           canonical=res.canonical_name if res.via_cname else "",
-                          chain=insecure.chain, detail=f"{rdtype} {name}: {detail}")
+                          chain=known.chain, detail=f"{rdtype} {name}: {detail}")
+
+    def _known_broken_anchor(self, name: dns.name.Name) -> Step | None:
+        """The trust anchor's own zone already failed (a resolver that strips DNSSEC or
+        refuses the root, a stale anchor): every answer below it shares that state."""
+        anchor = self.anchors.closest(name)
+        keys = self.keys.peek(anchor.zone) if anchor is not None else None
+        if keys is None or keys.state not in (Security.INDETERMINATE, Security.BOGUS):
+            return None
+        return _from_keys(keys)
 
     def _known_insecure(self, name: dns.name.Name) -> Step | None:
         """The insecure result of a finished walk above ``name`` (no question asked)."""

@@ -275,3 +275,13 @@ def test_reasons_are_bounded():
     results, _, _ = run(zones, signed("fg"), [(f"nx.{deep}.fg.test", "A")], prepare=prepare)
     assert results[0].state is B
     assert len(results[0].detail) == 600 and results[0].detail.endswith("...")
+
+
+def test_a_broken_trust_anchor_costs_one_dnssec_question_per_scan():
+    """Once the anchor's zone failed (a resolver that strips DNSSEC), answers are
+    indeterminate from the plain cache: no more DNSSEC questions."""
+    questions = [("sec.test", "MX"), ("mx.sec.test", "A"), ("mx.sec.test", "AAAA")]
+    results, validator, server = run(basic_zones("sec"), signed("sec"), questions, mode="strip")
+    assert states(results) == [(X, OK), (X, OK), (X, NODATA)]
+    assert all("strips DNSSEC records" in r.detail for r in results)
+    assert sorted(server.signed_query_counts) == [(".", "DNSKEY"), ("sec.test", "MX")]
