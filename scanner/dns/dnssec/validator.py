@@ -138,6 +138,12 @@ class Validator:
         now = int(self._clock())
         steps, outcome, final = await self._follow(answer, now)
         state = worst_state(s.state for s in steps)
+        if state is not Security.SECURE:
+            # what made it so may be known now (a walk above qname, the anchor's zone): say
+            # it as a later question for a name there will, whichever domain came first
+            known = self._known_insecure(qname) or self._known_broken_anchor(qname)
+            if known is not None and known.state is state:
+                return await self._plain(name, rdtype, known)
         worst = next(s for s in steps if s.state is state)
         shown = worst if state is not Security.SECURE else steps[-1]
         canonical = final.to_text(omit_final_dot=True).lower()
