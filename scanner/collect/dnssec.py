@@ -30,9 +30,13 @@ TLSA_PORT = 25       # DANE for SMTP is about MX delivery on port 25 (RFC 7672 1
 async def collect_dnssec(ctx: ScanContext, domain: str, mx: MxEvidence) -> DnssecEvidence:
     validator = ctx.validator
     at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-    hosts = [h for h in mx.hosts if not mx.null_mx]
-    domain_state, *host_states = await asyncio.gather(
-        validator.validate(domain, "MX", walk_first=True), *(_host(ctx, h) for h in hosts))
+    try:
+        domain_state, *host_states = await asyncio.gather(
+            validator.validate(domain, "MX", walk_first=True), *(_host(ctx, h) for h in mx.hosts))
+    except Exception as exc:   # a validator bug costs the DNSSEC evidence, never the domain's
+        why = f"internal error in DNSSEC validation: {type(exc).__name__}: {exc}"[:300]
+        return DnssecEvidence(Validation(domain, "MX", Security.INDETERMINATE, DnsOutcome.ERROR,
+                                         detail=why), (), validator.anchors.describe(), at)
     return DnssecEvidence(domain_state, tuple(host_states), validator.anchors.describe(), at)
 
 
