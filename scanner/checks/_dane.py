@@ -156,6 +156,8 @@ def _port25(ev: DomainEvidence, host: str) -> list[SmtpProbe]:
 
 def judge_host(ev: DomainEvidence, hd: MxHostDnssec) -> HostDane:
     host = hd.host
+    if hd.tlsa is None and not hd.validations:       # an IP literal: nothing was asked
+        return HostDane(host, Status.SKIPPED, f"no TLSA lookup: {hd.tlsa_skipped or 'not asked'}")
     if hd.tlsa is None:
         state = hd.state
         if state is Security.BOGUS:

@@ -122,6 +122,13 @@ def test_dane_tlsa_states(kw, expected, words):
     assert st is expected and words in message
 
 
+def test_ip_literal_exchanges_are_skipped():
+    from scanner.evidence.dnssec import MxHostDnssec
+    literal = MxHostDnssec("[192.0.2.1]", tlsa_skipped="the exchange is an IP literal")
+    assert found("dane.tlsa", evidence(literal)) == [("[192.0.2.1]", S, "no TLSA lookup: the exchange is an IP literal")]
+    assert status("dane.rollover", evidence(literal)) == [S]
+
+
 def test_dane_tlsa_skipped_without_port_25_or_starttls():
     rec = tlsa(3, 1, 1, LEAF)
     assert status("dane.tlsa", secure(rec, probes=())) == [S]
