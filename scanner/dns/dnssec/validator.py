@@ -158,7 +158,7 @@ class Validator:
         detail = known.detail if res.outcome.answered else res.describe()
         return Validation(name, rdtype, state, res.outcome,
                           canonical=res.canonical_name if res.via_cname else "",
-                          chain=known.chain, detail=f"{rdtype} {name}: {detail}")
+                          chain=known.chain, detail=detail)
 
     def _known_broken_anchor(self, name: dns.name.Name) -> Step | None:
         """The trust anchor's own zone already failed (a resolver that strips DNSSEC or
@@ -387,8 +387,9 @@ class Validator:
         if nxdomain:
             return _Cut("end")
         if step.delegation:         # a delegation without DS
+            proof = step.detail.removeprefix(f"NODATA for DS {cut}: ")
             return _Cut("stop", step=Step(Security.INSECURE, f"{cut} is an unsigned delegation "
-                                                             f"({step.detail})",
+                                                             f"({proof})",
                                           step.chain + (f"{cut} unsigned",), cut))
         return _Cut("none")
 
