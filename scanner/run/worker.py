@@ -389,7 +389,7 @@ class _Worker:
         for line in lines:
             if line.startswith(b"E "):
                 text = line[2:].decode("utf-8", "surrogatepass")
-                r = judge(loads(DomainEvidence, text), self.profile)
+                r = judge(loads(DomainEvidence, text, complete=False), self.profile)
                 rows.append(result_row(self.scan_id, r, text))
                 position = r.evidence.position
                 if len(self.held) < MAX_HELD:
