@@ -175,8 +175,9 @@ def _note(text: str) -> Line:
 
 
 def _row_lines(row: Row) -> list[Line]:
-    label = row.status.value.upper().ljust(STATUS_WIDTH)
-    prefix = Text.assemble(INDENT, (label, STATUS_STYLE[row.status]), " ")
+    word = row.status.value.upper()
+    prefix = Text.assemble(INDENT, (word, STATUS_STYLE[row.status]),
+                           " " * (STATUS_WIDTH - len(word) + 1))
     under = Text(" " * len(prefix))
     if row.folded:
         n = len(row.folded)
@@ -184,7 +185,7 @@ def _row_lines(row: Row) -> list[Line]:
         if row.status is Status.SKIPPED:   # not applicable here: which ones is for -v
             return [(prefix, Text(counted, style="dim"))]
         return [(prefix, Text(f"{counted}: " + ", ".join(row.folded), style="dim"))]
-    first = Text(row.check, style="bold")
+    first = Text.assemble((row.check, "bold"))
     if row.subjects:
         first.append("  " + ", ".join(terminal_safe(s) for s in row.subjects))
     lines = [(prefix, first), (under, Text(terminal_safe(row.message)))]
