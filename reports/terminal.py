@@ -194,15 +194,26 @@ def _row_lines(row: Row) -> list[Line]:
     return lines
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """The reader went away (``| head``): rich points stdout at /dev/null, then the command
+        line ends as for the other formats (status 0), not with rich's SystemExit(1), which
+        would read as "--fail-on matched"."""
+        try:
+            super().on_broken_pipe()
+        except SystemExit:
+            raise BrokenPipeError from None
+
+
 class TerminalView:
     """Writes each result's block to ``stream`` (results in the order given)."""
 
     def __init__(self, stream: TextIO, profile: Profile | None, *, verbose: bool = False,
                  colour: bool | None = None) -> None:
         colour = use_colour(stream) if colour is None else colour
-        self.console = Console(file=stream, color_system="auto" if colour else None,
-                               force_terminal=colour, highlight=False, markup=False,
-                               emoji=False, soft_wrap=True)
+        self.console = _Console(file=stream, color_system="auto" if colour else None,
+                                force_terminal=colour, highlight=False, markup=False,
+                                emoji=False, soft_wrap=True)
         self.width = self.console.width if _isatty(stream) else None   # wrap on terminals
         self.profile, self.verbose = profile, verbose
         self._first = True

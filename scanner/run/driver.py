@@ -150,11 +150,12 @@ def run_unstored(targets: Iterable[Target], options: ScanOptions, profile: Profi
     3 interrupted: what finished was handed over)."""
     from scanner.verdict import fail_on_matches
 
-    matched = False
+    matched, finished = False, 0
 
     def judged(r: DomainResult) -> None:
-        nonlocal matched
+        nonlocal matched, finished
         matched = matched or fail_on_matches(r, profile, fail_on)
+        finished += 1
         if progress is not None:
             progress.tick(r)
         on_result(r)
@@ -165,7 +166,8 @@ def run_unstored(targets: Iterable[Target], options: ScanOptions, profile: Profi
         progress.close()
     if stop.received:
         if progress is not None:
-            progress.event("interrupted", level="warning", signal=stop.received)
+            progress.event("interrupted", level="warning", signal=stop.received,
+                           finished=finished)
         return EXIT_INTERRUPTED
     return 1 if matched else 0
 

@@ -295,6 +295,23 @@ def test_nothing_kept_without_db_or_out(world, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_reader_going_away_is_not_an_error(world, fmt):
+    """`mxaudit check a b | head -1`: status 0 (as `scan`'s), no traceback; with rich's own
+    handling it would be 1, which reads as "--fail-on matched"."""
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "scanner", "check", *map(str, world["args"]),
+                             "--format", fmt, world["good"], world["bad"]],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO, env=env)
+    try:
+        proc.stdout.close()         # before anything is written: the first write fails
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=90) == 0, err
+    finally:
+        proc.kill()
+    assert "Traceback" not in err and "Error" not in err
+
+
 # ------------------------------------------------------------------------------ exit codes
 def test_fail_on_is_a_ci_gate(world):
     profile = ["--profile", world["tmp"] / "spf-all.toml", "--fail-on", "fail"]
