@@ -7,7 +7,8 @@ same encodings as the report folder's files, so one parser reads both.
 - ``csv``: findings.csv (its header, then one row per finding), cells neutralised against
   formula injection like the file's.
 
-Each view writes as results arrive (``add``) and ends its document in ``close``.
+Each view writes as results arrive (``add``) and ends its document in ``close``; a view
+neither added to nor closed has written nothing.
 """
 from __future__ import annotations
 
@@ -49,14 +50,21 @@ class CsvView:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.writer = csv.writer(stream)
-        self.writer.writerow(FINDING_COLUMNS)
+        self._header = False
 
     def add(self, r: DomainResult) -> None:
+        self._start()
         self.writer.writerows(finding_rows(r))
         self.stream.flush()
 
     def close(self) -> None:
+        self._start()
         self.stream.flush()
+
+    def _start(self) -> None:
+        if not self._header:
+            self.writer.writerow(FINDING_COLUMNS)
+            self._header = True
 
 
 MACHINE_VIEWS = {"json": JsonView, "jsonl": JsonlView, "csv": CsvView}

@@ -61,18 +61,32 @@ def run(args: argparse.Namespace) -> int:
     profile = get_profile(options.profile)
     progress = _progress(args, len(targets))
     view = _view(args, profile)
-    ordered = InputOrder(lambda r: (progress.close(), view.add(r)))
+    shown = 0
+
+    def show(r) -> None:
+        nonlocal shown
+        progress.close()          # the bar (stderr, maybe the same terminal) out of the way
+        view.add(r)
+        shown += 1
+
+    ordered = InputOrder(show)
     try:
         if args.out or args.db:
             from scanner.commands.scan import scan_with_history
             inputs = {"files": [], "domains": list(args.domains)}
-            return scan_with_history(args, targets, options, profile, total=len(targets),
-                                     inputs=inputs, on_result=ordered.add, progress=progress)
-        return run_unstored(targets, options, profile, ordered.add, fail_on=args.fail_on,
-                            dask=args.dask, progress=progress)
-    finally:
-        ordered.flush()
-        view.close()
+            status = scan_with_history(args, targets, options, profile, total=len(targets),
+                                       inputs=inputs, on_result=ordered.add, progress=progress)
+        else:
+            status = run_unstored(targets, options, profile, ordered.add,
+                                  fail_on=args.fail_on, dask=args.dask, progress=progress)
+    except BaseException:
+        ordered.flush()           # what finished before the error, still whole documents;
+        if shown:                 # nothing at all on stdout when nothing finished
+            view.close()
+        raise
+    ordered.flush()
+    view.close()
+    return status
 
 
 def check_targets(domains: list[str]) -> list[Target]:

@@ -325,9 +325,10 @@ def test_fail_on_is_a_ci_gate(world):
     (["--format", "xml"], "invalid choice: 'xml'"),
     (["--timeout", "0"], "--timeout and --deadline must be positive"),
     (["--port", "25:bogus"], "bogus"),
+    (["--out", "/proc/version/x", "--format", "csv"], "--out /proc/version/x: cannot create"),
 ])
-def test_bad_option_is_exit_2(world, args, message):
-    proc = check(world, world["good"], *args)
+def test_bad_option_is_exit_2(world, args, message, tmp_path):
+    proc = check(world, world["good"], "--db", tmp_path / "h.sqlite", *args)
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert proc.stdout == ""
@@ -388,4 +389,24 @@ def test_internal_error_is_exit_70(monkeypatch, capsys):
     assert main(["check", "example.com", "--format", "json"]) == 70
     captured = capsys.readouterr()
     assert "internal error: RuntimeError: a bug" in captured.err
-    assert json.loads(captured.out) == []        # the document is still whole
+    assert captured.out == ""                    # nothing finished: nothing on stdout
+
+
+def test_internal_error_after_some_domains_leaves_a_whole_document(world, monkeypatch, capsys):
+    import scanner.commands.check as command
+    from scanner.cli import main
+
+    real = command.run_unstored
+
+    def breaks_after_the_first(targets, options, profile, on_result, **kw):
+        def then_break(r):
+            on_result(r)
+            raise RuntimeError("a bug")
+        return real(targets, options, profile, then_break, **kw)
+
+    monkeypatch.setattr(command, "run_unstored", breaks_after_the_first)
+    monkeypatch.delenv("MXAUDIT_DEBUG", raising=False)
+    args = ["check", *map(str, world["args"]), "--format", "json", world["bad"]]
+    assert main(args) == 70
+    captured = capsys.readouterr()
+    assert [o["domain"] for o in json.loads(captured.out)] == [world["bad"]]
