@@ -212,7 +212,7 @@ class TerminalView:
                  colour: bool | None = None) -> None:
         colour = use_colour(stream) if colour is None else colour
         self.console = _Console(file=stream, color_system="auto" if colour else None,
-                                force_terminal=colour, highlight=False, markup=False,
+                                force_terminal=colour or None, highlight=False, markup=False,
                                 emoji=False, soft_wrap=True)
         self.width = self.console.width if _isatty(stream) else None   # wrap on terminals
         self.profile, self.verbose = profile, verbose

@@ -179,6 +179,7 @@ def test_no_colour_with_no_color_set(world, value):
     assert status == 0, err
     assert "\x1b" not in out
     assert "    FAIL    spf.all" in out.splitlines()
+    assert max(len(line) for line in out.splitlines()) <= COLUMNS    # still wrapped
 
 
 def _assert_escaped(out: str) -> None:
