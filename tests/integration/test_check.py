@@ -130,7 +130,8 @@ def test_plain_text_in_input_order_whatever_finished_first(world, plain):
     done = [json.loads(line) for line in plain.stderr.splitlines()]
     finished = [e["domain"] for e in done if e["event"] == "domain"]
     assert finished[-1] == world["slow"]           # it finished last ...
-    assert list(blocks(plain.stdout)) == [world["slow"], world["good"], world["bad"]]  # ... shown first
+    # ... and is shown first
+    assert list(blocks(plain.stdout)) == [world["slow"], world["good"], world["bad"]]
     assert "\x1b" not in plain.stdout
     assert all(line == line.rstrip() for line in plain.stdout.splitlines())
 
@@ -204,7 +205,8 @@ def test_hostile_records_and_replies_escaped(world):
     lines = text.splitlines()
     i = next(i for i, line in enumerate(lines) if line.startswith("    FAIL    smtp.reachable"))
     assert lines[i + 1].startswith("            greeting 554 instead of 220: 5.7.1 ")
-    assert "[bold green]PASS[/bold green] [link=file:///etc/passwd]x[/link] :warning:" in lines[i + 1]
+    assert ("[bold green]PASS[/bold green] [link=file:///etc/passwd]x[/link] :warning:"
+            in lines[i + 1])
     # and in colour: the markup was not applied (no colour code inside it)
     assert "[bold green]PASS[/bold green]" in coloured
 
