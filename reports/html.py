@@ -26,19 +26,13 @@ from markupsafe import Markup
 from scanner.findings import SEVERITY, Finding, Status
 from scanner.profiles import Profile
 from scanner.checks import all_checks
+from scanner.registry import CATEGORY_TITLES
 from scanner.result import DomainResult
 
 from . import charts
 from .files import FileSet
 from .summary import Summary, domain_groups, verdict_state
 
-CATEGORY_TITLES = {
-    "mx": "Mail routing (MX)",
-    "transport": "Transport security (SMTP, TLS, certificates, AUTH)",
-    "policy": "Policy records (MTA-STS, TLS-RPT)",
-    "sender": "Sender authentication (SPF, DKIM, DMARC)",
-    "info": "Informational",
-}
 COLLAPSED = (Status.PASS, Status.SKIPPED)   # shown one row per check, subjects listed
 # Above this many domains the details are compact: non-pass findings in full (remediation,
 # reference), passing/skipped checks one row per category, evidence without transcripts and

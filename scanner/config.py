@@ -128,6 +128,9 @@ KEYS: dict[str, tuple[str, Callable[[object], object], bool]] = {
 }
 # Keys that matter to commands other than scan (all keys are still validated).
 SHARED_KEYS = ("db",)
+# `check` takes the scan's settings but not where to write or when to fail: an ad hoc look
+# keeps no history and writes no folder unless its own command line asks.
+NOT_FOR_CHECK = ("out", "db", "fail_on")
 
 
 def load_config(path: Path | None) -> dict[str, object]:
@@ -169,7 +172,10 @@ def apply_config(args: argparse.Namespace, command: str) -> None:
     settings = load_config(getattr(args, "config", None))
     args.explicit = {k for k, v in vars(args).items() if v not in (None, [], False)}
     for attr, value in settings.items():
-        if command != "scan" and attr not in SHARED_KEYS:
+        if command == "check":
+            if attr in NOT_FOR_CHECK:
+                continue
+        elif command != "scan" and attr not in SHARED_KEYS:
             continue
         if not hasattr(args, attr) or getattr(args, attr) not in (None, []):
             continue

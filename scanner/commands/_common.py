@@ -16,13 +16,14 @@ from scanner.run.progress import LOG_FORMATS
 from scanner.verdict import FAIL_ON
 
 
-def add_output_options(p: argparse.ArgumentParser, *, out_required: bool = True) -> None:
+def add_output_options(p: argparse.ArgumentParser, *, out_required: bool = True,
+                       history: str = "default ~/.local/share/mxaudit/history.sqlite") -> None:
     g = p.add_argument_group("output")
     g.add_argument("--out", required=out_required, metavar="DIR",
                    help="folder for report.html, domains.csv, findings.csv, results.jsonl; "
                         "{date}, {time} and {scan} are replaced (dated folders for nightly runs)")
     g.add_argument("--db", type=Path, metavar="PATH",
-                   help="scan history database (default ~/.local/share/mxaudit/history.sqlite)")
+                   help=f"scan history database ({history})")
     g.add_argument("--fail-on", choices=FAIL_ON, metavar="STATUS",
                    help="exit 1 when a required check of the profile is at STATUS or worse for any "
                         "domain (fail; error = fail or could-not-test; warn = any of these)")

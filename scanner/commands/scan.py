@@ -78,11 +78,20 @@ def run(args: argparse.Namespace) -> int:
     total, prints = scan_inputs(args.files)
     total = None if total is None else total + len(args.domain)
     inputs = None if "-" in args.files else {"files": prints, "domains": list(args.domain)}
+    return scan_with_history(args, targets, options, profile, total=total, inputs=inputs)
+
+
+def scan_with_history(args: argparse.Namespace, targets, options: ScanOptions, profile, *,
+                      total: int | None, inputs: dict | None, on_result=None,
+                      progress: Progress | None = None) -> int:
+    """A new scan recorded in the history (``--db``), its reports in ``--out`` when given;
+    ``on_result``: each result as it is judged, ``progress`` its own (``mxaudit check``)."""
     with Store(args.db or default_db_path()) as store:
         scan_id = store.begin_scan(now_iso(), profile.name, options.to_record(), _version(),
                                    inputs=inputs)
         return _scan_and_report(store, store.scan(scan_id), targets, options, profile, args,
-                                total=total, done=set())
+                                total=total, done=set(), on_result=on_result,
+                                progress=progress)
 
 
 def resume(args: argparse.Namespace) -> int:
@@ -135,18 +144,25 @@ def _version() -> str:
 
 
 def _scan_and_report(store: Store, rec: ScanRecord, targets, options: ScanOptions, profile,
-                     args: argparse.Namespace, *, total: int | None, done: set[int]) -> int:
-    out = _resolve_out(args.out, rec)
-    try:
-        ensure_folder(out)
-    except UsageError:
-        store.discard_scan(rec.id)   # only if nothing was scanned yet (a resume keeps its scan)
-        raise
-    store.set_out(rec.id, str(out))
-    log_format = getattr(args, "log_format", None)
-    progress = Progress(bar=sys.stderr.isatty() and log_format is None,
-                        log_format=log_format or "text", quiet=bool(args.quiet),
-                        total=total, done=len(done))
+                     args: argparse.Namespace, *, total: int | None, done: set[int],
+                     on_result=None, progress: Progress | None = None) -> int:
+    out = _resolve_out(args.out, rec) if args.out else None   # None: mxaudit check --db
+    if out is not None:
+        try:
+            ensure_folder(out)
+        except UsageError:
+            store.discard_scan(rec.id)   # only if nothing was scanned yet (a resume keeps it)
+            raise
+        store.set_out(rec.id, str(out))
+    progress = progress or progress_for(args, total, len(done))
     job = Job(store, rec, options, profile, out, progress, fail_on=args.fail_on, total=total,
-              done=done, dask=getattr(args, "dask", None))
+              done=done, dask=getattr(args, "dask", None), on_result=on_result)
     return run_job(job, targets)
+
+
+def progress_for(args: argparse.Namespace, total: int | None, done: int = 0) -> Progress:
+    """A bar on a terminal, log lines elsewhere (see run/progress.py)."""
+    log_format = getattr(args, "log_format", None)
+    return Progress(bar=sys.stderr.isatty() and log_format is None,
+                    log_format=log_format or "text", quiet=bool(args.quiet),
+                    total=total, done=done)
