@@ -13,9 +13,11 @@ from .writer import write_reports
 
 
 def report_meta(rec: ScanRecord, profile: Profile) -> dict:
-    """What the report header says about the scan."""
+    """What the report header says about the scan, and what its manifest records: the
+    scan's own profile, options and input fingerprints (reports/manifest.py)."""
     return {"scan_id": rec.id, "started": rec.started, "finished": rec.finished or "",
-            "profile": profile.name, "version": rec.version}
+            "profile": profile.name, "version": rec.version, "scan_profile": rec.profile,
+            "options": rec.options, "inputs": rec.inputs}
 
 
 def since_previous(store: Store, rec: ScanRecord) -> DiffSummary | None:

@@ -4,7 +4,8 @@ in one process, the report worker alongside a scan, ``mxaudit report`` and a Das
 
 One streaming pass feeds the tabular files and the HTML spools, so each result is read
 once; the page layout (full, compact or summary-only details) is chosen up front from the
-number of results. The four files are renamed into place together when all are whole.
+number of results. The four files are renamed into place together when all are whole, and
+manifest.json (reports/manifest.py: every file's SHA-256) is written after them.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from scanner.result import DomainResult
 from .files import FileSet
 from . import html
 from .html import HtmlSpool
+from .manifest import describe, publish
 from .summary import Summary
 from .tabular import tabular_writer
 
@@ -37,6 +39,7 @@ class ReportWriter:
     def __init__(self, out: Path, profile: Profile, meta: dict, *, count: int,
                  trend: Trend | None = None, check_ids: list[str] | None = None) -> None:
         self.out, self.layout = Path(out), layout(count)
+        self._profile = profile
         self._files = FileSet()
         self._stack = ExitStack()
         compact, details = self.layout
@@ -70,7 +73,7 @@ class ReportWriter:
             self._page.meta = meta
         self._page.finish(self._files, self.out, self.summary, diff)
         self._stack.close()
-        self._files.commit()
+        publish(self._files, self.out, describe(self._page.meta, self._profile, self.summary, diff))
         return self.summary
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from scanner.errors import MxauditError
 
-COMMANDS = ("scan", "demo", "report", "history", "diff", "verify_dkim")
+COMMANDS = ("scan", "demo", "report", "history", "diff", "verify", "schema", "verify_dkim")
 CONFIGURED = ("scan", "report", "history", "diff")   # commands that read the config file
 
 
