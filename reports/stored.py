@@ -30,8 +30,10 @@ def trend_of(store: Store, scan_id: int):
     return lambda domain: store.trend(domain, scan_id)
 
 
-def render_scan(store: Store, scan_id: int, out: Path, profile: Profile) -> Summary:
-    """The scan's four reports as stored (graded as stored, under ``profile``)."""
+def render_scan(store: Store, scan_id: int, out: Path, profile: Profile, *,
+                pdf: bool = False) -> Summary:
+    """The scan's reports as stored (graded as stored, under ``profile``)."""
     rec = store.scan(scan_id)
     return write_reports(out, store.results(scan_id), profile, report_meta(rec, profile),
-                         diff=since_previous(store, rec), trend=trend_of(store, scan_id))
+                         diff=since_previous(store, rec), trend=trend_of(store, scan_id),
+                         pdf=pdf)

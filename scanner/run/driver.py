@@ -35,6 +35,9 @@ class Job:
     total: int | None = None     # domains expected (None: unknown, e.g. stdin)
     done: set[int] = field(default_factory=set)   # positions finished before (resume)
     dask: str | None = None      # a Dask scheduler address
+    pdf: bool = False            # report.pdf with the reports
+    metrics: Path | None = None  # the Prometheus text file written at the end
+    metrics_domains: bool = False   # per-domain series in it
 
 
 class StopSignals:
@@ -78,6 +81,7 @@ def run_job(job: Job, targets: Iterable[Target]) -> int:
     from scanner.verdict import fail_on_matches
 
     store, scan_id, profile, progress = job.store, job.record.id, job.profile, job.progress
+    began = time.monotonic()
     progress.event("start", scan=scan_id, resumed=bool(job.done) or None, total=job.total,
                    already_done=len(job.done) or None, profile=profile.name, out=str(job.out))
     matched = False
@@ -95,8 +99,8 @@ def run_job(job: Job, targets: Iterable[Target]) -> int:
                              compliant, score)
 
     here = judging(profile, stored)
-    worker = (ReportWorker.start(store.path, scan_id, job.out, profile, job.total, job.fail_on)
-              if wanted(job.total) else None)
+    worker = (ReportWorker.start(store.path, scan_id, job.out, profile, job.total, job.fail_on,
+                                 pdf=job.pdf) if wanted(job.total) else None)
     sink = here if worker is None else worker.sink(here, acknowledged)
     stats = ScanStats()
     try:
@@ -110,6 +114,8 @@ def run_job(job: Job, targets: Iterable[Target]) -> int:
             summary = _reports(job, worker, progress)
             store.set_state(scan_id, INTERRUPTED if interrupted else COMPLETE)
             interrupted = interrupted or stop.received
+            if job.metrics is not None:
+                _metrics(job, not interrupted, time.monotonic() - began, progress)
     finally:
         if worker is not None:
             worker.abandon()
@@ -162,5 +168,22 @@ def _reports(job: Job, worker, progress) -> dict:
                        hint="reports written by the scan process instead")
     by = "scan" if counts is None else "worker"
     if counts is None:
-        counts = render_scan(job.store, job.record.id, job.out, job.profile).counts()
+        counts = render_scan(job.store, job.record.id, job.out, job.profile,
+                             pdf=job.pdf).counts()
     return {**counts, "reports_by": by, "report_seconds": round(time.monotonic() - started, 1)}
+
+
+def _metrics(job: Job, complete: bool, seconds: float, progress) -> None:
+    """The --metrics file, from the report set just written and the history. The scan and its
+    reports are done: a file that cannot be written is a warning (the stale file is what an
+    alert on the last complete scan's time sees)."""
+    from reports.metrics import write_scan_metrics
+
+    last = job.store.latest_complete()
+    try:
+        write_scan_metrics(job.metrics, job.out, complete=complete, seconds=seconds,
+                           last_complete=last.finished if last is not None else None,
+                           per_domain=job.metrics_domains)
+    except OSError as exc:
+        progress.event("metrics", level="warning", file=str(job.metrics),
+                       error=exc.strerror or str(exc))
