@@ -61,6 +61,11 @@ def template_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "templates"
 
 
+def paper_stylesheet() -> str:
+    """templates/paper.css: the paged layout of report.pdf, added to the page for paper."""
+    return (template_dir() / "paper.css").read_text(encoding="utf-8")
+
+
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())),
                              autoescape=True, undefined=jinja2.StrictUndefined,
@@ -136,8 +141,6 @@ class HtmlSpool:
         page = self.env.get_template("report.html.j2")
         drawn = summary_charts(summary, self.specs)
         if paper:
-            from .pdf import paper_stylesheet
-
             drawn = {name: charts.for_paper(chart) for name, chart in drawn.items()}
         return page.generate(
             summary=summary, meta=self.meta, diff=diff, trend=self.trend, profile=self.profile,

@@ -46,11 +46,6 @@ def require() -> None:
     weasyprint()
 
 
-def paper_stylesheet() -> str:
-    from .html import template_dir
-    return (template_dir() / "paper.css").read_text(encoding="utf-8")
-
-
 def write_pdf(page: TextIO, target: BinaryIO) -> int:
     """Print the paper HTML in ``page`` (an open text file) to ``target``; the page count."""
     wp = weasyprint()
