@@ -18,10 +18,9 @@ from scanner.checks import all_checks
 from scanner.result import DomainResult
 
 from .files import FileSet
-from . import html
+from . import html, pdf as paper
 from .html import HtmlSpool
 from .manifest import describe, publish
-from .pdf import DETAIL_LIMIT as PDF_DETAIL_LIMIT
 from .summary import Summary
 from .tabular import tabular_writer
 
@@ -47,7 +46,7 @@ class ReportWriter:
         compact, details = self.layout
         self._page = self._stack.enter_context(
             HtmlSpool(meta, profile, trend, compact=compact, details=details,
-                      paper=pdf and count <= PDF_DETAIL_LIMIT))
+                      paper=pdf and count <= paper.DETAIL_LIMIT))
         self._add, self.summary = self._stack.enter_context(tabular_writer(
             self.out, list(all_checks()) if check_ids is None else check_ids, profile,
             self._files))
@@ -67,7 +66,9 @@ class ReportWriter:
     def fits(self) -> bool:
         """Whether the layout chosen up front suits the number of results actually added
         (an interrupted scan ends with fewer than it announced)."""
-        return layout(self.summary.domains) == self.layout
+        sections = self._pdf and self.summary.domains <= paper.DETAIL_LIMIT
+        return (layout(self.summary.domains) == self.layout
+                and sections == (self._page.paper is not None))
 
     def finish(self, diff: object = None, meta: dict | None = None) -> Summary:
         """Write report.html (with ``diff``, the "since the previous scan" section, and

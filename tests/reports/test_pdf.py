@@ -182,3 +182,19 @@ def test_without_pango_the_error_names_the_library(tmp_path, run_cli):
         "'libpango-1.0-0': error 0x7e): pip install 'mxaudit[pdf]' (WeasyPrint; on Debian it "
         "also needs libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)"]
     assert not (tmp_path / "out").exists() and not (tmp_path / "h.sqlite").exists()
+
+
+def test_a_set_that_ends_smaller_than_announced_asks_for_another_layout(monkeypatch):
+    """The report worker lays out for the announced count; an interrupted scan that ends under
+    the PDF's limit must be printed with its sections (the worker then re-renders)."""
+    from reports.writer import ReportWriter
+
+    profile = get_profile("baseline")
+    monkeypatch.setattr(reports.pdf, "DETAIL_LIMIT", 3)
+    rs = list(results(2, profile))
+    for pdf, fits in ((True, False), (False, True)):
+        with tempfile.TemporaryDirectory() as out, \
+                ReportWriter(out, profile, META, count=5, pdf=pdf) as writer:
+            for r in rs:
+                writer.add(r)
+            assert writer.fits is fits
