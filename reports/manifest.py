@@ -117,9 +117,10 @@ def _listed(path: Path) -> set[str]:
 
 
 def _plain_name(name: object) -> bool:
-    """A file directly in the folder: no path, no parent, nothing hidden."""
+    """A file directly in the folder: no path, no parent, nothing hidden, nothing that
+    would move a terminal's cursor when ``verify`` prints it."""
     return (isinstance(name, str) and name not in ("", ".", "..") and not name.startswith(".")
-            and not any(c in name for c in "/\\\0"))
+            and name.isprintable() and not any(c in name for c in "/\\"))
 
 
 # ------------------------------------------------------------------------------ verify

@@ -42,5 +42,11 @@ def run(args: argparse.Namespace) -> int:
               f"{NAME}: {', '.join(bad)}", file=sys.stderr)
         return 1
     print(f"mxaudit: {args.folder}: all {len(results)} files match {NAME} (scan "
-          f"{scan.get('id', '?')}, written {manifest.get('written', '?')})", file=sys.stderr)
+          f"{_shown(scan.get('id', '?'))}, written {_shown(manifest.get('written', '?'))})",
+          file=sys.stderr)
     return 0
+
+
+def _shown(value: object) -> str:
+    """A manifest value on the terminal: a received manifest is not trusted to be plain text."""
+    return "".join(c if c.isprintable() else "?" for c in str(value))[:80]

@@ -89,6 +89,7 @@ def test_verify_passes_then_names_a_flipped_byte_and_a_missing_file(lab_scan, ru
     ('{"files": {"../secret": {"sha256": "' + "0" * 64 + '"}}}', "not a file of this folder"),
     ('{"files": {"/etc/passwd": {"sha256": "' + "0" * 64 + '"}}}', "not a file of this folder"),
     ('{"files": {"report.html": {"sha256": "abc"}}}', "report.html: no SHA-256"),
+    ('{"files": {"a\\u001b[2Jb": {"sha256": "' + "0" * 64 + '"}}}', "not a file of this folder"),
 ])
 def test_verify_without_a_usable_manifest_is_a_usage_error(tmp_path, run_cli, text, message):
     if text is not None:
