@@ -61,7 +61,8 @@ def results_line_schema() -> dict:
         "title": "mxaudit results.jsonl line",
         "description": "One line of results.jsonl: one input domain of a scan, in input order, "
                        "with its verdict under the profile, its findings (check IDs and "
-                       "statuses of CHECKS.md) and the evidence they were judged from. " + STABILITY,
+                       "statuses of CHECKS.md) and the evidence they were judged from. "
+                       + STABILITY,
         "type": "object",
         "required": ["domain", "input", "status", "verdict", "findings", "evidence"],
         "properties": {

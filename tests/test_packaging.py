@@ -31,7 +31,8 @@ def test_wheel_contents(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "reports/templates/report.html.j2" in names
     assert "reports/templates/paper.css" in names
-    assert {"reports/schema/results-line.schema.json", "reports/schema/manifest.schema.json"} <= names
+    assert {"reports/schema/results-line.schema.json",
+            "reports/schema/manifest.schema.json"} <= names
     assert "scanner/profiles/baseline.toml" in names
     assert "scanner/lab/world.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

@@ -12,7 +12,8 @@ import sys
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from reports.schema import FILES
 
-    p = sub.add_parser("schema", help="print the JSON Schema of results.jsonl lines or manifest.json",
+    p = sub.add_parser("schema",
+                       help="print the JSON Schema of results.jsonl lines or manifest.json",
                        description="Print the JSON Schema (draft 2020-12) of one line of "
                                    "results.jsonl ('results') or of manifest.json ('manifest'). "
                                    "Fields are added in later versions, never renamed or removed.")
