@@ -17,7 +17,8 @@ from pathlib import Path
 
 from scanner.errors import MxauditError
 
-COMMANDS = ("scan", "check", "demo", "report", "history", "diff", "verify_dkim")
+COMMANDS = ("scan", "check", "demo", "report", "history", "diff", "verify", "schema",
+            "verify_dkim")
 CONFIGURED = ("scan", "check", "report", "history", "diff")   # commands that read the config file
 
 

@@ -13,7 +13,8 @@ import argparse
 import sys
 
 from scanner.api import get_profile
-from scanner.commands._common import add_output_options, add_scan_options, options_from_args
+from scanner.commands._common import (add_output_options, add_scan_options, check_outputs,
+                                      options_from_args)
 from scanner.errors import UsageError
 from scanner.inputs import Target, targets_from_strings
 from scanner.run.driver import run_unstored
@@ -57,6 +58,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     targets = check_targets(args.domains)
+    if args.pdf and not args.out:
+        raise UsageError("--pdf writes report.pdf into the --out folder: give --out DIR too")
+    check_outputs(args)
     options = options_from_args(args)
     profile = get_profile(options.profile)
     progress = _progress(args, len(targets))

@@ -9,7 +9,8 @@ from pathlib import Path
 from reports.files import ensure_folder
 from scanner.api import get_profile
 from scanner.collect.domain import now_iso
-from scanner.commands._common import add_output_options, add_scan_options, options_from_args
+from scanner.commands._common import (add_metrics_options, add_output_options, add_scan_options,
+                                      check_outputs, options_from_args)
 from scanner.config import expand_out
 from scanner.errors import UsageError
 from scanner.inputs import read_targets
@@ -27,6 +28,7 @@ examples:
   cat list.txt | mxaudit scan - --nameserver 127.0.0.1:5353 --allow-private --out out/
 
   mxaudit scan --resume                 (continue the last killed or interrupted scan)
+  mxaudit scan domains.txt --out out/ --pdf --metrics /var/lib/node_exporter/mxaudit.prom
 
 exit status: 0 the scan ran (whatever it found); 1 --fail-on matched; 2 usage or input error;
 3 interrupted by SIGINT/SIGTERM (finished domains kept and reported; 'scan --resume' goes on).
@@ -49,6 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "with its own inputs and options, skipping the domains it finished")
     add_scan_options(p)
     add_output_options(p, out_required=False)
+    add_metrics_options(p)
     p.set_defaults(func=run)
 
 
@@ -59,7 +62,8 @@ def build_scan_parser_args(argv: list[str], output: argparse.Namespace) -> argpa
     parser.add_argument("-d", "--domain", action="append", default=[])
     add_scan_options(parser)
     args = parser.parse_args(argv)
-    for key in ("out", "db", "fail_on", "quiet", "log_format"):
+    for key in ("out", "db", "fail_on", "quiet", "log_format", "pdf", "metrics",
+                "metrics_domains"):
         setattr(args, key, getattr(output, key, None))
     args.resume = False
     return args
@@ -72,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("no domains given: name a FILE, '-' for stdin, or -d DOMAIN")
     if not args.out:
         raise UsageError("no output folder: give --out DIR or set 'out' in the config file")
+    check_outputs(args)
     options = options_from_args(args)
     profile = get_profile(options.profile)
     targets = read_targets(args.files, args.domain, stdin=sys.stdin)
@@ -100,6 +105,7 @@ def resume(args: argparse.Namespace) -> int:
     if args.files or args.domain or given:
         what = "FILE/-d" if args.files or args.domain else "--" + given[0].replace("_", "-")
         raise UsageError(f"--resume continues a scan with its own inputs and options; drop {what}")
+    check_outputs(args)
     with Store(args.db or default_db_path()) as store:
         rec = store.latest_unfinished()
         if rec is None:
@@ -156,7 +162,9 @@ def _scan_and_report(store: Store, rec: ScanRecord, targets, options: ScanOption
         store.set_out(rec.id, str(out))
     progress = progress or progress_for(args, total, len(done))
     job = Job(store, rec, options, profile, out, progress, fail_on=args.fail_on, total=total,
-              done=done, dask=getattr(args, "dask", None), on_result=on_result)
+              done=done, dask=getattr(args, "dask", None), on_result=on_result,
+              pdf=bool(getattr(args, "pdf", None)), metrics=getattr(args, "metrics", None),
+              metrics_domains=bool(getattr(args, "metrics_domains", None)))
     return run_job(job, targets)
 
 

@@ -38,6 +38,9 @@ class Job:
     # each result as it is judged, in this process (mxaudit check shows them): the report
     # worker, which judges elsewhere, is then not used
     on_result: Callable[[DomainResult], None] | None = None
+    pdf: bool = False            # report.pdf with the reports
+    metrics: Path | None = None  # the Prometheus text file written at the end
+    metrics_domains: bool = False   # per-domain series in it
 
 
 class StopSignals:
@@ -81,6 +84,7 @@ def run_job(job: Job, targets: Iterable[Target]) -> int:
     from scanner.verdict import fail_on_matches
 
     store, scan_id, profile, progress = job.store, job.record.id, job.profile, job.progress
+    began = time.monotonic()
     progress.event("start", scan=scan_id, resumed=bool(job.done) or None, total=job.total,
                    already_done=len(job.done) or None, profile=profile.name,
                    out=None if job.out is None else str(job.out))
@@ -109,7 +113,8 @@ def run_job(job: Job, targets: Iterable[Target]) -> int:
                              compliant, score)
 
     here = judging(profile, stored)
-    worker = (ReportWorker.start(store.path, scan_id, job.out, profile, job.total, job.fail_on)
+    worker = (ReportWorker.start(store.path, scan_id, job.out, profile, job.total, job.fail_on,
+                                 pdf=job.pdf)
               if wanted(job.total) and job.out is not None and job.on_result is None else None)
     sink = here if worker is None else worker.sink(here, acknowledged)
     stats = ScanStats()
@@ -126,6 +131,8 @@ def run_job(job: Job, targets: Iterable[Target]) -> int:
                        {**counts, "reports_by": None, "report_seconds": 0.0})
             store.set_state(scan_id, INTERRUPTED if interrupted else COMPLETE)
             interrupted = interrupted or stop.received
+            if job.metrics is not None:
+                _metrics(job, not interrupted, time.monotonic() - began, progress)
     finally:
         if worker is not None:
             worker.abandon()
@@ -209,5 +216,22 @@ def _reports(job: Job, worker, progress) -> dict:
                        hint="reports written by the scan process instead")
     by = "scan" if counts is None else "worker"
     if counts is None:
-        counts = render_scan(job.store, job.record.id, job.out, job.profile).counts()
+        counts = render_scan(job.store, job.record.id, job.out, job.profile,
+                             pdf=job.pdf).counts()
     return {**counts, "reports_by": by, "report_seconds": round(time.monotonic() - started, 1)}
+
+
+def _metrics(job: Job, complete: bool, seconds: float, progress) -> None:
+    """The --metrics file, from the report set just written and the history. The scan and its
+    reports are done: a file that cannot be written is a warning (the stale file is what an
+    alert on the last complete scan's time sees)."""
+    from reports.metrics import write_scan_metrics
+
+    last = job.store.latest_complete()
+    try:
+        write_scan_metrics(job.metrics, job.out, complete=complete, seconds=seconds,
+                           last_complete=last.finished if last is not None else None,
+                           per_domain=job.metrics_domains)
+    except OSError as exc:
+        progress.event("metrics", level="warning", file=str(job.metrics),
+                       error=exc.strerror or str(exc))
