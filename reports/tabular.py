@@ -33,13 +33,18 @@ def tabular_writer(out: Path, check_ids: list[str], profile: Profile,
         def add(r: DomainResult) -> None:
             summary.add(r)
             dom.writerow([csv_cell(v) for v in domain_row(r, check_ids)])
-            name = r.evidence.domain or r.evidence.input
-            for f in r.findings:
-                fnd.writerow([csv_cell(v) for v in
-                              (name, f.check, f.subject, f.status.value, f.message, f.remediation)])
+            fnd.writerows(finding_rows(r))
             jsonl.write(result_line(r))
 
         yield add, summary
+
+
+def finding_rows(r: DomainResult) -> Iterator[list[str]]:
+    """findings.csv's rows of one domain (FINDING_COLUMNS), cells neutralised (csv_cell)."""
+    name = r.evidence.domain or r.evidence.input
+    for f in r.findings:
+        yield [csv_cell(v) for v in
+               (name, f.check, f.subject, f.status.value, f.message, f.remediation)]
 
 
 def result_line(r: DomainResult) -> str:

@@ -51,6 +51,15 @@ class CheckSpec:
     requires: str = "exists"
 
 
+# The categories' titles, in the order reports show them (report.html, mxaudit check).
+CATEGORY_TITLES = {
+    "mx": "Mail routing (MX)",
+    "transport": "Transport security (SMTP, TLS, certificates, AUTH)",
+    "policy": "Policy records (MTA-STS, TLS-RPT)",
+    "sender": "Sender authentication (SPF, DKIM, DMARC)",
+    "info": "Informational",
+}
+
 _REGISTRY: dict[str, CheckSpec] = {}
 
 

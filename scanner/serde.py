@@ -50,14 +50,18 @@ def to_jsonable(obj: Any) -> Any:
         return generic_to_jsonable(obj)
 
 
-def loads(tp: Any, text: str | bytes) -> Any:
-    """A value of type ``tp`` from JSON text (as ``dumps`` wrote it)."""
+def loads(tp: Any, text: str | bytes, *, complete: bool = True) -> Any:
+    """A value of type ``tp`` from JSON text (as ``dumps`` wrote it). ``complete=False``: the
+    text was written by this very code (the scan process to its report worker), so every field
+    is present and the defaults need not be filled in (see ``_complete``)."""
     decoder = _decoder(tp)
     if decoder is not None:
         try:
-            return decoder.decode(text)
+            value = decoder.decode(text)
         except (msgspec.ValidationError, msgspec.DecodeError, TypeError, ValueError):
             pass
+        else:
+            return _complete(value) if complete else value
     return _generic_or_type_error(tp, json.loads(text))
 
 
@@ -72,9 +76,51 @@ def from_jsonable(tp: Any, data: Any) -> Any:
     """Rebuild a value of type ``tp`` from ``to_jsonable`` output. Input that cannot be a
     ``tp`` raises TypeError or ValueError."""
     try:
-        return msgspec.convert(data, tp)
+        return _complete(msgspec.convert(data, tp))
     except (msgspec.ValidationError, TypeError, ValueError):
         return _generic_or_type_error(tp, data)
+
+
+def _complete(value: Any) -> Any:
+    """Fill in the defaults of fields the input lacked (a scan stored by an older version).
+    msgspec leaves such a field unset on the instance (reading it falls back to the class
+    attribute), and its encoder then leaves the field out: re-encoded old evidence would lose
+    fields. Walks only the fields that can hold dataclasses."""
+    cls = value.__class__
+    if cls is tuple or cls is list:
+        for v in value:
+            _complete(v)
+    elif cls is dict:
+        for v in value.values():
+            _complete(v)
+    elif dataclasses.is_dataclass(cls):
+        defaults, nested = _plan(cls)
+        attrs = getattr(value, "__dict__", None)
+        if attrs is not None:
+            for name, default in defaults:
+                if name not in attrs:
+                    object.__setattr__(value, name, default)
+        for name in nested:
+            _complete(getattr(value, name))
+    return value
+
+
+@functools.cache
+def _plan(cls: type) -> tuple[tuple[tuple[str, Any], ...], tuple[str, ...]]:
+    """(fields with a plain default, fields whose type can hold a dataclass)."""
+    hints = _hints(cls)
+    fields = dataclasses.fields(cls)
+    return (tuple((f.name, f.default) for f in fields if f.default is not dataclasses.MISSING),
+            tuple(f.name for f in fields if _holds_dataclass(hints.get(f.name, Any))))
+
+
+@functools.cache
+def _holds_dataclass(tp: Any) -> bool:
+    if tp is Any:
+        return True
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return True
+    return any(_holds_dataclass(a) for a in typing.get_args(tp))
 
 
 @functools.cache

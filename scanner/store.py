@@ -254,6 +254,12 @@ class Store:
                                "ORDER BY id DESC LIMIT 1", (COMPLETE,)).fetchone()
         return None if row is None else _scan_record(row)
 
+    def latest_complete(self) -> ScanRecord | None:
+        """The newest scan that completed (the metrics' "last complete scan")."""
+        row = self._db.execute(f"SELECT {_SCAN_COLUMNS} FROM scans WHERE state = ? "
+                               "ORDER BY id DESC LIMIT 1", (COMPLETE,)).fetchone()
+        return None if row is None else _scan_record(row)
+
     def previous_scan(self, scan_id: int) -> ScanRecord | None:
         """The newest scan before ``scan_id`` that ended (complete or interrupted)."""
         row = self._db.execute(f"SELECT {_SCAN_COLUMNS} FROM scans WHERE id < ? AND finished "

@@ -7,7 +7,7 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,12 +29,18 @@ class Job:
     record: object               # its ScanRecord
     options: ScanOptions
     profile: Profile
-    out: Path
+    out: Path | None             # the report folder; None: store only (mxaudit check --db)
     progress: object             # scanner.run.progress.Progress
     fail_on: str | None = None
     total: int | None = None     # domains expected (None: unknown, e.g. stdin)
     done: set[int] = field(default_factory=set)   # positions finished before (resume)
     dask: str | None = None      # a Dask scheduler address
+    # each result as it is judged, in this process (mxaudit check shows them): the report
+    # worker, which judges elsewhere, is then not used
+    on_result: Callable[[DomainResult], None] | None = None
+    pdf: bool = False            # report.pdf with the reports
+    metrics: Path | None = None  # the Prometheus text file written at the end
+    metrics_domains: bool = False   # per-domain series in it
 
 
 class StopSignals:
@@ -78,38 +84,55 @@ def run_job(job: Job, targets: Iterable[Target]) -> int:
     from scanner.verdict import fail_on_matches
 
     store, scan_id, profile, progress = job.store, job.record.id, job.profile, job.progress
+    began = time.monotonic()
     progress.event("start", scan=scan_id, resumed=bool(job.done) or None, total=job.total,
-                   already_done=len(job.done) or None, profile=profile.name, out=str(job.out))
+                   already_done=len(job.done) or None, profile=profile.name,
+                   out=None if job.out is None else str(job.out))
     matched = False
+    counts = {"domains": 0, "compliant": 0, "errors": 0}   # the summary's, without reports
+
+    def count(ev: DomainEvidence, compliant: bool) -> None:
+        counts["domains"] += 1
+        counts["compliant"] += compliant
+        counts["errors"] += bool(ev.error)
 
     def stored(r: DomainResult) -> None:      # judged in this process
         nonlocal matched
         store.add_result(scan_id, r)
         matched = matched or fail_on_matches(r, profile, job.fail_on)
+        count(r.evidence, r.verdict.compliant)
         progress.tick(r)
+        if job.on_result is not None:
+            job.on_result(r)
 
     def acknowledged(ev: DomainEvidence, compliant: bool, score: int, failed: bool) -> None:
         nonlocal matched                        # judged and stored by the report worker
         matched = matched or failed
+        count(ev, compliant)
         progress.domain_done(ev.domain or ev.input, "error" if ev.error else "ok",
                              compliant, score)
 
     here = judging(profile, stored)
-    worker = (ReportWorker.start(store.path, scan_id, job.out, profile, job.total, job.fail_on)
-              if wanted(job.total) else None)
+    worker = (ReportWorker.start(store.path, scan_id, job.out, profile, job.total, job.fail_on,
+                                 pdf=job.pdf)
+              if wanted(job.total) and job.out is not None and job.on_result is None else None)
     sink = here if worker is None else worker.sink(here, acknowledged)
     stats = ScanStats()
     try:
         with store.lock(scan_id), StopSignals() as stop:
-            _collect(job, targets, sink, stats, stop, worker)
+            _collect(targets, job.options, sink, stats, stop, worker=worker, dask=job.dask,
+                     skip=job.done)
             if worker is not None:
                 worker.drain()                  # every domain stored before the counts
             progress.close()
             interrupted = stop.received
             store.end_scan(scan_id, now_iso())
-            summary = _reports(job, worker, progress)
+            summary = (_reports(job, worker, progress) if job.out is not None else
+                       {**counts, "reports_by": None, "report_seconds": 0.0})
             store.set_state(scan_id, INTERRUPTED if interrupted else COMPLETE)
             interrupted = interrupted or stop.received
+            if job.metrics is not None:
+                _metrics(job, not interrupted, time.monotonic() - began, progress)
     finally:
         if worker is not None:
             worker.abandon()
@@ -122,16 +145,47 @@ def run_job(job: Job, targets: Iterable[Target]) -> int:
                    incomplete=summary["errors"], profile=profile.name,
                    seconds=round(max(stats.finished - stats.started, 0.0), 1),
                    report_seconds=summary["report_seconds"], reports_by=summary["reports_by"],
-                   out=str(job.out), exit=status)
+                   out=None if job.out is None else str(job.out), exit=status)
     return status
 
 
-def _collect(job: Job, targets: Iterable[Target], sink: Sink, stats: ScanStats,
-             stop: StopSignals, worker) -> None:
+def run_unstored(targets: Iterable[Target], options: ScanOptions, profile: Profile,
+                 on_result: Callable[[DomainResult], None], *, fail_on: str | None = None,
+                 dask: str | None = None, progress=None) -> int:
+    """A scan that keeps nothing (``mxaudit check`` without --out/--db): each result to
+    ``on_result`` as it is judged; the exit status as ``run_job``'s (0, 1 for --fail-on,
+    3 interrupted: what finished was handed over)."""
+    from scanner.verdict import fail_on_matches
+
+    matched, finished = False, 0
+
+    def judged(r: DomainResult) -> None:
+        nonlocal matched, finished
+        matched = matched or fail_on_matches(r, profile, fail_on)
+        finished += 1
+        if progress is not None:
+            progress.tick(r)
+        on_result(r)
+
+    with StopSignals() as stop:
+        _collect(targets, options, judging(profile, judged), ScanStats(), stop, dask=dask)
+    if progress is not None:
+        progress.close()
+    if stop.received:
+        if progress is not None:
+            progress.event("interrupted", level="warning", signal=stop.received,
+                           finished=finished)
+        return EXIT_INTERRUPTED
+    return 1 if matched else 0
+
+
+def _collect(targets: Iterable[Target], options: ScanOptions, sink: Sink, stats: ScanStats,
+             stop: StopSignals, *, worker=None, dask: str | None = None,
+             skip: set[int] | frozenset[int] = frozenset()) -> None:
     """The collection, on a Dask cluster or in this process's event loop."""
-    if job.dask:
+    if dask:
         from scanner.run.cluster import collect_on_cluster
-        collect_on_cluster(targets, job.options, sink, job.dask, stats)
+        collect_on_cluster(targets, options, sink, dask, stats)
         return
 
     async def main() -> None:
@@ -139,7 +193,7 @@ def _collect(job: Job, targets: Iterable[Target], sink: Sink, stats: ScanStats,
         if worker is not None:
             worker.attach(asyncio.get_running_loop())
         try:
-            await collect_all(targets, job.options, sink, stats, skip=job.done)
+            await collect_all(targets, options, sink, stats, skip=skip)
         except asyncio.CancelledError:
             if stop.received is None:
                 raise
@@ -162,5 +216,22 @@ def _reports(job: Job, worker, progress) -> dict:
                        hint="reports written by the scan process instead")
     by = "scan" if counts is None else "worker"
     if counts is None:
-        counts = render_scan(job.store, job.record.id, job.out, job.profile).counts()
+        counts = render_scan(job.store, job.record.id, job.out, job.profile,
+                             pdf=job.pdf).counts()
     return {**counts, "reports_by": by, "report_seconds": round(time.monotonic() - started, 1)}
+
+
+def _metrics(job: Job, complete: bool, seconds: float, progress) -> None:
+    """The --metrics file, from the report set just written and the history. The scan and its
+    reports are done: a file that cannot be written is a warning (the stale file is what an
+    alert on the last complete scan's time sees)."""
+    from reports.metrics import write_scan_metrics
+
+    last = job.store.latest_complete()
+    try:
+        write_scan_metrics(job.metrics, job.out, complete=complete, seconds=seconds,
+                           last_complete=last.finished if last is not None else None,
+                           per_domain=job.metrics_domains)
+    except OSError as exc:
+        progress.event("metrics", level="warning", file=str(job.metrics),
+                       error=exc.strerror or str(exc))

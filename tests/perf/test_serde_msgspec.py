@@ -216,3 +216,14 @@ def test_stored_types_have_no_hand_written_init():
         init = cls.__dict__.get("__init__")
         assert init is not None and init.__qualname__.endswith(f"{cls.__name__}.__init__"), cls
         assert "__create_fn__" in init.__code__.co_filename or init.__code__.co_filename == "<string>", cls
+
+
+def test_old_evidence_gains_the_defaults_of_newer_fields():
+    """A scan stored before a field existed decodes with that field's default, and encodes
+    with it again (msgspec alone would leave the field out of the text)."""
+    data = _richest()
+    older = _drop_everywhere(data, "addresses_capped")      # 0 (the default) in this data
+    ev = loads(DomainEvidence, json.dumps(older))
+    assert dumps(ev) == dumps(loads(DomainEvidence, json.dumps(data)))
+    assert "addresses_capped" in dumps(ev) and vars(ev.mx.hosts[0])["addresses_capped"] == 0
+    assert dumps(from_jsonable(DomainEvidence, older)) == dumps(ev)

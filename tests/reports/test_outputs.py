@@ -91,5 +91,5 @@ def test_html_escapes_everything(out):
 
 
 def test_no_half_written_files_left(out):
-    assert sorted(p.name for p in out.iterdir()) == ["domains.csv", "findings.csv", "report.html",
-                                                     "results.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == ["domains.csv", "findings.csv", "manifest.json",
+                                                     "report.html", "results.jsonl"]
