@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
 # Installs the real DNSSEC peers the tests start (tests/peers/dnssec.py): Knot DNS (an
-# authoritative server that signs its zones itself) and Unbound (a validating resolver),
-# plus ldnsutils (ldns-signzone, drill) and dns-root-data (the IANA root anchors the
-# shipped scanner/data/root-anchors.txt is checked against). Nothing is started or enabled
-# here: the tests run their own instances on 127.0.2.53/54 with their own configuration.
+# authoritative server that signs its zones itself) and Unbound (a validating resolver).
+# Nothing is started or enabled here: the tests run their own instances on 127.0.2.53/54
+# with their own configuration.
 #
 # Usage (as root):  dnssec.sh install
 # Environment:      MXAUDIT_SKIP_APT_UPDATE=1  install without "apt-get update" first
 set -euo pipefail
-PKGS=(knot unbound ldnsutils dns-root-data)
+PKGS=(knot unbound)
 
 die() { echo "dnssec.sh: $*" >&2; exit 1; }
 
