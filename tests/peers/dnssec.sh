@@ -32,7 +32,7 @@ install)
     echo "DNSSEC peers installed: $(knotd -V | head -1); $(unbound -V | head -1)"
     ;;
 *)
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac
