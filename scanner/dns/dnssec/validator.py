@@ -194,12 +194,13 @@ class Validator:
                 return steps, DnsOutcome.OK, current
             target = None
             if qtype != _CNAME:
-                cname = response.rrset(current, _CNAME)
+                # a DNAME above the name comes first: the CNAME beside it is synthesised
+                # from it and unsigned by design (RFC 6672 5.3.3)
+                target = await self._dname(current, response, now, steps)
+                cname = response.rrset(current, _CNAME) if target is None else None
                 if cname is not None:
                     steps.append(await self._positive(current, cname, response, now))
                     target = cname[0].target
-                else:
-                    target = await self._dname(current, response, now, steps)
             if target is None:
                 break
             current = target

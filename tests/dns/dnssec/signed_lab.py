@@ -50,6 +50,7 @@ def run(zones: dict[str, str], plan: dict[str, SignPlan], questions: Sequence[tu
             trust = TrustAnchors(parse_anchors(anchors or world.anchor, "lab"))
             validator = Validator(client, trust, policy=policy,
                                   clock=(lambda: clock) if clock is not None else time.time)
+            validator._test_server = server       # for ``after`` callbacks that craft answers
             results = [await validator.validate(n, t) for n, t in questions]
             if after is not None:
                 results = await after(validator)

@@ -301,3 +301,49 @@ def test_results_do_not_depend_on_which_name_was_asked_first(mode):
     forward, _, _ = run(basic_zones("plain"), signed(), questions, mode=mode)
     backward, _, _ = run(basic_zones("plain"), signed(), questions[::-1], mode=mode)
     assert same(forward) == same(backward[::-1])
+
+
+def test_dname_substitution_is_validated():
+    """RFC 6672: the DNAME RRset is signed, the CNAME synthesised from it is not; the answer
+    is secure when the DNAME and the target's records verify, bogus when the DNAME does not."""
+    import dns.message
+    import dns.rrset
+
+    from scanner.dns.dnssec.response import SignedAnswer
+
+    zones = basic_zones("dn")
+    zones["dn.test"] += "old DNAME new.dn.test.\nhost.new A 192.0.2.33\n"
+
+    def answer(server, forge: bool):
+        zone = server.zones[dns.name.from_text("dn.test.")]
+        qname = dns.name.from_text("host.old.dn.test.")
+        target = dns.name.from_text("host.new.dn.test.")
+        msg = dns.message.make_response(dns.message.make_query(qname, "A", want_dnssec=True))
+        for owner, rdtype in (("old.dn.test.", "DNAME"), ("host.new.dn.test.", "A")):
+            name = dns.name.from_text(owner)
+            rds = zone.get_rdataset(name, rdtype)
+            if forge and rdtype == "DNAME":
+                rds = dns.rrset.from_text(name, 300, "IN", "DNAME", "evil.dn.test.")
+            msg.find_rrset(msg.answer, name, rds.rdclass, rds.rdtype, create=True).update(rds)
+            sig = zone.get_rdataset(name, "RRSIG", covers=rdtype)
+            msg.find_rrset(msg.answer, name, sig.rdclass, sig.rdtype, sig.covers, create=True).update(sig)
+        msg.find_rrset(msg.answer, qname, 1, dns.rdatatype.CNAME, create=True).update(
+            dns.rrset.from_text(qname, 0, "IN", "CNAME", target.to_text()))
+        return SignedAnswer.from_message(qname, dns.rdatatype.A, msg, False)
+
+    for forge, state in ((False, S), (True, B)):
+        async def after(validator, forge=forge):
+            server = validator._test_server
+            real = validator._dns.query_signed
+
+            async def query_signed(name, rdtype):
+                if name.rstrip(".") == "host.old.dn.test":
+                    return answer(server, forge)
+                return await real(name, rdtype)
+            validator._dns.query_signed = query_signed
+            return [await validator.validate("host.old.dn.test", "A")]
+
+        results, _, _ = run(zones, signed("dn"), [], after=after)
+        assert results[0].state is state, results[0].detail
+        if state is S:
+            assert results[0].canonical == "host.new.dn.test"
