@@ -15,7 +15,7 @@ from .writer import write_reports
 def report_meta(rec: ScanRecord, profile: Profile) -> dict:
     """What the report header says about the scan."""
     return {"scan_id": rec.id, "started": rec.started, "finished": rec.finished or "",
-            "profile": profile.name, "version": rec.version}
+            "profile": profile.name, "version": rec.version, "environment": rec.environment}
 
 
 def since_previous(store: Store, rec: ScanRecord) -> DiffSummary | None:

@@ -12,6 +12,13 @@ Conventions, the same for every check here:
   endpoint was unreachable, it offers no TLS) yields ``skipped`` naming the check that
   reports the problem, so one fault is counted once. When the facts are missing for an
   unexplained reason (the session died before the step) it yields ``error``.
+- An endpoint the scanner's own network kept from being probed (``SmtpProbe.environment``:
+  env.ipv6, env.port25; CHECKS.md "Scan environment") is never blamed on the domain:
+  ``smtp.reachable`` says why (``skipped`` for an IPv6 address when the host was probed on
+  another address, ``error`` when nothing of the host could be probed or port 25 is
+  filtered), every other check ``skipped`` naming it. Neither status is scored.
+- A transient refusal (4yz greeting, 421 later: RFC 5321 4.2.5) that persisted after the
+  probe was redone is ``error`` with the reply quoted, never ``fail``.
 """
 from __future__ import annotations
 
@@ -35,7 +42,10 @@ _ERROR_FAILURES = (Failure.TIMEOUT, Failure.RESET, Failure.UNREACHABLE, Failure.
 
 
 def _per_endpoint(ev: DomainEvidence, judge: Callable[[SmtpProbe], Verdict],
-                  roles: tuple[str, ...] | None = None) -> Iterable[Outcome]:
+                  roles: tuple[str, ...] | None = None, *,
+                  reports_held: bool = False) -> Iterable[Outcome]:
+    """``reports_held``: this check (smtp.reachable) says why an endpoint was not probed;
+    the others skip it pointing there."""
     if ev.mx is not None and ev.mx.null_mx:
         yield Outcome(Status.SKIPPED, "null MX: the domain accepts no mail")
         return
@@ -44,8 +54,31 @@ def _per_endpoint(ev: DomainEvidence, judge: Callable[[SmtpProbe], Verdict],
         if roles is not None and probe.role not in roles:
             yield Outcome(Status.SKIPPED, f"not applicable to a {probe.role} port", subject)
             continue
-        status, message = judge(probe)
+        if probe.environment and not probe.connections:
+            status, message = (_held(ev, probe) if reports_held else
+                               (Status.SKIPPED, f"not evaluated: not probed ({probe.environment}, "
+                                                "see smtp.reachable)"))
+        else:
+            status, message = judge(probe)
         yield Outcome(status, message, subject)
+
+
+def _held(ev: DomainEvidence, p: SmtpProbe) -> Verdict:
+    """An endpoint the scanner's own network kept from being probed."""
+    why = f"{p.error or 'not probed'} ({p.environment})"
+    if p.environment == "env.ipv6":
+        if any(o.host == p.host and o.connections for o in ev.smtp):
+            return Status.SKIPPED, f"{why}; {p.host} is judged on the addresses that were probed"
+        return Status.ERROR, f"{why}; no address of {p.host} could be probed: not tested"
+    return Status.ERROR, f"{why}: could not be tested"
+
+
+def _transient(p: SmtpProbe) -> str:
+    """How a transient refusal went: redone (after how long) or not."""
+    if p.retried_after is None:
+        return "not redone: no time left before the deadline"
+    first = f" (first: {p.transient})" if p.transient and p.transient != p.error else ""
+    return f"again after the probe was redone {p.retried_after:g}s later{first}"
 
 
 def _reached(p: SmtpProbe) -> bool:
@@ -54,6 +87,16 @@ def _reached(p: SmtpProbe) -> bool:
 
 def _unreached() -> Verdict:
     return Status.SKIPPED, "not evaluated: endpoint not reachable (see smtp.reachable)"
+
+
+def _ehlo_transient(p: SmtpProbe) -> bool:
+    return p.ehlo_refused is not None and 400 <= p.ehlo_refused < 500
+
+
+def _ehlo_unknown(p: SmtpProbe) -> Verdict:
+    """EHLO refused for now (4yz): HELO was used (RFC 5321 3.2), so the extensions are unknown."""
+    return Status.ERROR, (f"EHLO answered {p.ehlo_refused} (transient), HELO used instead: "
+                          "the extensions are unknown")
 
 
 def _why(p: SmtpProbe) -> str:
@@ -90,12 +133,21 @@ def _no_tls(p: SmtpProbe) -> Verdict:
 def reachable(ev: DomainEvidence) -> Iterable[Outcome]:
     def judge(p: SmtpProbe) -> Verdict:
         if _reached(p):
+            if p.transient:
+                return Status.PASS, (f"220 greeting: {p.greeting} (once the probe was redone "
+                                     f"{p.retried_after:g}s after a transient refusal: {p.transient})")
             return Status.PASS, f"220 greeting: {p.greeting}"
+        if p.greeting_code is not None and 400 <= p.greeting_code < 500:
+            return Status.ERROR, (f"transient refusal: greeting {p.greeting_code} {p.greeting}, "
+                                  f"{_transient(p)}")
         if p.greeting_code is not None:
             return Status.FAIL, f"greeting {p.greeting_code} instead of 220: {p.greeting}"
         if not p.connected:
             if p.failure is Failure.REFUSED:
                 return Status.FAIL, "connection refused"
+            if p.environment:
+                return Status.ERROR, (f"could not connect ({_why(p)}); put down to this host's "
+                                      f"network ({p.environment}: outbound port 25 looks filtered)")
             return Status.ERROR, f"could not connect ({_why(p)})"
         if p.failure is Failure.TLS:
             lg = p.legacy
@@ -108,7 +160,7 @@ def reachable(ev: DomainEvidence) -> Iterable[Outcome]:
             return Status.ERROR, f"no greeting before the deadline ({p.error or 'tarpit?'})"
         return Status.ERROR, f"no greeting ({_why(p)})"
 
-    return _per_endpoint(ev, judge)
+    return _per_endpoint(ev, judge, reports_held=True)
 
 
 @check("smtp.starttls", title="STARTTLS offered and working", category="transport",
@@ -120,6 +172,8 @@ def starttls(ev: DomainEvidence) -> Iterable[Outcome]:
             return _unreached()
         if p.ehlo_code is None:
             return Status.ERROR, f"session ended before EHLO ({_why(p)})"
+        if _ehlo_transient(p):
+            return _ehlo_unknown(p)
         if not p.starttls_offered:
             how = "HELO session (EHLO refused)" if p.used_helo else "not advertised in EHLO"
             return Status.FAIL, f"STARTTLS {how}"
@@ -347,6 +401,8 @@ def auth_before_tls(ev: DomainEvidence) -> Iterable[Outcome]:
             return _unreached()
         if p.ehlo_code is None:
             return Status.ERROR, f"session ended before EHLO ({_why(p)})"
+        if _ehlo_transient(p):
+            return _ehlo_unknown(p)
         mechs = p.auth_before_tls
         if not mechs:
             return Status.PASS, "no AUTH advertised before TLS"
@@ -368,6 +424,8 @@ def auth_mechanisms(ev: DomainEvidence) -> Iterable[Outcome]:
         after = " ".join(p.auth_after_tls) or "none"
         if p.tls is None or not p.tls.completed:
             after = "unknown (no TLS session)"
+        elif p.failure is Failure.TRANSIENT and not p.extensions_tls:
+            after = f"unknown ({p.error})"
         parts = [f"after TLS: {after}"]
         if p.role != "submissions":
             parts.append(f"before TLS: {' '.join(p.auth_before_tls) or 'none'}")
@@ -394,6 +452,9 @@ def submission_tls_required(ev: DomainEvidence) -> Iterable[Outcome]:
             return Status.FAIL, f"MAIL FROM accepted in clear text ({code})"
         if 500 <= code < 600:
             return Status.PASS, f"MAIL FROM before STARTTLS refused ({code})"
+        if 400 <= code < 500:
+            return Status.ERROR, (f"MAIL FROM before STARTTLS answered {code} (transient): "
+                                  "inconclusive")
         return Status.ERROR, f"MAIL FROM before STARTTLS answered {code}: inconclusive"
 
     return _per_endpoint(ev, judge, ("submission",))

@@ -23,6 +23,7 @@ from pathlib import Path
 from scanner.collect.context import ScanContext
 from scanner.collect.domain import collect_domain, now_iso
 from scanner.evidence import DomainEvidence
+from scanner.evidence.environment import ScanEnvironment
 from scanner.inputs import Target
 from scanner.options import ScanOptions
 from scanner.profiles import Profile
@@ -39,6 +40,9 @@ class ScanStats:
     errors: int = 0
     started: float = field(default_factory=time.time)
     finished: float = 0.0
+    # what the scan learnt about its own network (notes, throttling MX hosts); with Dask
+    # the shards' views merged
+    environment: ScanEnvironment = field(default_factory=ScanEnvironment)
 
 
 def judging(profile: Profile, on_result: Callable[[DomainResult], None]) -> Sink:
@@ -78,6 +82,7 @@ async def collect_stream(ctx: ScanContext, targets: Iterable[Target],
         await queue.put(None)
 
     n_workers = max(ctx.options.concurrency, 1)
+    ctx.env.start(ctx)
     workers = [asyncio.create_task(worker()) for _ in range(n_workers)]
     try:
         done = 0
@@ -91,10 +96,13 @@ async def collect_stream(ctx: ScanContext, targets: Iterable[Target],
             stats.completed += 1
             stats.errors += bool(item.error)
             yield item
+        await ctx.env.settle()
     finally:
         for w in workers:
             w.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
+        ctx.env.stop()
+        stats.environment = stats.environment.merged(ctx.env.summary(ctx.limiter.throttled()))
         stats.finished = time.time()
 
 
@@ -196,6 +204,7 @@ def run_job(job: Job, targets: Iterable[Target]) -> int:
             progress.close()
             interrupted = stop.received
             store.end_scan(scan_id, now_iso())
+            store.set_environment(scan_id, stats.environment)
             summary = _reports(job, worker, progress)
             store.set_state(scan_id, INTERRUPTED if interrupted else COMPLETE)
             interrupted = interrupted or stop.received
@@ -211,8 +220,17 @@ def run_job(job: Job, targets: Iterable[Target]) -> int:
                    incomplete=summary["errors"], profile=profile.name,
                    seconds=round(max(stats.finished - stats.started, 0.0), 1),
                    report_seconds=summary["report_seconds"], reports_by=summary["reports_by"],
-                   out=str(job.out), exit=status)
+                   out=str(job.out), exit=status, **environment_fields(stats.environment))
     return status
+
+
+def environment_fields(env: ScanEnvironment) -> dict:
+    """The summary event's ``environment`` (every note) and ``throttled`` (the MX hosts that
+    throttled the scan, and what they cost) fields."""
+    return {"environment": [{"id": n.id, "status": n.status, "message": n.message,
+                             "domains": n.domains, "endpoints": n.endpoints} for n in env.notes],
+            "throttled": [{"ip": t.ip, "hosts": list(t.hosts), "refusals": t.refusals,
+                           "waited_s": t.waited, "reply": t.reply} for t in env.throttled]}
 
 
 def _collect(job: Job, targets: Iterable[Target], sink: Sink, stats: ScanStats,
