@@ -30,7 +30,9 @@ class _Throttle:
     refusals: int = 0
     waited: float = 0.0
     reply: str = ""
-    peak_after: int = 0        # most simultaneous connections after the first refusal
+    peak_after: int = 0        # most simultaneous connections opened after the first refusal
+    steps: int = 0             # backoff doublings so far (the pause is base x 2^(steps-1))
+    escalated_at: float | None = None
 
 
 class _Gate:
@@ -75,22 +77,28 @@ class PerIpLimiter:
         finally:
             self._release(ip, gate)
 
-    def throttle(self, ip: str, host: str, reply: str) -> float:
-        """``ip`` answered a transient refusal: one connection at a time from now on, and
-        none before the returned pause (seconds) has passed."""
+    def throttle(self, ip: str, host: str, reply: str, started: float | None = None) -> float:
+        """``ip`` answered a transient refusal to a connection opened at loop time
+        ``started``: one connection at a time from now on, and none before the returned
+        pause (seconds) has passed. The pause doubles with each refusal of a connection
+        opened after the previous doubling (connections already in flight when the IP
+        first refused belong to the same burst and do not escalate it)."""
+        loop = asyncio.get_running_loop()
         gate = self._gates.get(ip)
         if gate is None:
             gate = self._gates[ip] = _Gate(self._limit)
         t = gate.throttle
         if t is None:
-            t = gate.throttle = _Throttle(reply=reply[:160], peak_after=gate.open)
+            t = gate.throttle = _Throttle(reply=reply[:160])
         t.hosts.add(host)
         t.refusals += 1
         gate.limit = 1
-        step = min(t.refusals - 1, MAX_BACKOFF_STEPS)
-        pause = self.pause * (2 ** step) * self._rng.uniform(*JITTER)
-        gate.not_before = max(gate.not_before, asyncio.get_running_loop().time() + pause)
-        return pause
+        if t.escalated_at is None or started is None or started >= t.escalated_at:
+            t.steps = min(t.steps + 1, MAX_BACKOFF_STEPS + 1)
+            t.escalated_at = loop.time()
+        pause = self.pause * (2 ** (t.steps - 1)) * self._rng.uniform(*JITTER)
+        gate.not_before = max(gate.not_before, loop.time() + pause)
+        return max(pause, gate.not_before - loop.time())
 
     def is_throttled(self, ip: str) -> bool:
         gate = self._gates.get(ip)

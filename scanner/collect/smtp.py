@@ -108,7 +108,10 @@ async def probe_endpoint(ctx: ScanContext, host: str, ip: str, spec: PortSpec) -
     if p.f.get("environment") and not p.connections:   # held back while it waited for a slot
         return ctx.env.not_probed(host, ip, spec.port, spec.role, p.f["environment"], p.f["error"])
     tls: TlsFacts | None = p.f.get("tls")
-    if tls is not None and tls.failure is not Failure.TIMEOUT:
+    if tls is not None and p.transient:       # it asked us to go away: no more connections
+        skipped = HandshakeAttempt(Attempt.ERROR, detail=f"not attempted: {p.f['error']}")
+        p.f["legacy"] = p.f["weak_cipher"] = skipped
+    elif tls is not None and tls.failure is not Failure.TIMEOUT:
         p.f["legacy"] = await _extra(ctx, p, deadline_at, _legacy_attempt(ctx, p, tls))
         p.f["weak_cipher"] = await _extra(ctx, p, deadline_at, _weak_attempt)
     probe = p.freeze()
@@ -124,7 +127,11 @@ async def _attempt(ctx: ScanContext, host: str, ip: str, spec: PortSpec,
         async with asyncio.timeout_at(deadline_at):
             await _main_session(ctx, p)
     except TimeoutError:
-        p.fail(ProbeError(Failure.TIMEOUT, "probe deadline reached"))
+        if p.connected_at is None and ctx.limiter.is_throttled(ip):
+            p.fail(ProbeError(Failure.TIMEOUT, "not connected before the probe deadline: the "
+                              "address was backing off after transient refusals"))
+        else:
+            p.fail(ProbeError(Failure.TIMEOUT, "probe deadline reached"))
     return p
 
 
@@ -137,7 +144,7 @@ async def _redo(ctx: ScanContext, first: _Probe, host: str, ip: str, spec: PortS
     loop = asyncio.get_running_loop()
     refused_at = loop.time()
     refusal = first.f.get("error", "")
-    pause = ctx.limiter.throttle(ip, host, refusal)
+    pause = ctx.limiter.throttle(ip, host, refusal, first.connected_at)
     first.f["transient"] = refusal
     end = min(deadline_at, DOMAIN_DEADLINE.get())
     if refused_at + pause + 2 * ctx.options.timeout > end:
@@ -148,7 +155,7 @@ async def _redo(ctx: ScanContext, first: _Probe, host: str, ip: str, spec: PortS
         first.transcript.add("*: not redone: the deadline passed while waiting to reconnect")
         return first
     if second.transient:
-        ctx.limiter.throttle(ip, host, second.f.get("error", ""))
+        ctx.limiter.throttle(ip, host, second.f.get("error", ""), second.connected_at)
     waited = round(second.connected_at - refused_at, 1)
     second.f["transient"], second.f["retried_after"] = refusal, waited
     second.connections += first.connections
