@@ -307,25 +307,29 @@ async def _extra(ctx: ScanContext, p: _Probe, deadline_at: float, attempt) -> Ha
     result = await _extra_once(ctx, p, deadline_at, attempt)
     if isinstance(result, HandshakeAttempt):
         return result
-    pause = ctx.limiter.throttle(p.f["ip"], p.f["host"], result.detail)
+    err, started = result
+    pause = ctx.limiter.throttle(p.f["ip"], p.f["host"], err.detail, started)
     if asyncio.get_running_loop().time() + pause + 2 * ctx.options.timeout < deadline_at:
         again = await _extra_once(ctx, p, deadline_at, attempt)
         if isinstance(again, HandshakeAttempt):
             return again
-        ctx.limiter.throttle(p.f["ip"], p.f["host"], again.detail)
-    return HandshakeAttempt(Attempt.ERROR, detail=f"{result.detail} (transient refusal)")
+        ctx.limiter.throttle(p.f["ip"], p.f["host"], again[0].detail, again[1])
+    return HandshakeAttempt(Attempt.ERROR, detail=f"{err.detail} (transient refusal)")
 
 
 async def _extra_once(ctx: ScanContext, p: _Probe, deadline_at: float,
-                      attempt) -> HandshakeAttempt | ProbeError:
-    """One extra connection: its HandshakeAttempt, or the ProbeError of a transient refusal."""
+                      attempt) -> HandshakeAttempt | tuple[ProbeError, float]:
+    """One extra connection: its HandshakeAttempt, or the ProbeError of a transient refusal
+    with the loop time the connection was opened."""
     timeout = ctx.options.timeout
     ip, port, role = p.f["ip"], p.f["port"], p.f["role"]
     writer = None
+    started = 0.0
     try:
         async with asyncio.timeout_at(deadline_at), ctx.limiter.slot(ip):
             try:
                 p.connections += 1
+                started = asyncio.get_running_loop().time()
                 reader, writer = await open_stream(ip, port, timeout)
                 session = SmtpSession(reader, writer, timeout, Transcript())
                 if role != "submissions":
@@ -342,7 +346,7 @@ async def _extra_once(ctx: ScanContext, p: _Probe, deadline_at: float,
                 abort(writer)
     except ProbeError as err:
         if err.failure is Failure.TRANSIENT:
-            return err
+            return err, started
         return HandshakeAttempt(Attempt.ERROR, detail=err.detail)
     except TimeoutError:
         return HandshakeAttempt(Attempt.ERROR, detail="probe deadline reached")
