@@ -90,3 +90,20 @@ def test_config_keys_state_the_network(tmp_path):
     cfg.write_text('ip_version = "5"\n')
     with pytest.raises(Exception, match="ip_version"):
         load_config(cfg)
+
+
+def test_server_text_in_the_environment_section_is_escaped(tmp_path):
+    from reports.writer import write_reports
+    from scanner.evidence.environment import EnvNote, ScanEnvironment, ThrottledIp
+    from scanner.profiles import load_profile
+    from scanner.registry import all_checks
+
+    env = ScanEnvironment((EnvNote("env.resolver", "warn", "the resolver <b>x</b>"),),
+                          (ThrottledIp("192.0.2.25", ("<img src=x>.example",), 2, 1.5,
+                                       "greeting 421 <script>alert(1)</script>"),))
+    meta = {"scan_id": 1, "started": "s", "finished": "f", "profile": "baseline",
+            "version": "t", "environment": env}
+    write_reports(tmp_path, [], load_profile("baseline", set(all_checks())), meta, count=0)
+    html = (tmp_path / "report.html").read_text()
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x>" not in html and "the resolver &lt;b&gt;x&lt;/b&gt;" in html
