@@ -1,49 +1,26 @@
 """Scan-wide state, passed in (never module globals): options, the DNS layer, the probe
-cache and the connection limits. One ScanContext per scan, created inside the event loop.
+cache, the connection limits and what the scan learns about its own network. One
+ScanContext per scan, created inside the event loop.
 """
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import ssl
-from collections import defaultdict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from scanner.collect.environment import NetworkEnvironment
+from scanner.collect.limiter import PerIpLimiter
 from scanner.dns.client import DnsClient
 from scanner.memo import SharedOnce
 from scanner.options import ScanOptions
 
 
-class PerIpLimiter:
-    """At most ``limit`` simultaneous connections per IP, and ``total`` overall.
-
-    Hosted providers rate-limit and greylist scanners; being polite per IP is the design.
-    """
-
-    def __init__(self, limit: int, total: int) -> None:
-        self._limit = limit
-        self._per_ip: defaultdict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(limit))
-        self._total = asyncio.Semaphore(total)
-        self.peak: dict[str, int] = {}
-        self._open: defaultdict[str, int] = defaultdict(int)
-
-    @asynccontextmanager
-    async def slot(self, ip: str) -> AsyncIterator[None]:
-        sem = self._per_ip[ip]
-        async with sem, self._total:
-            self._open[ip] += 1
-            self.peak[ip] = max(self.peak.get(ip, 0), self._open[ip])
-            try:
-                yield
-            finally:
-                self._open[ip] -= 1
-                if not self._open[ip]:
-                    self._open.pop(ip, None)
-                    if not sem._waiters:  # free idle semaphores: memory stays flat
-                        self._per_ip.pop(ip, None)
+# The loop time by which the domain being collected must be done (collect_domain sets it;
+# tasks started for the domain inherit it): the SMTP probe redoes a transiently refused
+# session only when the pause and the new session fit before it.
+DOMAIN_DEADLINE: ContextVar[float] = ContextVar("domain_deadline", default=float("inf"))
 
 
 def is_public_ip(ip: str) -> bool:
@@ -59,14 +36,16 @@ class ScanContext:
     options: ScanOptions
     dns: DnsClient
     limiter: PerIpLimiter
+    env: NetworkEnvironment
     probes: SharedOnce[Any] = field(default_factory=SharedOnce)   # (host, ip, port) -> SmtpProbe
     shared: dict[str, SharedOnce[Any]] = field(default_factory=dict)  # other stages' once-caches
 
     @classmethod
     def create(cls, options: ScanOptions) -> "ScanContext":
         dns = DnsClient(options.nameservers, timeout=options.timeout, retries=options.dns_retries)
-        limiter = PerIpLimiter(options.per_ip_limit, max(options.concurrency, 1) * 2)
-        return cls(options=options, dns=dns, limiter=limiter)
+        limiter = PerIpLimiter(options.per_ip_limit, max(options.concurrency, 1) * 2,
+                               pause=options.retry_pause)
+        return cls(options=options, dns=dns, limiter=limiter, env=NetworkEnvironment(options))
 
     def once(self, name: str) -> SharedOnce[Any]:
         """A named once-cache for a stage (e.g. 'mta-sts-policy', 'dkim')."""

@@ -142,17 +142,24 @@ class SmtpSession:
             raise classify(exc, step or command.split(" ", 1)[0]) from None
 
     async def command(self, command: str) -> SmtpReply:
+        """Send a command, read its reply. A 421 (RFC 5321 3.8: the service is closing the
+        channel, try again later) at any step raises a TRANSIENT ProbeError quoting it."""
         step = command.split(" ", 1)[0].split(":", 1)[0]
         await self.send(command, step)
-        return await self.read_reply(step)
+        reply = await self.read_reply(step)
+        if reply.code == 421:
+            raise ProbeError(Failure.TRANSIENT, transient_text(f"{step} answered", reply))
+        return reply
 
-    async def ehlo(self, name: str) -> tuple[SmtpReply, bool]:
-        """EHLO, falling back to HELO when EHLO is refused. Returns (reply, used_helo)."""
+    async def ehlo(self, name: str) -> tuple[SmtpReply, int | None]:
+        """EHLO, falling back to HELO when EHLO is refused: not implemented (500, 501, 502,
+        504) or refused for now (4yz, RFC 5321 4.2.5). Returns (reply, the EHLO reply's code
+        when HELO was used instead, else None)."""
         reply = await self.command(f"EHLO {name}")
-        if reply.code in (500, 501, 502, 504):
+        if reply.code in (500, 501, 502, 504) or 400 <= reply.code < 500:
             helo = await self.command(f"HELO {name}")
-            return helo, True
-        return reply, False
+            return helo, reply.code
+        return reply, None
 
     async def quit(self) -> None:
         """Polite QUIT; any failure is irrelevant by now."""
@@ -162,6 +169,11 @@ class SmtpSession:
                 await self.read_reply("QUIT")
         except Exception:
             pass
+
+
+def transient_text(what: str, reply: SmtpReply) -> str:
+    """'greeting 421 4.7.0 Too many connections': a transient refusal, quoted (bounded)."""
+    return f"{what} {reply.code} {reply.first}".strip()[:160]
 
 
 def extensions_of(reply: SmtpReply) -> tuple[str, ...]:

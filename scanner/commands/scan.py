@@ -133,7 +133,7 @@ def resume(args: argparse.Namespace) -> int:
 
 _SCAN_OPTION_ATTRS = {"nameserver", "ca_file", "allow_private", "port", "ehlo_name",
                       "mta_sts_port", "dkim_selector", "profile", "concurrency", "timeout",
-                      "deadline"}
+                      "deadline", "ip_version", "no_port25", "port25_canary", "retry_pause"}
 
 
 def _resolve_out(pattern: str | Path, rec: ScanRecord) -> Path:

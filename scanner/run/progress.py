@@ -140,6 +140,9 @@ def _logfmt(value: object) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, (list, dict)):   # structured fields: compact JSON, quoted
+        return json.dumps(json.dumps(value, ensure_ascii=False, separators=(",", ":")),
+                          ensure_ascii=False)
     text = str(value)
     return text if text and _BARE.match(text) else json.dumps(text, ensure_ascii=False)
 
@@ -165,6 +168,19 @@ def _sentence(event: str, fields: dict) -> str:
     if event == "summary" and fields.get("out") is None:
         event = "summary-stored"     # mxaudit check --db: stored, no report folder
     try:
-        return _SENTENCES[event].format(**fields)
+        text = _SENTENCES[event].format(**fields)
     except (KeyError, IndexError):
         return f"{event}: " + ", ".join(f"{k} {v}" for k, v in fields.items() if v is not None)
+    return text + "".join(f"\nmxaudit: {line}" for line in _environment_lines(fields))
+
+
+def _environment_lines(fields: dict) -> list[str]:
+    """The summary's scan-environment notes that need saying (not a plain pass), and the MX
+    hosts that throttled the scan: once, on the terminal, after the summary line."""
+    lines = [f"scan environment: {n['id']} {n['status']}: {n['message']}"
+             for n in fields.get("environment") or () if n.get("status") in ("warn", "info")]
+    for t in fields.get("throttled") or ():
+        lines.append(f"throttled the scan: {', '.join(t['hosts'])} [{t['ip']}]: "
+                     f"{t['refusals']} transient refusal(s) ({t['reply']}), "
+                     f"{t['waited_s']:g}s spent waiting")
+    return lines
