@@ -4,7 +4,6 @@ cache and the connection limits. One ScanContext per scan, created inside the ev
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import ssl
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -12,6 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from scanner.addresses import is_public_ip
 from scanner.dns.client import DnsClient
 from scanner.memo import SharedOnce
 from scanner.options import ScanOptions
@@ -46,14 +46,6 @@ class PerIpLimiter:
                         self._per_ip.pop(ip, None)
 
 
-def is_public_ip(ip: str) -> bool:
-    """Globally routable per RFC 6890 (False for loopback, private, link-local, reserved)."""
-    try:
-        return ipaddress.ip_address(ip).is_global
-    except ValueError:
-        return False
-
-
 @dataclass
 class ScanContext:
     options: ScanOptions
@@ -75,7 +67,9 @@ class ScanContext:
         return self.shared[name]
 
     def may_connect(self, ip: str) -> bool:
-        """Never probe private addresses unless the operator said so (--allow-private)."""
+        """Never contact a non-public address (scanner/addresses.py: the IANA special-purpose
+        registries, embedded IPv4 included) unless the operator said so (--allow-private).
+        Every connection of a scan (SMTP probes, MTA-STS policy fetches) asks this first."""
         return self.options.allow_private or is_public_ip(ip)
 
     def ssl_context(self, *, verify: bool = True) -> ssl.SSLContext:
