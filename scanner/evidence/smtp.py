@@ -146,6 +146,10 @@ class SmtpProbe:
     tls_sessions: int = 0               # TLS handshakes attempted (ClientHellos sent)
     connections: int = 0                # TCP connections opened for this probe
     transcript: tuple[str, ...] = ()    # "C: EHLO ..." / "S: 250 ..." lines, bounded
+    # STARTTLS ports: bytes the server sent after its 220 to STARTTLS and before the TLS
+    # handshake, on any of the probe's connections ("N bytes: sample", escaped); discarded,
+    # never read as post-TLS replies (RFC 3207 4.2, the CVE-2011-0411 class)
+    starttls_injection: str = ""
 
     @property
     def starttls_offered(self) -> bool:

@@ -30,7 +30,10 @@ Behaviours (``BEHAVIOURS``):
   ``greet_554``, ``reset`` (RST once the client waits for the greeting / TLS hello), ``starttls_454`` (advertise STARTTLS,
   answer 454), ``endless_line`` (a greeting line that never ends), ``huge_reply`` (a 1 MB
   EHLO reply), ``close_mid_handshake`` (220 to STARTTLS, then close when the ClientHello
-  arrives; on submissions: close at the ClientHello).
+  arrives; on submissions: close at the ClientHello), ``starttls_inject`` (the 220 to
+  STARTTLS comes in one write with ``250-...``/``250 AUTH PLAIN LOGIN`` behind it, as a man
+  in the middle would inject them; then a real TLS handshake and an honest post-TLS EHLO
+  without AUTH: CVE-2011-0411 seen from the client).
 """
 from __future__ import annotations
 
@@ -53,7 +56,7 @@ __all__ = ["BEHAVIOURS", "LabSmtpHost", "start_smtp_host"]
 AIOSMTPD_BEHAVIOURS = ("good", "no_starttls", "auth_before_tls", "mail_in_clear",
                        "tls10_only", "weak_cipher")
 RAW_BEHAVIOURS = ("tarpit", "greet_554", "reset", "starttls_454", "endless_line",
-                  "huge_reply", "close_mid_handshake")
+                  "huge_reply", "close_mid_handshake", "starttls_inject")
 BEHAVIOURS = AIOSMTPD_BEHAVIOURS + RAW_BEHAVIOURS
 ROLES = ("smtp", "submissions", "submission")
 
@@ -202,13 +205,17 @@ class LabSmtpHost:
             return
         writer.write(f"220 {self.hostname} lab ESMTP\r\n".encode())
         await writer.drain()
+        tls = False
         while True:
             line = await reader.readline()
             if not line:
                 return
             verb = line.decode("ascii", "replace").strip().split(" ", 1)[0].upper()
             if verb in ("EHLO", "HELO"):
-                if b == "huge_reply":
+                if b == "starttls_inject":
+                    last = "SIZE 1000000" if tls else "STARTTLS"
+                    writer.write(f"250-{self.hostname}\r\n250 {last}\r\n".encode())
+                elif b == "huge_reply":
                     chunk = b"250-" + b"y" * 1000 + b"\r\n"
                     for _ in range(1024):
                         writer.write(chunk)
@@ -217,6 +224,13 @@ class LabSmtpHost:
                 else:
                     writer.write(f"250-{self.hostname}\r\n250-PIPELINING\r\n250 STARTTLS\r\n"
                                  .encode())
+            elif verb == "STARTTLS" and b == "starttls_inject" and not tls:
+                writer.write(b"220 2.0.0 Ready to start TLS\r\n250-injected.example\r\n"
+                             b"250 AUTH PLAIN LOGIN\r\n")
+                await writer.drain()
+                await writer.start_tls(server_tls_context(self.cert))
+                tls = True
+                continue
             elif verb == "STARTTLS":
                 if b == "starttls_454":
                     writer.write(b"454 4.7.0 TLS not available due to temporary reason\r\n")
