@@ -33,7 +33,7 @@ def counts(lab, names, rdtype):
 
 def idle(client: DnsClient) -> tuple[int, int]:
     """(free max_in_flight slots, queries registered on the first server's socket)."""
-    return client._limit.free, len(client._servers[0]._pending)
+    return client._limit.free, client._servers[0].in_flight
 
 
 def sorted_records(results):
@@ -297,7 +297,7 @@ def test_max_in_flight_is_honoured_without_deadlock(lab, unique_zone):
 
         def start(*args):
             qid = real(*args)
-            most[0] = max(most[0], len(mux._pending))
+            most[0] = max(most[0], mux.in_flight)
             return qid
         mux._start = start
         jobs = [c.query_many(names[k:k + 10], "A") for k in range(0, 40, 5)]
