@@ -334,13 +334,13 @@ def test_no_task_per_question(lab, zone):
 
 
 def test_slots_first_in_line_collects_what_is_released_before_it_runs():
-    """The max_in_flight bound (_Slots): FIFO; a waiter asking for several gets every slot
+    """The max_in_flight bound (Slots): FIFO; a waiter asking for several gets every slot
     released before it runs again (asyncio.Semaphore woke a batch once per slot); nobody
     jumps the line while others wait; a cancelled waiter passes on what it was handed."""
-    from scanner.dns.client import _Slots
+    from scanner.dns.client import Slots
 
     async def main():
-        slots = _Slots(3)
+        slots = Slots(3)
         assert slots.take_now(5) == 3 and slots.take_now() == 0
         batch = asyncio.ensure_future(slots.take(4))
         single = asyncio.ensure_future(slots.take())

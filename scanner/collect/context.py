@@ -8,10 +8,11 @@ import ssl
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from scanner.addresses import is_public_ip
+from scanner.collect.budget import DomainBudget, DomainDns
 from scanner.dns.client import DnsClient
 from scanner.memo import SharedOnce
 from scanner.options import ScanOptions
@@ -53,12 +54,32 @@ class ScanContext:
     limiter: PerIpLimiter
     probes: SharedOnce[Any] = field(default_factory=SharedOnce)   # (host, ip, port) -> SmtpProbe
     shared: dict[str, SharedOnce[Any]] = field(default_factory=dict)  # other stages' once-caches
+    budget: DomainBudget | None = None   # set in a domain's own view (``for_domain``)
 
     @classmethod
     def create(cls, options: ScanOptions) -> "ScanContext":
         dns = DnsClient(options.nameservers, timeout=options.timeout, retries=options.dns_retries)
         limiter = PerIpLimiter(options.per_ip_limit, max(options.concurrency, 1) * 2)
         return cls(options=options, dns=dns, limiter=limiter)
+
+    def for_domain(self) -> "ScanContext":
+        """The view one domain's collection works with: the same scan-wide caches and
+        limits, and the domain's own ``DomainBudget`` on every path to them (its DNS
+        questions through ``DomainDns``, its connections through ``connection``)."""
+        budget = DomainBudget()
+        dns = self.dns._dns if isinstance(self.dns, DomainDns) else self.dns
+        return replace(self, dns=DomainDns(dns, budget), budget=budget)
+
+    @asynccontextmanager
+    async def connection(self, ip: str) -> AsyncIterator[None]:
+        """A slot for one TCP connection to ``ip``: the domain's own first (its budget),
+        then the per-IP and global ones. Every connection of a scan goes through here."""
+        if self.budget is None:
+            async with self.limiter.slot(ip):
+                yield
+            return
+        async with self.budget.connections, self.limiter.slot(ip):
+            yield
 
     def once(self, name: str) -> SharedOnce[Any]:
         """A named once-cache for a stage (e.g. 'mta-sts-policy', 'dkim')."""

@@ -102,7 +102,7 @@ async def _main_session(ctx: ScanContext, p: _Probe) -> None:
     timeout = ctx.options.timeout
     ip, port, role = p.f["ip"], p.f["port"], p.f["role"]
     writer = None
-    async with ctx.limiter.slot(ip):
+    async with ctx.connection(ip):
         try:
             p.connections += 1
             p.transcript.add(f"*: connect {ip}:{port} ({role})")
@@ -230,7 +230,7 @@ async def _extra(ctx: ScanContext, p: _Probe, deadline_at: float, attempt) -> Ha
     ip, port, role = p.f["ip"], p.f["port"], p.f["role"]
     writer = None
     try:
-        async with asyncio.timeout_at(deadline_at), ctx.limiter.slot(ip):
+        async with asyncio.timeout_at(deadline_at), ctx.connection(ip):
             try:
                 p.connections += 1
                 reader, writer = await open_stream(ip, port, timeout)
