@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from scanner.errors import MxauditError
+from scanner.textsafe import for_terminal
 
 COMMANDS = ("scan", "demo", "report", "history", "diff", "verify_dkim")
 CONFIGURED = ("scan", "report", "history", "diff")   # commands that read the config file
@@ -74,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             apply_config(args, args.command)
         return int(args.func(args) or 0)
     except MxauditError as exc:   # usage, input, profile and store errors alike
-        print(f"mxaudit: error: {exc}", file=sys.stderr)
+        print(f"mxaudit: error: {for_terminal(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("mxaudit: interrupted", file=sys.stderr)
@@ -84,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line for the operator, the traceback on request
         if os.environ.get("MXAUDIT_DEBUG"):
             raise
-        print(f"mxaudit: internal error: {type(exc).__name__}: {exc} "
+        print(f"mxaudit: internal error: {type(exc).__name__}: {for_terminal(exc)} "
               "(set MXAUDIT_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
         return INTERNAL_ERROR
 
