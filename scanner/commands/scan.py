@@ -29,7 +29,9 @@ examples:
   mxaudit scan --resume                 (continue the last killed or interrupted scan)
 
 exit status: 0 the scan ran (whatever it found); 1 --fail-on matched; 2 usage or input error;
-3 interrupted by SIGINT/SIGTERM (finished domains kept and reported; 'scan --resume' goes on).
+3 interrupted by SIGINT/SIGTERM (finished domains kept and reported; 'scan --resume' goes on);
+70 internal error; 74 the reports could not be written (disk full: the previous reports stay,
+the scan is kept, 'scan --resume' writes them).
 """
 
 
