@@ -43,6 +43,11 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
+try:
+    import hostile                  # run as a script: bench/ is on sys.path
+except ImportError:                 # imported as bench.world (tests)
+    from bench import hostile
+
 DNS_IP = "127.0.3.53"
 ZONE = "test"
 PROVIDERS = {"a": ("127.20.0.1", "127.20.0.2"), "b": ("127.20.1.1", "127.20.1.2")}
@@ -115,10 +120,15 @@ class World:
         return None
 
     def node(self, name: str) -> dict[str, list[str]] | None:
-        """Records at ``name`` (type -> texts); {} for an empty non-terminal; None: NXDOMAIN."""
+        """Records at ``name`` (type -> texts); {} for an empty non-terminal; None: NXDOMAIN;
+        ``hostile.SILENT``: no answer at all (hostile domains, bench/hostile.py)."""
         labels = name.split(".")
         if labels[-1] != ZONE:
             return None
+        if hostile.PER_100:
+            found = hostile.node(self.index, name, labels)
+            if found is not NotImplemented:
+                return found
         if name == ZONE:
             return {"SOA": [SOA], "NS": ["ns.test."]}
         if name == f"ns.{ZONE}":
@@ -417,6 +427,9 @@ class DnsServer:
         except Exception:
             self.stats[shape] += 1
             return None                     # as _slow_answer: the world failed, no answer
+        if node is hostile.SILENT:
+            self.stats["dns_dropped"] += 1
+            return None
         rdatas = ()
         if soa_owner is None:
             rcode = 5                       # REFUSED
@@ -510,6 +523,8 @@ class DnsServer:
         else:
             resp.set_rcode(dns.rcode.REFUSED)
             return resp.to_wire()
+        if node is hostile.SILENT:
+            return None
         if node is None:
             resp.set_rcode(dns.rcode.NXDOMAIN)
         elif rdtype in node:
@@ -887,6 +902,9 @@ async def serve(args: argparse.Namespace) -> None:
     for hostname, ip in hosts:
         group = "own" if ".own." in hostname else hostname.split(".")[1][-1]
         await SmtpHost(hostname, ip, contexts[group], args.delay_ms / 1000, stats).start(roles)
+    if hostile.PER_100 and args.smtp:
+        for ip in hostile.TARPITS:
+            await hostile.Tarpit(ip, [r.port for r in roles]).start()
 
     def dump(*_: object) -> None:
         usage = resource.getrusage(resource.RUSAGE_SELF)   # the world's own CPU, to tell
@@ -917,9 +935,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--submission-port", type=int, default=587)
     p.add_argument("--no-smtp", dest="smtp", action="store_false",
                    help="DNS only (memory runs): MX hosts refuse connections")
+    p.add_argument("--hostile-per-100", type=int, default=0,
+                   help="hostile domains per hundred (bench/hostile.py; default 0)")
     args = p.parse_args(argv)
     global OWN_PER_10
     OWN_PER_10 = args.own_per_10
+    hostile.PER_100 = args.hostile_per_100
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     asyncio.run(serve(args))
