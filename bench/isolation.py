@@ -19,10 +19,8 @@ import csv
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -58,11 +56,7 @@ def main(argv=None) -> int:
 
 
 def inside(args) -> int:
-    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    work = Path(tempfile.mkdtemp(prefix="mxaudit-isolation-"))
-    resolv = work / "resolv.conf"
-    resolv.write_text(f"nameserver {bench.DNS_IP}\n")
-    subprocess.run(["mount", "--bind", str(resolv), "/etc/resolv.conf"], check=True)
+    work = bench.namespace_setup("mxaudit-isolation-")
     hostile.PER_100 = args.hostile_per_100
     domains = [f"d{i:06d}.test" for i in range(args.domains)]
     kinds = {d: hostile.kind(i) for i, d in enumerate(domains) if hostile.kind(i)}
@@ -70,14 +64,10 @@ def inside(args) -> int:
     (work / "clean.txt").write_text("\n".join(innocent) + "\n")
     (work / "hostile.txt").write_text("\n".join(domains) + "\n")
     stats_file = work / "stats.json"
-    world = subprocess.Popen(
-        [sys.executable, str(BENCH / "world.py"), "--domains", str(args.domains),
-         "--delay-ms", str(args.delay_ms), "--hostile-per-100", str(args.hostile_per_100),
-         "--dir", str(work), "--stats", str(stats_file)], stdout=subprocess.PIPE, text=True)
-    try:
-        ready = json.loads(world.stdout.readline() or "{}")
-        if not ready.get("ready"):
-            sys.exit("bench: the world did not start")
+    world_cmd = [sys.executable, str(BENCH / "world.py"), "--domains", str(args.domains),
+                 "--delay-ms", str(args.delay_ms), "--hostile-per-100", str(args.hostile_per_100),
+                 "--dir", str(work), "--stats", str(stats_file)]
+    with bench.running_world(world_cmd) as (world, ready):
         env = dict(os.environ, SSL_CERT_FILE=ready["ca"], PYTHONWARNINGS="ignore",
                    PYTHONPATH=str(BENCH.parent))
         runs = {}
@@ -100,12 +90,6 @@ def inside(args) -> int:
                           "findings": findings(out / "findings.csv"),
                           "rows": rows(out / "domains.csv")}
         report(args, runs, innocent, kinds, work)
-    finally:
-        world.send_signal(signal.SIGTERM)
-        try:
-            world.wait(10)
-        except subprocess.TimeoutExpired:
-            world.kill()
     return 0
 
 

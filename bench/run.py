@@ -28,6 +28,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -83,12 +85,36 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # ---------------------------------------------------------------------------- in the namespace
-def inside(args: argparse.Namespace) -> int:
+def namespace_setup(prefix: str) -> Path:
+    """Inside the namespace: ``lo`` up, /etc/resolv.conf pointing at the bench DNS server;
+    a fresh work folder."""
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    work = Path(tempfile.mkdtemp(prefix="mxaudit-bench-"))
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     resolv = work / "resolv.conf"
     resolv.write_text(f"nameserver {DNS_IP}\noptions timeout:2 attempts:1\n")
     subprocess.run(["mount", "--bind", str(resolv), "/etc/resolv.conf"], check=True)
+    return work
+
+
+@contextmanager
+def running_world(cmd: list[str]) -> Iterator[tuple[subprocess.Popen, dict]]:
+    """bench/world.py started with ``cmd``: (the process, its ready line); stopped after."""
+    world = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        ready = json.loads(world.stdout.readline() or "{}")
+        if not ready.get("ready"):
+            sys.exit("bench: the world did not start")
+        yield world, ready
+    finally:
+        world.send_signal(signal.SIGTERM)
+        try:
+            world.wait(10)
+        except subprocess.TimeoutExpired:
+            world.kill()
+
+
+def inside(args: argparse.Namespace) -> int:
+    work = namespace_setup("mxaudit-bench-")
     domains = [f"d{i:06d}.test" for i in range(args.domains)]
     listing = work / "domains.txt"
     listing.write_text("\n".join(domains) + "\n")
@@ -98,11 +124,7 @@ def inside(args: argparse.Namespace) -> int:
                  "--own-per-10", str(args.own_per_10), "--dir", str(work), "--stats", str(stats_file)]
     if not args.smtp:
         world_cmd.append("--no-smtp")
-    world = subprocess.Popen(world_cmd, stdout=subprocess.PIPE, text=True)
-    try:
-        ready = json.loads(world.stdout.readline() or "{}")
-        if not ready.get("ready"):
-            sys.exit("bench: the world did not start")
+    with running_world(world_cmd) as (world, ready):
         env = dict(os.environ, SSL_CERT_FILE=ready["ca"], PYTHONWARNINGS="ignore")
         rows = []
         for tool in [t.strip() for t in args.tools.split(",") if t.strip()]:
@@ -127,12 +149,6 @@ def inside(args: argparse.Namespace) -> int:
         floor = measure_floor(world, stats_file, work, env) if args.floor else None
         report(args, rows, floor, ready)
         print(f"\nlogs, outputs{' and profile.txt' if args.profile else ''}: {work}")
-    finally:
-        world.send_signal(signal.SIGTERM)
-        try:
-            world.wait(10)
-        except subprocess.TimeoutExpired:
-            world.kill()
     return 0
 
 
