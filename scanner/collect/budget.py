@@ -15,9 +15,9 @@ path to a shared pool goes through it:
   probe connection and MTA-STS fetch), taken before the per-IP and global slots, so a
   domain waiting on its own budget holds none of those;
 - evidence: at most ``EVIDENCE_BYTES`` of DNS record text kept (``DomainDns``): past that,
-  answers are recorded as errors saying so (the domain's checks say ``error``), and memory
-  per domain stays bounded (HTTP bodies, SMTP transcripts and certificates have their own
-  caps where they are read);
+  answers are recorded as errors saying so and no further question is asked for the
+  domain (its checks say ``error``): memory and parsing per domain stay bounded (HTTP
+  bodies, SMTP transcripts and certificates have their own caps where they are read);
 - time: the domain's deadline (``collect_domain``); work started for it that nobody else
   shares (an SMTP probe) is cancelled with it (``SharedOnce``).
 """
@@ -52,10 +52,21 @@ class DomainBudget:
         if size > self.bytes_left:
             self.bytes_left = 0
             return DnsResult(result.name, result.rdtype, DnsOutcome.ERROR,
-                             detail=f"answer of {size} bytes not kept: this domain's evidence "
-                                    f"budget ({self.evidence_bytes // 1024} KiB) is spent")
+                             detail=f"answer of {size} bytes not kept: {self._spent()}")
         self.bytes_left -= size
         return result
+
+    @property
+    def spent(self) -> bool:
+        return self.bytes_left <= 0
+
+    def refused(self, name: str, rdtype: str) -> DnsResult:
+        """The result of a question not asked at all: the evidence budget is spent, and a
+        domain that sent a megabyte of records pays for more by getting no more answers."""
+        return DnsResult(name, rdtype, DnsOutcome.ERROR, detail=f"not asked: {self._spent()}")
+
+    def _spent(self) -> str:
+        return f"this domain's evidence budget ({self.evidence_bytes // 1024} KiB) is spent"
 
 
 class DomainDns:
@@ -72,6 +83,8 @@ class DomainDns:
         return self._dns.cached(name, rdtype)
 
     async def query(self, name: str, rdtype: str) -> DnsResult:
+        if self._budget.spent:
+            return self._budget.refused(name, rdtype)
         hit = self._dns.cached(name, rdtype)
         if hit is not None:
             return self._budget.keep(hit)
@@ -92,10 +105,14 @@ class DomainDns:
         out: list[DnsResult] = []
         slots = self._budget.dns
         while len(out) < len(names):
+            if self._budget.spent:
+                out += [self._budget.refused(n, rdtype) for n in names[len(out):]]
+                break
             left = len(names) - len(out)
             n = slots.take_now(left) or await slots.take(left)
             try:
-                out += await self._dns.query_many(names[len(out):len(out) + n], rdtype)
+                chunk = await self._dns.query_many(names[len(out):len(out) + n], rdtype)
             finally:
                 slots.release(n)
-        return [self._budget.keep(r) for r in out]
+            out += [self._budget.keep(r) for r in chunk]
+        return out
