@@ -38,6 +38,9 @@ def parse(argv):
     p.add_argument("--delay-ms", type=float, default=20.0)
     p.add_argument("--timeout", type=float, default=3.0, help="mxaudit --timeout")
     p.add_argument("--deadline", type=float, default=30.0, help="mxaudit --deadline")
+    p.add_argument("--cluster", action="store_true",
+                   help="the hostile domains first, in a row, instead of spread out")
+    p.add_argument("--concurrency", type=int, default=0, help="mxaudit --concurrency")
     p.add_argument("--json", metavar="FILE")
     return p.parse_args(argv)
 
@@ -58,6 +61,7 @@ def main(argv=None) -> int:
 def inside(args) -> int:
     work = bench.namespace_setup("mxaudit-isolation-")
     hostile.PER_100 = args.hostile_per_100
+    hostile.CLUSTER_OF = args.domains if args.cluster else 0
     domains = [f"d{i:06d}.test" for i in range(args.domains)]
     kinds = {d: hostile.kind(i) for i, d in enumerate(domains) if hostile.kind(i)}
     innocent = [d for d in domains if d not in kinds]
@@ -66,7 +70,7 @@ def inside(args) -> int:
     stats_file = work / "stats.json"
     world_cmd = [sys.executable, str(BENCH / "world.py"), "--domains", str(args.domains),
                  "--delay-ms", str(args.delay_ms), "--hostile-per-100", str(args.hostile_per_100),
-                 "--dir", str(work), "--stats", str(stats_file)]
+                 "--dir", str(work), "--stats", str(stats_file)] + (["--cluster"] if args.cluster else [])
     with bench.running_world(world_cmd) as (world, ready):
         env = dict(os.environ, SSL_CERT_FILE=ready["ca"], PYTHONWARNINGS="ignore",
                    PYTHONPATH=str(BENCH.parent))
@@ -78,6 +82,8 @@ def inside(args) -> int:
                    "--nameserver", bench.DNS_IP, "--allow-private", "--ca-file", ready["ca"],
                    "--dkim-selector", "sel1", "--timeout", str(args.timeout),
                    "--deadline", str(args.deadline)]
+            if args.concurrency:
+                cmd += ["--concurrency", str(args.concurrency)]
             print(f"bench: {name} run ({len(innocent) if name == 'clean' else len(domains)} "
                   "domains) ...", file=sys.stderr, flush=True)
             before = bench.world_stats(world, stats_file)

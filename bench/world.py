@@ -136,7 +136,8 @@ class World:
         if len(labels) == 3 and labels[1].startswith("provider-"):
             p = labels[1][len("provider-"):]
             if labels[0] == "_spf" and p in PROVIDERS:
-                return {"TXT": [f"v=spf1 ip4:{PROVIDERS[p][0]} ip4:{PROVIDERS[p][1]} -all"]}
+                return hostile.provider_spf(name, {
+                    "TXT": [f"v=spf1 ip4:{PROVIDERS[p][0]} ip4:{PROVIDERS[p][1]} -all"]})
             if labels[0] in ("mx1", "mx2") and p in PROVIDERS:
                 return {"A": [PROVIDERS[p][int(labels[0][2]) - 1]]}
             return None
@@ -903,7 +904,7 @@ async def serve(args: argparse.Namespace) -> None:
         group = "own" if ".own." in hostname else hostname.split(".")[1][-1]
         await SmtpHost(hostname, ip, contexts[group], args.delay_ms / 1000, stats).start(roles)
     if hostile.PER_100 and args.smtp:
-        for ip in hostile.TARPITS:
+        for ip in hostile.tarpit_ips(args.domains):
             await hostile.Tarpit(ip, [r.port for r in roles]).start()
 
     def dump(*_: object) -> None:
@@ -937,10 +938,13 @@ def main(argv: list[str] | None = None) -> None:
                    help="DNS only (memory runs): MX hosts refuse connections")
     p.add_argument("--hostile-per-100", type=int, default=0,
                    help="hostile domains per hundred (bench/hostile.py; default 0)")
+    p.add_argument("--cluster", action="store_true",
+                   help="the hostile domains first, in a row (bench/hostile.py)")
     args = p.parse_args(argv)
     global OWN_PER_10
     OWN_PER_10 = args.own_per_10
     hostile.PER_100 = args.hostile_per_100
+    hostile.CLUSTER_OF = args.domains if args.cluster else 0
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     asyncio.run(serve(args))
