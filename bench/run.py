@@ -32,6 +32,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -89,12 +91,36 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # ---------------------------------------------------------------------------- in the namespace
-def inside(args: argparse.Namespace) -> int:
+def namespace_setup(prefix: str) -> Path:
+    """Inside the namespace: ``lo`` up, /etc/resolv.conf pointing at the bench DNS server;
+    a fresh work folder."""
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    work = Path(tempfile.mkdtemp(prefix="mxaudit-bench-"))
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     resolv = work / "resolv.conf"
     resolv.write_text(f"nameserver {DNS_IP}\noptions timeout:2 attempts:1\n")
     subprocess.run(["mount", "--bind", str(resolv), "/etc/resolv.conf"], check=True)
+    return work
+
+
+@contextmanager
+def running_world(cmd: list[str]) -> Iterator[tuple[subprocess.Popen, dict]]:
+    """bench/world.py started with ``cmd``: (the process, its ready line); stopped after."""
+    world = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        ready = json.loads(world.stdout.readline() or "{}")
+        if not ready.get("ready"):
+            sys.exit("bench: the world did not start")
+        yield world, ready
+    finally:
+        world.send_signal(signal.SIGTERM)
+        try:
+            world.wait(10)
+        except subprocess.TimeoutExpired:
+            world.kill()
+
+
+def inside(args: argparse.Namespace) -> int:
+    work = namespace_setup("mxaudit-bench-")
     domains = [f"d{i:06d}.test" for i in range(args.domains)]
     listing = work / "domains.txt"
     listing.write_text("\n".join(domains) + "\n")
@@ -106,11 +132,7 @@ def inside(args: argparse.Namespace) -> int:
         world_cmd.append("--no-smtp")
     if args.throttle:
         world_cmd += ["--throttle", str(args.throttle)]
-    world = subprocess.Popen(world_cmd, stdout=subprocess.PIPE, text=True)
-    try:
-        ready = json.loads(world.stdout.readline() or "{}")
-        if not ready.get("ready"):
-            sys.exit("bench: the world did not start")
+    with running_world(world_cmd) as (world, ready):
         env = dict(os.environ, SSL_CERT_FILE=ready["ca"], PYTHONWARNINGS="ignore")
         rows = []
         for tool in [t.strip() for t in args.tools.split(",") if t.strip()]:
@@ -137,12 +159,6 @@ def inside(args: argparse.Namespace) -> int:
         if args.throttle and any(r["tool"] == "mxaudit" for r in rows):
             report_throttle(args, next(r for r in rows if r["tool"] == "mxaudit"), work)
         print(f"\nlogs, outputs{' and profile.txt' if args.profile else ''}: {work}")
-    finally:
-        world.send_signal(signal.SIGTERM)
-        try:
-            world.wait(10)
-        except subprocess.TimeoutExpired:
-            world.kill()
     return 0
 
 

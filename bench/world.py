@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import base64
 import json
-import os
 import resource
 import signal
 import socket
@@ -48,6 +47,11 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
+
+try:
+    import hostile                  # run as a script: bench/ is on sys.path
+except ImportError:                 # imported as bench.world (tests)
+    from bench import hostile
 
 DNS_IP = "127.0.3.53"
 ZONE = "test"
@@ -121,10 +125,15 @@ class World:
         return None
 
     def node(self, name: str) -> dict[str, list[str]] | None:
-        """Records at ``name`` (type -> texts); {} for an empty non-terminal; None: NXDOMAIN."""
+        """Records at ``name`` (type -> texts); {} for an empty non-terminal; None: NXDOMAIN;
+        ``hostile.SILENT``: no answer at all (hostile domains, bench/hostile.py)."""
         labels = name.split(".")
         if labels[-1] != ZONE:
             return None
+        if hostile.PER_100:
+            found = hostile.node(self.index, name, labels)
+            if found is not NotImplemented:
+                return found
         if name == ZONE:
             return {"SOA": [SOA], "NS": ["ns.test."]}
         if name == f"ns.{ZONE}":
@@ -132,7 +141,8 @@ class World:
         if len(labels) == 3 and labels[1].startswith("provider-"):
             p = labels[1][len("provider-"):]
             if labels[0] == "_spf" and p in PROVIDERS:
-                return {"TXT": [f"v=spf1 ip4:{PROVIDERS[p][0]} ip4:{PROVIDERS[p][1]} -all"]}
+                return hostile.provider_spf(name, {
+                    "TXT": [f"v=spf1 ip4:{PROVIDERS[p][0]} ip4:{PROVIDERS[p][1]} -all"]})
             if labels[0] in ("mx1", "mx2") and p in PROVIDERS:
                 return {"A": [PROVIDERS[p][int(labels[0][2]) - 1]]}
             return None
@@ -423,6 +433,9 @@ class DnsServer:
         except Exception:
             self.stats[shape] += 1
             return None                     # as _slow_answer: the world failed, no answer
+        if node is hostile.SILENT:
+            self.stats["dns_dropped"] += 1
+            return None
         rdatas = ()
         if soa_owner is None:
             rcode = 5                       # REFUSED
@@ -516,6 +529,8 @@ class DnsServer:
         else:
             resp.set_rcode(dns.rcode.REFUSED)
             return resp.to_wire()
+        if node is hostile.SILENT:
+            return None
         if node is None:
             resp.set_rcode(dns.rcode.NXDOMAIN)
         elif rdtype in node:
@@ -925,6 +940,9 @@ async def serve(args: argparse.Namespace) -> None:
         limit = args.throttle if group == "a" else 0
         await SmtpHost(hostname, ip, contexts[group], args.delay_ms / 1000, stats,
                        limit).start(roles)
+    if hostile.PER_100 and args.smtp:
+        for ip in hostile.tarpit_ips(args.domains):
+            await hostile.Tarpit(ip, [r.port for r in roles]).start()
 
     def dump(*_: object) -> None:
         usage = resource.getrusage(resource.RUSAGE_SELF)   # the world's own CPU, to tell
@@ -957,9 +975,15 @@ def main(argv: list[str] | None = None) -> None:
                    help="DNS only (memory runs): MX hosts refuse connections")
     p.add_argument("--throttle", type=int, default=0, metavar="N",
                    help="provider A's MX pair answers 421 beyond N open connections")
+    p.add_argument("--hostile-per-100", type=int, default=0,
+                   help="hostile domains per hundred (bench/hostile.py; default 0)")
+    p.add_argument("--cluster", action="store_true",
+                   help="the hostile domains first, in a row (bench/hostile.py)")
     args = p.parse_args(argv)
     global OWN_PER_10
     OWN_PER_10 = args.own_per_10
+    hostile.PER_100 = args.hostile_per_100
+    hostile.CLUSTER_OF = args.domains if args.cluster else 0
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     asyncio.run(serve(args))

@@ -181,6 +181,11 @@ def starttls(ev: DomainEvidence) -> Iterable[Outcome]:
             return Status.ERROR, f"session ended before STARTTLS ({_why(p)})"
         if p.starttls_code != 220:
             return Status.FAIL, f"STARTTLS advertised but answered {p.starttls_code}"
+        if p.starttls_injection:
+            return Status.FAIL, ("plaintext after the 220 to STARTTLS, before the TLS handshake "
+                                 f"({p.starttls_injection}): discarded; a server that sends "
+                                 "it, or a man in the middle injecting it, could forge the "
+                                 "post-TLS dialogue (RFC 3207 4.2 and 6; CVE-2011-0411 class)")
         return _handshake_verdict(p)
 
     return _per_endpoint(ev, judge, STARTTLS_ROLES)

@@ -35,6 +35,7 @@ async def collect_domain(ctx: ScanContext, target: Target, position: int) -> Dom
     ev = blank_evidence(target, position, opts)
     if not ev.valid:
         return ev
+    ctx = ctx.for_domain()       # the domain's own budget on every shared pool
     parts: dict[str, object] = {}
     DOMAIN_DEADLINE.set(asyncio.get_running_loop().time() + opts.domain_deadline)
     try:

@@ -176,7 +176,7 @@ async def _main_session(ctx: ScanContext, p: _Probe) -> None:
     timeout = ctx.options.timeout
     ip, port, role = p.f["ip"], p.f["port"], p.f["role"]
     writer = None
-    async with ctx.limiter.slot(ip):
+    async with ctx.connection(ip):
         held = ctx.env.holds(ip, port)     # learnt while this probe waited for its slot
         if held is not None:
             p.f["environment"], p.f["error"] = held
@@ -257,6 +257,7 @@ async def _legacy_context(ctx: ScanContext) -> ssl.SSLContext | None:
 async def _start_tls(session: SmtpSession, sslctx: ssl.SSLContext, host: str) -> ssl.SSLObject:
     t = session.timeout
     async with asyncio.timeout(t):   # ours fires first, so a stalled handshake reads as TIMEOUT
+        session.drop_plaintext()
         await session.writer.start_tls(sslctx, server_hostname=sni_for(host),
                                        ssl_handshake_timeout=t + 5)
     return session.writer.get_extra_info("ssl_object")
@@ -270,18 +271,27 @@ async def _handshake(ctx: ScanContext, p: _Probe, session: SmtpSession,
     try:
         sslobj = await _start_tls(session, sslctx, p.f["host"])
     except Exception as exc:
+        _injected(p, session)
         err = classify(exc, "TLS handshake")
         if err.failure in (Failure.RESET, Failure.UNREACHABLE, Failure.PROTOCOL):
             err = ProbeError(Failure.TLS, err.detail)
         p.f["tls"] = TlsFacts(completed=False, failure=err.failure, error=err.detail)
         p.fail(ProbeError(err.failure, err.detail))
         return False
+    _injected(p, session)
     chain, trusted, trust_error = await _chain_facts(ctx, sslobj)
     cipher = (sslobj.cipher() or ("",))[0]
     p.f["tls"] = TlsFacts(completed=True, version=sslobj.version() or "", cipher=cipher,
                           chain=chain, trusted=trusted, trust_error=trust_error)
     p.transcript.add(f"*: {sslobj.version()} {cipher}")
     return True
+
+
+def _injected(p: _Probe, session: SmtpSession) -> None:
+    """Record plaintext a STARTTLS server sent before the handshake (see drop_plaintext);
+    on an implicit-TLS port there is no plaintext phase to inject into."""
+    if session.injected and p.f["role"] != "submissions":
+        p.f.setdefault("starttls_injection", session.injected)
 
 
 async def _chain_facts(ctx: ScanContext, sslobj: ssl.SSLObject):
@@ -326,7 +336,7 @@ async def _extra_once(ctx: ScanContext, p: _Probe, deadline_at: float,
     writer = None
     started = 0.0
     try:
-        async with asyncio.timeout_at(deadline_at), ctx.limiter.slot(ip):
+        async with asyncio.timeout_at(deadline_at), ctx.connection(ip):
             try:
                 p.connections += 1
                 started = asyncio.get_running_loop().time()
@@ -341,7 +351,10 @@ async def _extra_once(ctx: ScanContext, p: _Probe, deadline_at: float,
                     if reply.code != 220:
                         raise ProbeError(Failure.REJECTED, f"STARTTLS answered {reply.code}")
                 p.tls_sessions += 1
-                return await attempt(ctx, p, session)
+                try:
+                    return await attempt(ctx, p, session)
+                finally:
+                    _injected(p, session)
             finally:
                 abort(writer)
     except ProbeError as err:
@@ -387,6 +400,7 @@ def _legacy_attempt(ctx: ScanContext, p: _Probe, main: TlsFacts):
 
 
 async def _weak_attempt(ctx: ScanContext, p: _Probe, session: SmtpSession) -> HandshakeAttempt:
+    session.drop_plaintext()     # injected bytes must not pass for the ServerHello
     result = await weak_hello(session.reader, session.writer, sni_for(p.f["host"]),
                               ctx.options.timeout)
     p.transcript.add(f"*: weak-cipher hello {result.outcome}"

@@ -89,6 +89,27 @@ class SmtpSession:
         self.writer = writer
         self.timeout = timeout
         self.transcript = transcript
+        self.injected = ""   # what the server sent between STARTTLS's 220 and the handshake
+
+    def drop_plaintext(self) -> None:
+        """Call at the TLS upgrade, right before the handshake starts (no await between).
+
+        Whatever the server (or a man in the middle) sent after its 220 to STARTTLS is still
+        in the reader's buffer, and would be read *after* the handshake as if it had come
+        over TLS: an injected ``250 AUTH PLAIN LOGIN`` becomes a post-TLS fact (the
+        CVE-2011-0411 class; RFC 3207 4.2 and 6: the client discards what it learnt before
+        TLS). It is dropped here, on every path that upgrades a connection, and a short
+        escaped sample is kept in ``injected`` for the evidence. ``StreamReader`` has no
+        public way to see its buffer, hence ``_buffer`` (a bytearray in every CPython)."""
+        buffer = self.reader._buffer
+        if not buffer:
+            return
+        text = bytes(buffer[:80]).decode("utf-8", "replace").rstrip("\r\n")
+        sample = _printable(text.replace("\r\n", " | "))
+        self.injected = f"{len(buffer)} bytes: {sample}"[:160]
+        self.transcript.add(f"!: {len(buffer)} plaintext bytes after STARTTLS's 220, "
+                            "before the handshake: discarded")
+        buffer.clear()
 
     async def read_reply(self, step: str) -> SmtpReply:
         """One whole reply within one step timeout (a server that drips a long reply line by

@@ -157,6 +157,10 @@ class SmtpProbe:
     # The scan-environment note (env.ipv6, env.port25) that kept this endpoint from being
     # probed (``connections`` 0), or that explains why its connection failed; ``error`` says how.
     environment: str = ""
+    # STARTTLS ports: bytes the server sent after its 220 to STARTTLS and before the TLS
+    # handshake, on any of the probe's connections ("N bytes: sample", escaped); discarded,
+    # never read as post-TLS replies (RFC 3207 4.2, the CVE-2011-0411 class)
+    starttls_injection: str = ""
 
     @property
     def starttls_offered(self) -> bool:

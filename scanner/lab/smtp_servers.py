@@ -41,7 +41,10 @@ Behaviours (``BEHAVIOURS``):
   arrives; on submissions: close at the ClientHello), ``hostile_greeting`` (a 554 greeting
   whose text carries ESC/OSC sequences, C1 controls, a bidi override, rich markup and an
   emoji code: ``HOSTILE_GREETING``; what a terminal must never interpret), ``starttls_421``
-  (advertise STARTTLS, answer 421), ``ehlo_451`` (EHLO answered 451, HELO accepted).
+  (advertise STARTTLS, answer 421), ``ehlo_451`` (EHLO answered 451, HELO accepted),
+  ``starttls_inject`` (the 220 to STARTTLS comes in one write with ``250-...``/``250 AUTH
+  PLAIN LOGIN`` behind it, as a man in the middle would inject them; then a real TLS
+  handshake and an honest post-TLS EHLO without AUTH: CVE-2011-0411 seen from the client).
 """
 from __future__ import annotations
 
@@ -66,7 +69,7 @@ AIOSMTPD_BEHAVIOURS = ("good", "no_starttls", "auth_before_tls", "mail_in_clear"
                        "ehlo_421_once", "mail_451", "throttle")
 RAW_BEHAVIOURS = ("tarpit", "greet_554", "reset", "starttls_454", "endless_line",
                   "huge_reply", "close_mid_handshake", "hostile_greeting", "starttls_421",
-                  "ehlo_451")
+                  "ehlo_451", "starttls_inject")
 HOSTILE_GREETING = ("554 5.7.1 \x1b[2J\x1b[H\x1b]0;pwned\x07 \x9b31m [bold green]PASS[/bold green] "
                     "[link=file:///etc/passwd]x[/link] :warning: \u202eevil\r\n").encode()
 REFUSAL_421 = "421 4.7.0 lab: too many connections, try again later"
@@ -301,6 +304,7 @@ class LabSmtpHost:
             return
         writer.write(f"220 {self.hostname} lab ESMTP\r\n".encode())
         await writer.drain()
+        tls = False
         while True:
             line = await reader.readline()
             if not line:
@@ -311,7 +315,10 @@ class LabSmtpHost:
             elif verb == "HELO" and b == "ehlo_451":
                 writer.write(f"250 {self.hostname}\r\n".encode())
             elif verb in ("EHLO", "HELO"):
-                if b == "huge_reply":
+                if b == "starttls_inject":
+                    last = "SIZE 1000000" if tls else "STARTTLS"
+                    writer.write(f"250-{self.hostname}\r\n250 {last}\r\n".encode())
+                elif b == "huge_reply":
                     chunk = b"250-" + b"y" * 1000 + b"\r\n"
                     for _ in range(1024):
                         writer.write(chunk)
@@ -320,6 +327,13 @@ class LabSmtpHost:
                 else:
                     writer.write(f"250-{self.hostname}\r\n250-PIPELINING\r\n250 STARTTLS\r\n"
                                  .encode())
+            elif verb == "STARTTLS" and b == "starttls_inject" and not tls:
+                writer.write(b"220 2.0.0 Ready to start TLS\r\n250-injected.example\r\n"
+                             b"250 AUTH PLAIN LOGIN\r\n")
+                await writer.drain()
+                await writer.start_tls(server_tls_context(self.cert))
+                tls = True
+                continue
             elif verb == "STARTTLS":
                 if b == "starttls_454":
                     writer.write(b"454 4.7.0 TLS not available due to temporary reason\r\n")

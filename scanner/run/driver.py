@@ -16,6 +16,7 @@ from scanner.evidence import DomainEvidence
 from scanner.evidence.environment import ScanEnvironment
 from scanner.inputs import Target
 from scanner.options import ScanOptions
+from scanner.errors import OutputError
 from scanner.profiles import Profile
 from scanner.result import DomainResult
 from scanner.run.stream import ScanStats, Sink, collect_all, judging
@@ -233,8 +234,13 @@ def _reports(job: Job, worker, progress) -> dict:
                        hint="reports written by the scan process instead")
     by = "scan" if counts is None else "worker"
     if counts is None:
-        counts = render_scan(job.store, job.record.id, job.out, job.profile,
-                             pdf=job.pdf).counts()
+        try:
+            counts = render_scan(job.store, job.record.id, job.out, job.profile,
+                                 pdf=job.pdf).counts()
+        except OutputError as exc:     # the scan stays 'running': resumed, not lost
+            raise OutputError(f"{exc}; the previous reports are untouched and scan "
+                              f"{job.record.id} is kept: free space, then 'mxaudit scan "
+                              "--resume' writes its reports") from exc
     return {**counts, "reports_by": by, "report_seconds": round(time.monotonic() - started, 1)}
 
 

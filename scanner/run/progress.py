@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from scanner.result import DomainResult
+from scanner.textsafe import for_terminal
 
 LOG_FORMATS = ("text", "json")
 _BARE = re.compile(r"^[A-Za-z0-9_.:/@+-]*$")
@@ -75,6 +76,9 @@ class Progress:
             return
         if self.bar and level == "info" and event != "summary":
             return
+        # values (domains, inputs, server and worker errors) are hostile: escaped, so a line
+        # stays one line and no control sequence reaches the terminal or the log
+        fields = {k: for_terminal(v) if isinstance(v, str) else v for k, v in fields.items()}
         self._clear_bar()
         if self.bar:   # a person at a terminal: a sentence, not a log record
             self.stream.write(f"mxaudit: {_sentence(event, fields)}\n")
