@@ -203,6 +203,14 @@ def judge_host(ev: DomainEvidence, hd: MxHostDnssec) -> HostDane:
     endpoints = tuple(match_endpoint(usable, p, names) for p in probes)
     tried = [e for e in endpoints if e.detail != "no TLS session"]
     if not tried:
+        held = sorted({p.environment for p in probes if p.environment})
+        if held:
+            # this host's own network kept port 25 from being tested (env.port25,
+            # env.ipv6): not tested, never the domain's fault (CHECKS.md, Scan environment)
+            return HostDane(host, Status.SKIPPED,
+                            f"not tested: port 25 of {host} could not be probed from this "
+                            f"host's network ({', '.join(held)}; see smtp.reachable)",
+                            endpoints=endpoints, usable=tuple(usable))
         return HostDane(host, Status.SKIPPED, "no TLS session on port 25 to match (see "
                                               "smtp.reachable and smtp.starttls)",
                         endpoints=endpoints, usable=tuple(usable))
@@ -218,8 +226,10 @@ def judge_host(ev: DomainEvidence, hd: MxHostDnssec) -> HostDane:
     shown = "; ".join(f"{e.probe.ip}: {record_text(e.record)} matched "
                       f"{'the leaf' if e.depth == 0 else f'certificate {e.depth} (trust anchor)'}"
                       for e in tried)
-    skipped = len(endpoints) - len(tried)
-    tail = f" ({skipped} address(es) had no TLS session)" if skipped else ""
+    untried = [e.probe for e in endpoints if e.detail == "no TLS session"]
+    held = sorted({p.environment for p in untried if p.environment})
+    tail = (f" ({len(untried)} address(es) had no TLS session"
+            f"{': ' + ', '.join(held) if held else ''})" if untried else "")
     return HostDane(host, Status.PASS, f"DANE authenticates {host}: {shown}{tail}",
                     endpoints=endpoints, usable=tuple(usable))
 

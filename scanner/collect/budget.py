@@ -10,7 +10,8 @@ carries a ``DomainBudget`` through its collection (``ScanContext.for_domain``), 
 path to a shared pool goes through it:
 
 - DNS: at most ``DNS_IN_FLIGHT`` of its questions in flight at once (``DomainDns``: every
-  collector's ``ctx.dns``); answers already cached cost no slot;
+  collector's ``ctx.dns``, and the DNSSEC validator's questions while it works for the
+  domain, see scanner/collect/dnssec.py); answers already cached cost no slot;
 - connections: at most ``CONNECTIONS`` open at once (``ScanContext.connection``: every SMTP
   probe connection and MTA-STS fetch), taken before the per-IP and global slots, so a
   domain waiting on its own budget holds none of those;
@@ -29,6 +30,7 @@ from collections.abc import Sequence
 import dns.reversename
 
 from scanner.dns.client import DnsClient, Slots
+from scanner.dns.dnssec.response import SignedAnswer
 from scanner.evidence.dns import DnsOutcome, DnsResult
 
 DNS_IN_FLIGHT = 16
@@ -88,14 +90,7 @@ class DomainDns:
         hit = self._dns.cached(name, rdtype)
         if hit is not None:
             return self._budget.keep(hit)
-        slots = self._budget.dns
-        if not slots.take_now():
-            await slots.take()
-        try:
-            result = await self._dns.query(name, rdtype)
-        finally:
-            slots.release()
-        return self._budget.keep(result)
+        return self._budget.keep(await self._within(self._dns.query, name, rdtype))
 
     async def ptr(self, ip: str) -> DnsResult:
         return await self.query(dns.reversename.from_address(ip).to_text(), "PTR")
@@ -116,3 +111,36 @@ class DomainDns:
                 slots.release(n)
             out += [self._budget.keep(r) for r in chunk]
         return out
+
+    # ---- the DNSSEC validator's questions (scanner/dns/dnssec/validator.py ``asking``)
+    # Within the domain's in-flight slots, so a signed zone that makes the validator walk,
+    # chase and fetch keys spends this domain's share, and its deadline bounds the work.
+    # Never refused and never charged to the evidence budget: what they return goes into
+    # the validator's scan-wide caches, which other domains read; a refusal there would let a
+    # domain that spent its budget on purpose poison the answer for a shared MX host. (Only
+    # the verdicts reach the evidence, clipped; the messages stay in the client's LRU.)
+
+    def cached_signed(self, name: str, rdtype: str) -> SignedAnswer | None:
+        return self._dns.cached_signed(name, rdtype)
+
+    async def query_signed(self, name: str, rdtype: str) -> SignedAnswer:
+        hit = self._dns.cached_signed(name, rdtype)
+        if hit is not None:
+            return hit
+        return await self._within(self._dns.query_signed, name, rdtype)
+
+    async def query_shared(self, name: str, rdtype: str) -> DnsResult:
+        """A plain question whose answer feeds a scan-wide cache (see above)."""
+        hit = self._dns.cached(name, rdtype)
+        if hit is not None:
+            return hit
+        return await self._within(self._dns.query, name, rdtype)
+
+    async def _within(self, ask, name: str, rdtype: str):
+        slots = self._budget.dns
+        if not slots.take_now():
+            await slots.take()
+        try:
+            return await ask(name, rdtype)
+        finally:
+            slots.release()

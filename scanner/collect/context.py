@@ -46,9 +46,11 @@ class ScanContext:
         dns = DnsClient(options.nameservers, timeout=options.timeout, retries=options.dns_retries)
         limiter = PerIpLimiter(options.per_ip_limit, max(options.concurrency, 1) * 2,
                                pause=options.retry_pause)
-        validator = Validator(dns, TrustAnchors.load(options.trust_anchors))
-        return cls(options=options, dns=dns, limiter=limiter, env=NetworkEnvironment(options),
-                   validator=validator)
+        env = NetworkEnvironment(options)
+        # a resolver that strips DNSSEC is said once, in the env.resolver note
+        validator = Validator(dns, TrustAnchors.load(options.trust_anchors),
+                              on_resolver_problem=env.resolver_strips_dnssec)
+        return cls(options=options, dns=dns, limiter=limiter, env=env, validator=validator)
 
     def for_domain(self) -> "ScanContext":
         """The view one domain's collection works with: the same scan-wide caches and

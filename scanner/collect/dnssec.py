@@ -28,11 +28,21 @@ TLSA_PORT = 25       # DANE for SMTP is about MX delivery on port 25 (RFC 7672 1
 
 
 async def collect_dnssec(ctx: ScanContext, domain: str, mx: MxEvidence) -> DnssecEvidence:
+    """The domain's DNSSEC evidence. The validator's questions go through the domain's own
+    DNS budget (``ctx.dns``, a DomainDns; scanner/collect/budget.py) and end with its
+    deadline, so a hostile signed zone that makes validation slow or long spends its own
+    domain's share only."""
     validator = ctx.validator
     at = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    if ctx.budget is not None and ctx.budget.spent:
+        refused = ctx.budget.refused(domain, "MX")
+        return DnssecEvidence(Validation(domain, "MX", Security.INDETERMINATE, DnsOutcome.ERROR,
+                                         detail=refused.detail), (), validator.anchors.describe(), at)
     try:
-        domain_state, *host_states = await asyncio.gather(
-            validator.validate(domain, "MX", walk_first=True), *(_host(ctx, h) for h in mx.hosts))
+        with validator.asking(ctx.dns if ctx.budget is not None else None):
+            domain_state, *host_states = await asyncio.gather(
+                validator.validate(domain, "MX", walk_first=True),
+                *(_host(ctx, h) for h in mx.hosts))
     except Exception as exc:   # a validator bug costs the DNSSEC evidence, never the domain's
         why = f"internal error in DNSSEC validation: {type(exc).__name__}: {exc}"[:300]
         return DnssecEvidence(Validation(domain, "MX", Security.INDETERMINATE, DnsOutcome.ERROR,

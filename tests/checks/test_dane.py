@@ -8,6 +8,7 @@ import pytest
 
 from scanner.evidence import DnsOutcome
 from scanner.evidence.dnssec import Security, TlsaRecord
+from scanner.evidence.smtp import Failure, SmtpProbe
 from scanner.findings import Status
 from scanner.registry import _REGISTRY, run_check
 from tests.checks.dnssec_ev import HOST, chain_ders, evidence, host_dnssec, probe, tlsa
@@ -191,3 +192,48 @@ def test_failing_dane_leaves_pkix_alone():
     ev = secure(tlsa(3, 1, 1, other_leaf))
     assert status("dane.tlsa", ev) == [F]
     assert pkix(ev)["smtp.cert_trusted"] == [F]
+
+
+# ------------------------------------------------------------------ the scan's own network
+
+def held(ip: str, note: str) -> SmtpProbe:
+    """A port-25 endpoint this host's network kept from being probed (scanner/collect/
+    environment.py not_probed): no connection, the note ID in ``environment``."""
+    why = {"env.port25": "not probed: outbound port 25 looks filtered from this host (--no-port25 given)",
+           "env.ipv6": "not probed: this host has no route to IPv6 addresses like this one"}[note]
+    return SmtpProbe(HOST, ip, 25, "smtp", environment=note, error=why,
+                     transcript=(f"*: {why} ({note})",))
+
+
+def test_port_25_filtered_here_is_not_tested_never_a_dane_failure():
+    """Secure TLSA for another key, but port 25 was never reached from this host: nothing
+    was matched, so dane.tlsa says not tested (skipped, naming env.port25), not fail."""
+    other_leaf, _ = chain_ders("other.example.test")
+    ev = secure(tlsa(3, 1, 1, other_leaf), probes=(held("192.0.2.1", "env.port25"),))
+    ((_, st, message),) = found("dane.tlsa", ev)
+    assert st is S and "env.port25" in message and "not tested" in message
+    assert status("dane.rollover", ev) == [W]         # judged on the records alone
+    # smtp.reachable says error (could not be tested), the PKIX checks skip it: never info
+    assert status("smtp.reachable", ev) == [E]
+    assert pkix(ev) == {cid: [S] for cid in PKIX}
+
+
+def test_a_timed_out_port_25_put_down_to_the_filter_is_not_tested():
+    """A port-25 connection that timed out before the filter was found, explained by it at
+    the domain's end (environment set, one connection attempted)."""
+    timed_out = SmtpProbe(HOST, "192.0.2.1", 25, "smtp", connections=1, failure=Failure.TIMEOUT,
+                          error="connect timed out", environment="env.port25")
+    ev = secure(tlsa(3, 1, 1, LEAF), probes=(timed_out,))
+    ((_, st, message),) = found("dane.tlsa", ev)
+    assert st is S and "env.port25" in message
+    assert status("smtp.reachable", ev) == [E]
+    assert pkix(ev) == {cid: [S] for cid in PKIX}
+
+
+def test_dane_passes_on_the_probed_address_and_names_the_unprobed_one():
+    """IPv4 matched; the IPv6 address had no route from this host (env.ipv6): DANE passes
+    on what was tested, port 25's PKIX checks are info there and skipped on the IPv6 one."""
+    ev = secure(tlsa(3, 1, 1, LEAF), probes=(probe("192.0.2.1"), held("2001:db8::1", "env.ipv6")))
+    ((_, st, message),) = found("dane.tlsa", ev)
+    assert st is P and "1 address(es) had no TLS session: env.ipv6" in message
+    assert pkix(ev) == {cid: [I, S] for cid in PKIX}

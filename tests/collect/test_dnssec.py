@@ -1,6 +1,8 @@
 """The DNSSEC collect stage's own rules (the validator is tested in tests/dns/dnssec)."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from scanner.collect.dnssec import _parse_tlsa, collect_dnssec, tlsa_record
 from scanner.evidence import DnsOutcome, DnsResult, MxEvidence
 from scanner.evidence.dnssec import Security
@@ -25,12 +27,16 @@ def test_full_data_records_keep_only_their_digest():
 class _Broken:
     anchors = type("A", (), {"describe": staticmethod(lambda: ("test anchor",))})()
 
+    @contextmanager
+    def asking(self, via):
+        yield
+
     async def validate(self, name, rdtype, **kw):
         raise KeyError("a bug")
 
 
 def test_a_validator_bug_costs_only_the_dnssec_evidence():
-    ctx = type("Ctx", (), {"validator": _Broken()})()
+    ctx = type("Ctx", (), {"validator": _Broken(), "budget": None})()
     mx = MxEvidence(DnsResult("example.test", "MX", DnsOutcome.OK, ("10 mx.example.test",)))
     ev = run_without_loop_errors(lambda: collect_dnssec(ctx, "example.test", mx))
     assert ev.domain.state is Security.INDETERMINATE and ev.domain.outcome is DnsOutcome.ERROR

@@ -22,7 +22,9 @@ support DNSSEC or strips it: every answer is then indeterminate, never bogus, an
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 
 import dns.exception
@@ -45,6 +47,14 @@ _NSEC, _NSEC3, _SOA = dns.rdatatype.NSEC, dns.rdatatype.NSEC3, dns.rdatatype.SOA
 MAX_CHAIN = 16      # CNAME/DNAME hops of one answer
 MAX_DEPTH = 40      # labels walked below a trust anchor
 MAX_DETAIL = 600    # characters of a reason kept in the evidence (names come from the DNS)
+
+
+# The DNS layer the validator asks through while it works for one domain (``asking``): the
+# domain's budgeted view of the scan's client (scanner/collect/budget.py DomainDns, with
+# ``query_signed`` and ``query_shared``). Shared work started meanwhile (a zone's keys, a
+# walk) runs in a Task that copies the context, so it is charged to the domain that started
+# it, and ends with the last domain waiting for it (scanner/memo.py).
+_VIA: ContextVar = ContextVar("dnssec_via", default=None)
 
 
 def _clip(text: str) -> str:
@@ -92,8 +102,9 @@ class Validator:
     """One per scan (it holds the scan's key cache and answer cache)."""
 
     def __init__(self, client, anchors: TrustAnchors, *, policy: Policy = DEFAULT_POLICY,
-                 clock: Callable[[], float] = time.time, max_entries: int = 50_000) -> None:
-        self._dns = client
+                 clock: Callable[[], float] = time.time, max_entries: int = 50_000,
+                 on_resolver_problem: Callable[[str], None] | None = None) -> None:
+        self._client = client
         self.anchors = anchors
         self.policy = policy
         self._clock = clock
@@ -101,6 +112,27 @@ class Validator:
         self._answers: SharedOnce[Validation] = SharedOnce(max_entries)
         self._cuts: SharedOnce[_Cut] = SharedOnce(max_entries)
         self.resolver_problem = ""
+        self._on_resolver_problem = on_resolver_problem
+
+    @property
+    def _dns(self):
+        via = _VIA.get()
+        return via if via is not None else self._client
+
+    @contextmanager
+    def asking(self, via) -> Iterator[None]:
+        """Every question of the validations started inside goes through ``via`` (a
+        domain's DomainDns: its DNS slots and deadline), None for the scan's client."""
+        token = _VIA.set(via)
+        try:
+            yield
+        finally:
+            _VIA.reset(token)
+
+    async def _query_plain(self, name: str, rdtype: str):
+        via = _VIA.get()
+        return await (via.query_shared(name, rdtype) if via is not None
+                      else self._client.query(name, rdtype))
 
     # ------------------------------------------------------------------ answers
     async def validate(self, name: str, rdtype: str, *, walk_first: bool = False) -> Validation:
@@ -153,7 +185,7 @@ class Validator:
     async def _plain(self, name: str, rdtype: str, known: Step) -> Validation:
         """An answer whose state is known without a DNSSEC question (a provably unsigned
         zone, a trust anchor that cannot be validated): its outcome from the plain cache."""
-        res = await self._dns.query(name, rdtype)
+        res = await self._query_plain(name, rdtype)
         state = known.state if res.outcome.answered else Security.INDETERMINATE
         detail = known.detail if res.outcome.answered else res.describe()
         return Validation(name, rdtype, state, res.outcome,
@@ -444,6 +476,9 @@ class Validator:
         how = ("does not support DNSSEC (the DO bit was not echoed)" if not answer.do_bit
                else "strips DNSSEC records (no RRSIG came with the DNSKEY RRset)")
         self.resolver_problem = f"the resolver {how}"
+        if self._on_resolver_problem is not None:
+            self._on_resolver_problem(self.resolver_problem)
         return ZoneKeys(zone, Security.INDETERMINATE,
                         detail=f"DNSKEY {zone} came without RRSIG: the resolver {how}; "
-                               "DNSSEC cannot be validated through it")
+                               "DNSSEC cannot be validated through it (the scan's env.resolver "
+                               "note)")
