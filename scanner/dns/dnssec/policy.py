@@ -1,11 +1,12 @@
 """What mxaudit accepts as proof: signature algorithms, DS digest types, NSEC3 limits.
 
-Algorithms (RFC 8624 3.1, updated by RFC 9905 2): RSASHA256 (8), RSASHA512 (10),
-ECDSAP256SHA256 (13), ECDSAP384SHA384 (14), ED25519 (15) and ED448 (16) validate. RSASHA1 (5)
-and RSASHA1-NSEC3-SHA1 (7) are implemented (the RFC 4035 and RFC 5155 examples use them) but
-treated as unsupported, as RFC 9905 2 tells operators of validators to: a zone signed only
-with them is insecure, never bogus (RFC 4035 5.2). Everything else (RSAMD5, DSA, GOST,
-private algorithms) is unsupported too.
+Algorithms (RFC 8624 3.1, since replaced by RFC 9904 and the IANA registry; RFC 9905 2):
+RSASHA256 (8), RSASHA512 (10), ECDSAP256SHA256 (13), ECDSAP384SHA384 (14), ED25519 (15) and
+ED448 (16) validate. RSASHA1 (5) and RSASHA1-NSEC3-SHA1 (7) are implemented (the RFC 4035 and
+RFC 5155 examples use them; ``with_sha1``) but treated as unsupported, as RFC 9905 2 tells
+operators of validators to: a zone signed only with them is insecure, never bogus (RFC 4035
+5.2). docs/dnssec.md, "Algorithms", says why this and not RFC 8624's MUST. Everything else
+(RSAMD5, DSA, GOST, private algorithms) is unsupported too.
 
 DS digests (RFC 8624 3.3): SHA-1 (1), SHA-256 (2), SHA-384 (4); a SHA-1 DS is ignored when a
 SHA-256 or SHA-384 DS is published for the same key (RFC 4509 3, downgrade protection).
