@@ -38,6 +38,11 @@ ZONE_FLAG = 0x0100      # RFC 4034 2.1.1
 REVOKE_FLAG = 0x0080    # RFC 5011 2.1
 SEP_FLAG = 0x0001
 _SERIAL = 1 << 32
+# Signature verifications tried for one RRset before giving up (bogus). Without a bound, an
+# RRset with many RRSIGs and a DNSKEY RRset of many keys sharing one key tag costs
+# RRSIGs x keys public-key operations (KeyTrap, CVE-2023-50387): one hostile zone could
+# hold the scan's CPU. Legitimate RRsets need one or two (a key rollover, two algorithms).
+MAX_VERIFICATIONS = 8
 _HASHES = {1: hashlib.sha1, 2: hashlib.sha256, 4: hashlib.sha384}
 
 
@@ -152,6 +157,7 @@ def verify_rrset(owner: dns.name.Name, rdataset: dns.rdataset.Rdataset, rrsigs: 
     one of ``keys`` at time ``now`` (seconds since the epoch)."""
     problems: list[str] = []
     unsupported = 0
+    tried = 0
     candidates = usable_keys(keys)
     for rrsig in rrsigs:
         tag = f"RRSIG by key {rrsig.key_tag}/{rrsig.algorithm}"
@@ -177,8 +183,14 @@ def verify_rrset(owner: dns.name.Name, rdataset: dns.rdataset.Rdataset, rrsigs: 
         if not matching:
             problems.append(f"{tag}: no such key in the DNSKEY RRset of {zone}")
             continue
+        if tried >= MAX_VERIFICATIONS:
+            problems.insert(0, f"gave up after {MAX_VERIFICATIONS} signature verifications "
+                               "(too many RRSIGs or keys with the same tag: KeyTrap, "
+                               "CVE-2023-50387)")
+            break
         data = signed_data(rrsig, owner, rdataset)
-        for key in matching:
+        for key in matching[:MAX_VERIFICATIONS - tried]:
+            tried += 1
             if verify_signature(key, rrsig, data):
                 return Checked(True, labels=rrsig.labels, key=key_label(key))
         problems.append(f"{tag}: the signature does not verify")

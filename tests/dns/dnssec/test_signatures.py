@@ -237,3 +237,25 @@ def test_window_wraps_around_2106():
     assert window_problem(s, 4294967296 + 50) == ""       # just after it
     assert window_problem(s, 4294967296 + 101).startswith("expired")
     assert window_problem(s, 4294959999).startswith("not yet valid")
+
+
+def test_keytrap_rrsets_cost_a_bounded_number_of_verifications(monkeypatch):
+    """CVE-2023-50387: RRSIGs x keys sharing a key tag. 40 forged RRSIGs before the real one,
+    and 40 keys with its tag: at most MAX_VERIFICATIONS public-key operations, then bogus."""
+    from scanner.dns.dnssec import signatures
+    zone, key, (owner, rdtype, value), sig, now = VECTORS["RFC 6605 6.1 ECDSAP256SHA256"]
+    rs, k, s = rrset(owner, rdtype, value), rdata("DNSKEY", key), rdata("RRSIG", sig)
+    forged = s.replace(signature=bytes(len(s.signature)))
+    calls = []
+    real = signatures.verify_signature
+    monkeypatch.setattr(signatures, "verify_signature", lambda *a: calls.append(1) or real(*a))
+    checked = verify_rrset(rs.name, rs, [forged] * 40 + [s], N(zone), [k], now, DEFAULT_POLICY)
+    assert not checked.ok and len(calls) == signatures.MAX_VERIFICATIONS
+    assert checked.reason.startswith("gave up after 8 signature verifications")
+    calls.clear()
+    checked = verify_rrset(rs.name, rs, [forged, s], N(zone), [k] * 40, now, DEFAULT_POLICY)
+    assert not checked.ok and len(calls) == signatures.MAX_VERIFICATIONS
+    calls.clear()
+    # an honest RRset: the forged RRSIG and then the real one, one key: two verifications
+    assert verify_rrset(rs.name, rs, [forged, s], N(zone), [k], now, DEFAULT_POLICY).ok
+    assert len(calls) == 2
