@@ -16,8 +16,10 @@ would carry those limits as its own errors. Here they are found once and said on
   naming the note: could not be tested, never a failure), and the domains whose port-25
   connections had already timed out are explained by it too. ``--no-port25`` states it.
 - ``env.resolver``: the resolver cannot be used as configured: no answer, or SERVFAIL, for
-  the root zone (asked once, beside the scan). ``resolver_strips_dnssec`` is the hook for the
-  DNSSEC validation to report a resolver that strips DNSSEC records.
+  the root zone (asked once, beside the scan); or it strips DNSSEC records or does not
+  support DNSSEC: the scan's DNSSEC validator says so through ``resolver_strips_dnssec``
+  (ScanContext.create wires it), the first time the trust anchor's own DNSKEY RRset comes
+  without RRSIG.
 
 Collect only: the notes are facts about this host for the scan's report; the checks read
 the note ID an endpoint carries and judge it (scanner/checks/smtp.py).
@@ -278,8 +280,11 @@ class NetworkEnvironment:
 
     def _resolver_note_now(self) -> EnvNote:
         if self._dnssec_stripped:
-            return EnvNote("env.resolver", "warn", "the resolver strips DNSSEC records: "
-                           f"{self._dnssec_stripped} (DNSSEC checks are indeterminate)")
+            found = self._dnssec_stripped
+            if not found.startswith("the resolver"):
+                found = f"the resolver strips DNSSEC records: {found}"
+            return EnvNote("env.resolver", "warn", f"{found}; DNSSEC cannot be validated "
+                           "through it (DNSSEC checks are indeterminate: error, not scored)")
         return self._resolver_note or EnvNote("env.resolver", "skipped", "not determined")
 
 

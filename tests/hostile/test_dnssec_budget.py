@@ -169,6 +169,6 @@ def test_a_resolver_that_strips_dnssec_is_said_once_in_env_resolver(tmp_path):
         assert "env.resolver" in ev.dnssec.domain.detail
     note = env.note("env.resolver")
     assert note.status == "warn"
-    assert note.message == ("the resolver strips DNSSEC records: the resolver strips DNSSEC "
-                            "records (no RRSIG came with the DNSKEY RRset) (DNSSEC checks are "
-                            "indeterminate)")
+    assert note.message == ("the resolver strips DNSSEC records (no RRSIG came with the "
+                            "DNSKEY RRset); DNSSEC cannot be validated through it (DNSSEC "
+                            "checks are indeterminate: error, not scored)")
