@@ -70,7 +70,10 @@ def test_fan_out_to_tarpits_does_not_starve_innocent_domains(lab, unique_zone, g
     clean = scan(lab, good, **opts)
     mixed = scan(lab, hostile + good, **opts)
     assert {d: mixed[d] for d in good} == clean
-    errors = [(c, s, m) for d in good for (c, _, s, m) in clean[d] if s == "error" and c != "mx.ptr"]
+    # the lab serves no PTR and no root zone for the IANA trust anchors (DNSSEC and DANE are
+    # indeterminate there, the same alone and beside the hostile domains, asserted above)
+    errors = [(c, s, m) for d in good for (c, _, s, m) in clean[d] if s == "error"
+              and c != "mx.ptr" and not c.startswith(("dnssec.", "dane."))]
     assert errors == [], errors
     for z in hostile:                     # the hostile domains paid: their own deadline
         assert scan.errors[z] == "domain deadline of 8s exceeded"
