@@ -22,11 +22,14 @@ MAX_RSS_MB = 300
 REPO = Path(__file__).resolve().parents[2]
 
 
-# The scan's own peak (its report worker included): RUSAGE_CHILDREN of the test process would be
-# the largest child the whole session ever ran (a PDF renderer, say), not this scan.
+# The scan's own peak, its report worker included. Not the test process's RUSAGE_CHILDREN (the
+# largest child the session ever ran), nor the scan's RUSAGE_SELF: Linux carries the pre-exec
+# high-water mark across execve, and a child spawned by a long pytest session starts with
+# pytest's. VmHWM in /proc is the scan's own address space; the worker was spawned by the scan.
 MEASURED = ("import resource, sys\nfrom scanner.cli import main\ncode = main(sys.argv[1:])\n"
-            "peak = max(resource.getrusage(who).ru_maxrss\n"
-            "           for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))\n"
+            "own = next(int(line.split()[1]) for line in open('/proc/self/status')\n"
+            "           if line.startswith('VmHWM:'))\n"
+            "peak = max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
             "sys.stderr.write(f'peak-rss-kib {peak}\\n')\nsys.exit(code)\n")
 
 
