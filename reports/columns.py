@@ -8,6 +8,10 @@ from scanner.findings import domain_statuses
 from scanner.result import DomainResult
 
 LEAD_COLUMNS = ("domain", "input", "status", "compliant", "score")
+# After every other column (the detail columns included), so existing positions never move:
+# the grade (A+ .. F, "not graded"; empty for a verdict stored before the rating guide), the
+# caps that limited it (space-separated, "critical:smtp.starttls" ...) and the guide version.
+TRAIL_COLUMNS = ("grade", "caps", "rating_guide")
 FINDING_COLUMNS = ("domain", "check", "subject", "status", "message", "remediation")
 
 
@@ -40,6 +44,8 @@ DETAIL_COLUMNS: dict[str, Callable[[DomainEvidence], str]] = {
 def domain_row(r: DomainResult, check_ids: list[str]) -> list[object]:
     ev = r.evidence
     levels = domain_statuses(r.findings)
-    return ([ev.domain, ev.input, r.status, "true" if r.verdict.compliant else "false", r.verdict.score]
+    v = r.verdict
+    return ([ev.domain, ev.input, r.status, "true" if v.compliant else "false", v.score]
             + [levels[c].value if c in levels else "" for c in check_ids]
-            + [fn(ev) for fn in DETAIL_COLUMNS.values()])
+            + [fn(ev) for fn in DETAIL_COLUMNS.values()]
+            + [v.grade, " ".join(v.caps), v.guide])

@@ -23,9 +23,10 @@ from typing import Any, TextIO
 import jinja2
 from markupsafe import Markup
 
-from scanner.findings import SEVERITY, Finding, Status
+from scanner import rating
+from scanner.findings import SEVERITY, Finding, Status, domain_statuses
 from scanner.profiles import Profile
-from scanner.registry import all_checks
+from scanner.registry import all_checks, categories
 from scanner.result import DomainResult
 
 from . import charts
@@ -66,7 +67,14 @@ def environment() -> jinja2.Environment:
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["worst_first"] = _worst_first
+    env.globals["grade_rank"] = rating.grade_rank
+    env.globals["grade_class"] = grade_class
     return env
+
+
+def grade_class(grade: str) -> str:
+    """CSS class of a grade badge: g-a (A+ and A) ... g-f, g-ng for not graded / no grade."""
+    return f"g-{grade[0].lower()}" if grade in rating.GRADES else "g-ng"
 
 
 def _worst_first(findings: Iterable[Finding]) -> list[Finding]:
@@ -100,6 +108,7 @@ class HtmlSpool:
         ctx = domain_context(r, self.specs, self.profile, compact=self.compact)
         self.rows.write(self.domain.row(r, ctx))
         if self.with_details:
+            ctx["rating"] = rating_view(r, self.profile, self.specs)
             self.details.write(self.domain.details(r, ctx, self.trend, self.compact))
 
     def finish(self, files: FileSet, out: Path, summary: Summary, diff: object = None) -> None:
@@ -110,6 +119,7 @@ class HtmlSpool:
                     summary=summary, meta=self.meta, diff=diff, trend=self.trend,
                     profile=self.profile, charts=summary_charts(summary, self.specs),
                     specs=self.specs, group_titles=_group_titles(), compact=self.compact,
+                    rating=rating,
                     with_details=self.with_details,
                     table_rows=_spool(self.rows), domain_details=_spool(self.details)):
                 fh.write(chunk)
@@ -142,6 +152,8 @@ def summary_charts(summary: Summary, specs: dict) -> dict[str, Markup]:
                                                 scale=max(summary.domains, 1))
     if summary.domains - summary.invalid:
         out["scores"] = charts.histogram(summary.score_buckets(), "Domains by score")
+    if summary.domains:
+        out["grades"] = charts.histogram(summary.grade_buckets(), "Domains by grade", what="grade")
     return out
 
 
@@ -161,11 +173,47 @@ def domain_context(r: DomainResult, specs: dict, profile: Profile, *,
         "counts": counts,                         # checks (domain level) per status
         "not_tested": not_tested(r.findings),
         "unmet": unmet(r.verdict, profile),
-        "scores": ({g: round(v) for g, v in domain_groups(statuses, profile).items()}
+        "scores": ({g: round(v) for g, v in domain_groups(r, profile).items()}
                    if r.evidence.valid else {}),
         "groups": group_findings(r.findings, specs, compact=compact),
         "evidence": evidence_view(r.evidence, compact=compact),
     }
+
+
+def rating_view(r: DomainResult, profile: Profile, specs: dict) -> dict[str, Any]:
+    """The "why this grade" of one domain: its grade and meaning, the caps that applied, each
+    explained, and the steps that would raise the grade with what to do for each check. The
+    grade and caps are the stored verdict's; the fixes are computed under ``profile``."""
+    v = r.verdict
+    grade = v.grade or rating.NO_GRADE
+    obs, current = rating.of_result(r, profile)
+    steps = (rating.improvements(obs, profile, categories(), r.evidence, current)
+             if v.grade and v.profile == profile.name else [])
+    return {
+        "grade": grade, "meaning": rating.MEANINGS.get(grade, "graded before the rating guide: "
+                                                       "re-grade with mxaudit report"),
+        "guide": v.guide, "range": current.range if v.grade == rating.NOT_GRADED else None,
+        "caps": [(cap, rating.explain_cap(cap)) for cap in v.caps],
+        "fixes": [{"checks": [(c, fix_action(c, r, profile, specs, current)) for c in s.checks],
+                   "before": s.before, "after": s.after,
+                   "score_before": s.score_before, "score_after": s.score_after} for s in steps],
+    }
+
+
+def fix_action(check: str, r: DomainResult, profile: Profile, specs: dict,
+               current: rating.Rating) -> str:
+    """What to do about one check: the requirement to meet when only the profile's ``match``
+    fails, else the remediation of its worst finding, else the check's own."""
+    statuses = domain_statuses(f for f in r.findings if f.check == check)
+    for req in profile.requirements:
+        if (req.check == check and req.match is not None and check in current.failed
+                and statuses.get(check) in req.accept):
+            return f"meet the profile's requirement {req.match.describe()}"
+    for f in _worst_first(f for f in r.findings if f.check == check):
+        if f.status in (Status.FAIL, Status.WARN) and f.remediation:
+            return f.remediation
+    spec = specs.get(check)
+    return spec.remediation if spec is not None and spec.remediation else f"make {check} pass"
 
 
 def group_findings(findings: Iterable[Finding], specs: dict, *,

@@ -11,7 +11,7 @@ from scanner.profiles import Profile
 from scanner.result import DomainResult
 from scanner.serde import dumps
 
-from .columns import DETAIL_COLUMNS, FINDING_COLUMNS, LEAD_COLUMNS, domain_row
+from .columns import DETAIL_COLUMNS, FINDING_COLUMNS, LEAD_COLUMNS, TRAIL_COLUMNS, domain_row
 from .files import FileSet
 from .safe import csv_cell
 from .summary import Summary
@@ -27,7 +27,7 @@ def tabular_writer(out: Path, check_ids: list[str], profile: Profile,
         dom = csv.writer(stack.enter_context(files.text(out / "domains.csv", newline="")))
         fnd = csv.writer(stack.enter_context(files.text(out / "findings.csv", newline="")))
         jsonl = stack.enter_context(files.text(out / "results.jsonl"))
-        dom.writerow([*LEAD_COLUMNS, *check_ids, *DETAIL_COLUMNS])
+        dom.writerow([*LEAD_COLUMNS, *check_ids, *DETAIL_COLUMNS, *TRAIL_COLUMNS])
         fnd.writerow(FINDING_COLUMNS)
 
         def add(r: DomainResult) -> None:

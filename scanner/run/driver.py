@@ -177,11 +177,12 @@ def run_job(job: Job, targets: Iterable[Target]) -> int:
         matched = matched or fail_on_matches(r, profile, job.fail_on)
         progress.tick(r)
 
-    def acknowledged(ev: DomainEvidence, compliant: bool, score: int, failed: bool) -> None:
+    def acknowledged(ev: DomainEvidence, compliant: bool, score: int, failed: bool,
+                     grade: str) -> None:
         nonlocal matched                        # judged and stored by the report worker
         matched = matched or failed
         progress.domain_done(ev.domain or ev.input, "error" if ev.error else "ok",
-                             compliant, score)
+                             compliant, score, grade)
 
     here = judging(profile, stored)
     worker = (ReportWorker.start(store.path, scan_id, job.out, profile, job.total, job.fail_on)
@@ -208,7 +209,8 @@ def run_job(job: Job, targets: Iterable[Target]) -> int:
                        finished=summary["domains"], hint="mxaudit scan --resume continues it")
     progress.event("summary", scan=scan_id, state=INTERRUPTED if interrupted else COMPLETE,
                    domains=summary["domains"], compliant=summary["compliant"],
-                   incomplete=summary["errors"], profile=profile.name,
+                   grades=summary.get("grades"), incomplete=summary["errors"],
+                   profile=profile.name,
                    seconds=round(max(stats.finished - stats.started, 0.0), 1),
                    report_seconds=summary["report_seconds"], reports_by=summary["reports_by"],
                    out=str(job.out), exit=status)

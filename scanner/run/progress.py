@@ -92,16 +92,18 @@ class Progress:
 
     def tick(self, r: DomainResult) -> None:
         ev = r.evidence
-        self.domain_done(ev.domain or ev.input, r.status, r.verdict.compliant, r.verdict.score)
+        self.domain_done(ev.domain or ev.input, r.status, r.verdict.compliant, r.verdict.score,
+                         r.verdict.grade)
 
-    def domain_done(self, domain: str, status: str, compliant: bool, score: int) -> None:
+    def domain_done(self, domain: str, status: str, compliant: bool, score: int,
+                    grade: str = "") -> None:
         """``tick`` from the fields the log line shows (a result judged by the report
         worker reaches the scan process as these, not as a DomainResult)."""
         self.done += 1
         self._new += 1
         if not self.bar:
             self.event("domain", domain=domain, status=status, compliant=compliant,
-                       score=score, done=self.done, total=self.total)
+                       score=score, grade=grade or None, done=self.done, total=self.total)
             return
         now = time.monotonic()
         if now - self._last > 0.2:
@@ -152,8 +154,8 @@ def _duration(seconds: float) -> str:
 
 
 _SENTENCES = {
-    "summary": "scan {scan} {state}: {domains} domains, {compliant} compliant under {profile}, "
-               "{incomplete} incomplete, in {seconds}s; reports in {out}",
+    "summary": "scan {scan} {state}: {domains} domains, {compliant} compliant under {profile} "
+               "(grades {grades}), {incomplete} incomplete, in {seconds}s; reports in {out}",
     "interrupted": "scan {scan} interrupted by {signal}: {finished} domains finished and "
                    "reported; {hint}",
 }

@@ -62,6 +62,7 @@ def test_terminal_summary_is_a_sentence():
     out = io.StringIO()
     p = Progress(bar=True, total=1, stream=out)
     p.event("summary", scan=4, state="complete", domains=9, compliant=4, incomplete=0,
-            profile="baseline", seconds=0.5, out="reports", exit=0)
+            grades="A+ 1, A 3, F 5", profile="baseline", seconds=0.5, out="reports", exit=0)
     assert out.getvalue().endswith("mxaudit: scan 4 complete: 9 domains, 4 compliant under "
-                                   "baseline, 0 incomplete, in 0.5s; reports in reports\n")
+                                   "baseline (grades A+ 1, A 3, F 5), 0 incomplete, in 0.5s; "
+                                   "reports in reports\n")

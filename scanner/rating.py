@@ -1,0 +1,465 @@
+"""The rating: a letter grade (A+ to F, or "not graded") next to the 0-100 score, the caps that
+limited it, and the fixes that would raise it. Pure: findings, the profile and the evidence in.
+
+docs/rating.md is the rating guide; ``GUIDE_VERSION`` names the version of it this module
+implements, and every verdict records it, so a re-graded old scan is explainable. In short:
+
+1. Invalid input is not graded. A domain of which nothing could be tested is not graded.
+2. Every check that does not pass has a severity under the profile (scanner/profiles/severity.py):
+   critical, high, medium, low or none. The worst subject of a check counts, per scope (port 25
+   and submission ports may differ). A well-formed null MX exempts the checks that protect
+   inbound mail (MTA-STS, TLS-RPT, DANE, the MX host's DNSSEC).
+3. Score: 100 minus a penalty per check (critical 40, high 15, medium 6, low 2, times the
+   profile's weight), at least 0 (Mozilla HTTP Observatory's model). An unmet requirement whose
+   check carries no severity counts at the check's fail severity (high if it has none).
+4. Compliance bounds the score: a compliant domain scores 50-100, one with an observed failure
+   (or invalid) 0-49 (internet.nl: a failed required test costs its category). A domain that
+   does not exist, or could not be looked up, scores 0.
+5. Grade: the score's band (A 90+, B 75+, C 60+, D 40+, F below), capped by the worst severity
+   (critical F, high C, medium B, low A: SSL Labs' caps); A+ is an A with nothing to improve.
+6. A required check in ``error`` leaves the domain not graded, unless every outcome it could
+   have gives the same grade (the grade is computed with it passed and with it failed).
+   Subjects that the scanner's own network prevented (CHECKS.md "Scan environment": port 25
+   filtered, no IPv6 route; the finding's message starts with the note's ID) are left out
+   instead: the domain is graded on what was probed, A at best, and the caps say so.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from scanner.evidence.smtp import DEFAULT_PORTS
+from scanner.findings import SEVERITY, Finding, Status, subject_endpoint
+from scanner.profiles import Profile
+from scanner.profiles.severity import LEVELS, SUBMISSION, max_level, rank
+
+if TYPE_CHECKING:
+    from scanner.evidence import DomainEvidence
+    from scanner.result import DomainResult
+
+GUIDE_VERSION = "1"
+GRADES = ("A+", "A", "B", "C", "D", "F")          # best first
+NOT_GRADED = "not graded"
+MEANINGS = {
+    "A+": "Exemplary: everything the profile rates passes, hardening included.",
+    "A": "Strong: no real weakness; only low-severity improvements are left.",
+    "B": "Good, with a moderate weakness (e.g. DMARC not enforcing, no MTA-STS, TLS 1.0 still "
+         "accepted).",
+    "C": "A serious weakness (e.g. no DMARC, only outdated TLS, an untrusted certificate on a "
+         "submission port).",
+    "D": "Fails a requirement of the profile, or has several serious weaknesses.",
+    "F": "Broken or exposed: mail or passwords in clear, spoofing invited (SPF +all), DNSSEC "
+         "bogus, a domain that does not exist - or many serious weaknesses at once.",
+    NOT_GRADED: "Not a domain, or a required check could not be tested and its outcome could "
+                "change the grade.",
+}
+PENALTY = {"critical": 40, "high": 15, "medium": 6, "low": 2}
+CAP = {"critical": "F", "high": "C", "medium": "B", "low": "A"}
+ENV_CAP = "A"                       # graded on what the scanner's network let it probe
+BANDS = ((90, "A"), (75, "B"), (60, "C"), (40, "D"), (0, "F"))
+COMPLIANT_MIN, NOT_COMPLIANT_MAX = 50, 49
+PREREQUISITES = ("domain.valid", "domain.exists")
+# Scan-level notes (CHECKS.md "Scan environment") whose error subjects are not the domain's fault.
+ENV_NOTES = ("env.port25", "env.ipv6")
+_ENV_PREFIXES = tuple(f"{note}:" for note in ENV_NOTES)
+# A well-formed null MX receives no mail: what protects mail *to* the domain does not apply.
+NULL_MX_EXEMPT = frozenset({"mta_sts.record", "mta_sts.policy", "mta_sts.mode",
+                            "mta_sts.mx_coverage", "tls_rpt.record", "dane.tlsa", "dane.rollover",
+                            "dnssec.mx_signed"})
+_RATED = (Status.PASS, Status.WARN, Status.FAIL)
+# score group -> the registry categories it covers: the report's "score by category" (issue 5's
+# transport security, sender authentication and policy records; mail routing counts as transport)
+SCORE_GROUPS: dict[str, tuple[str, ...]] = {
+    "transport": ("mx", "transport"),
+    "sender": ("sender",),
+    "policy": ("policy",),
+}
+GROUP_TITLES = {"transport": "Transport security (MX and SMTP)",
+                "sender": "Sender authentication", "policy": "Policy records"}
+_GROUP_OF = {c: g for g, cats in SCORE_GROUPS.items() for c in cats}
+_SUBMISSION_ROLES = ("submission", "submissions")
+_PORT_ROLES = {p.port: p.role for p in DEFAULT_PORTS}
+# Cap kinds in the order the caps are listed (worst first); severities in between.
+_KIND_ORDER = {k: i for i, k in enumerate(("invalid", "untested", *LEVELS, "unmet", "env"))}
+
+
+def grade_rank(grade: str) -> int:
+    """Higher is better: A+ 6 ... F 1, not graded (or no grade) 0."""
+    return len(GRADES) - GRADES.index(grade) if grade in GRADES else 0
+
+
+def worse(a: str, b: str) -> str:
+    return a if grade_rank(a) <= grade_rank(b) else b
+
+
+def band(score: float) -> str:
+    return next(letter for floor, letter in BANDS if score >= floor)
+
+
+# ------------------------------------------------------------------------------ observation
+@dataclass(frozen=True)
+class Observation:
+    """What the rating reads from one domain's findings."""
+
+    full: Mapping[str, Status]                     # check -> worst status of every subject
+    rated: Mapping[str, Mapping[str, Status]]      # check -> scope -> worst, env-excused left out
+    env: frozenset[str] = frozenset()              # checks with an env-excused subject
+
+
+def observe(findings: Iterable[Finding], evidence: DomainEvidence | None = None) -> Observation:
+    roles = _roles(evidence)
+    severity = SEVERITY
+    full: dict[str, Status] = {}
+    rated: dict[str, dict[str, Status]] = {}
+    env: set[str] = set()
+    for f in findings:
+        check, status = f.check, f.status
+        cur = full.get(check)
+        if cur is None or severity[status] > severity[cur]:
+            full[check] = status
+        if status is Status.ERROR and f.message.startswith(_ENV_PREFIXES):
+            env.add(check)
+            rated.setdefault(check, {})
+            continue
+        scope = _scope(f.subject, roles) if check.startswith("smtp.") else ""
+        scopes = rated.setdefault(check, {})
+        cur = scopes.get(scope)
+        if cur is None or severity[status] > severity[cur]:
+            scopes[scope] = status
+    return Observation(full, rated, frozenset(env))
+
+
+def _roles(ev: DomainEvidence | None) -> dict[str, str]:
+    if ev is None:
+        return {}
+    return {subject_endpoint(p.host, p.ip, p.port): p.role for p in ev.smtp or ()}
+
+
+def _scope(subject: str, roles: Mapping[str, str]) -> str:
+    """SUBMISSION for an endpoint on a submission port, else "" (port 25, or not an endpoint)."""
+    role = roles.get(subject)
+    if role is None:
+        head, sep, port = subject.rpartition("]:")
+        role = _PORT_ROLES.get(int(port), "smtp") if sep and port.isdigit() else "smtp"
+    return SUBMISSION if role in _SUBMISSION_ROLES else ""
+
+
+# ------------------------------------------------------------------------------ the rating
+@dataclass(frozen=True)
+class Penalty:
+    check: str
+    severity: str
+    points: float
+    unmet: bool = False          # counted because the profile's requirement is not met
+
+
+@dataclass(frozen=True)
+class Rating:
+    grade: str
+    score: int
+    caps: tuple[str, ...]
+    failed: tuple[str, ...] = ()          # required checks observed outside the requirement
+    undetermined: tuple[str, ...] = ()    # required checks that could not be tested
+    invalid: bool = False
+    penalties: tuple[Penalty, ...] = ()
+    groups: Mapping[str, float] = field(default_factory=dict)   # score group -> 0-100
+    range: tuple[str, str] | None = None  # (worst, best) grade when not graded
+
+    @property
+    def compliant(self) -> bool:
+        return not self.failed and not self.undetermined and not self.invalid
+
+
+def assess(obs: Observation, profile: Profile, categories: Mapping[str, str],
+           evidence: DomainEvidence | None = None, *, fixed: Iterable[str] = (),
+           broken: Iterable[str] = ()) -> Rating:
+    """Rate one domain. ``fixed``/``broken``: checks taken as passed (their requirement met) or
+    failed instead of what was observed - the hypotheses behind "what would raise the grade"
+    and "could an untested check change it"."""
+    fixed, broken = frozenset(fixed), frozenset(broken)
+    rating = _assess(obs, profile, categories, evidence, fixed, broken)
+    untested = _untested(obs, rating)
+    if not untested or "untested:all" in rating.caps:
+        return rating
+    best = _assess(obs, profile, categories, evidence, fixed | untested, broken)
+    worst = _assess(obs, profile, categories, evidence, fixed, broken | untested)
+    if best.grade == worst.grade:
+        return replace(rating, grade=best.grade)
+    caps = _sorted_caps([f"untested:{c}" for c in untested] + list(rating.caps), categories)
+    return Rating(NOT_GRADED, rating.score, caps, rating.failed, rating.undetermined,
+                  rating.invalid, rating.penalties, rating.groups, (worst.grade, best.grade))
+
+
+def _untested(obs: Observation, rating: Rating) -> frozenset[str]:
+    """Required (or prerequisite) checks in error for a reason of the domain, not of the
+    scanner's network; empty for invalid input, which is not graded anyway."""
+    if rating.invalid:
+        return frozenset()
+    out = {c for c in rating.undetermined if not _env_only(obs, c)}
+    out.update(c for c in PREREQUISITES if obs.full.get(c) is Status.ERROR)
+    return frozenset(out)
+
+
+def _env_only(obs: Observation, check: str) -> bool:
+    """True when every error subject of the check was the scanner's network's doing."""
+    return check in obs.env and Status.ERROR not in obs.rated.get(check, {}).values()
+
+
+def _assess(obs: Observation, profile: Profile, categories: Mapping[str, str],
+            evidence: DomainEvidence | None, fixed: frozenset[str],
+            broken: frozenset[str]) -> Rating:
+    statuses = dict(obs.full)
+    for c in fixed:
+        statuses[c] = Status.PASS
+    for c in broken:
+        statuses[c] = Status.FAIL
+    failed, undetermined = [], []
+    for req in profile.requirements:
+        if req.check in fixed:
+            continue
+        outcome = req.outcome(statuses.get(req.check), evidence)
+        if outcome == "failed":
+            failed.append(req.check)
+        elif outcome == "undetermined":
+            undetermined.append(req.check)
+    failed_t, undetermined_t = tuple(dict.fromkeys(failed)), tuple(dict.fromkeys(undetermined))
+    if statuses.get("domain.valid") is Status.FAIL:
+        return Rating(NOT_GRADED, 0, ("invalid",), failed_t, undetermined_t, True)
+
+    penalties = _penalties(obs, profile, evidence, statuses, fixed, broken, failed_t)
+    points = sum(p.points for p in penalties)
+    score = max(0, round(100 - points))
+    if failed_t:
+        score = min(score, NOT_COMPLIANT_MAX)
+    elif not undetermined_t:
+        score = max(score, COMPLIANT_MIN)
+    if any(statuses.get(c) not in (Status.PASS, None) for c in PREREQUISITES):
+        score = 0
+    env = [c for c in undetermined_t if _env_only(obs, c)] if obs.env else []
+    caps = _sorted_caps([f"{p.severity}:{p.check}" for p in penalties]
+                        + [f"unmet:{c}" for c in failed_t] + [f"env:{c}" for c in env], categories)
+    letter = band(score)
+    for p in penalties:
+        letter = worse(letter, CAP[p.severity])
+    if env:
+        letter = worse(letter, ENV_CAP)
+    elif letter == "A" and not penalties and not failed_t:
+        letter = "A+"
+    if not fixed and not broken and not _assessed(obs):
+        letter, caps = NOT_GRADED, _sorted_caps(["untested:all", *caps], categories)
+    return Rating(letter, score, caps, failed_t, undetermined_t, False, penalties,
+                  _groups(obs, penalties, categories))
+
+
+def _penalties(obs: Observation, profile: Profile, evidence: DomainEvidence | None,
+               statuses: Mapping[str, Status], fixed: frozenset[str], broken: frozenset[str],
+               failed: Sequence[str]) -> tuple[Penalty, ...]:
+    null_mx = statuses.get("mx.null") is Status.INFO
+    levels: dict[str, str] = {}
+    for check, scopes in obs.rated.items():
+        if check in fixed or check in broken or (null_mx and check in NULL_MX_EXEMPT):
+            continue
+        rule = profile.rule(check)
+        level = None
+        for scope, status in scopes.items():
+            found = rule.level(status, scope)
+            if found == rule.fail and status is Status.FAIL and rule.plus_all_critical \
+                    and _plus_all(evidence):
+                found = "critical"
+            level = max_level(level, found)
+        if level is not None:
+            levels[check] = level
+    for check in broken:
+        levels[check] = profile.rule(check).worst(Status.FAIL) or "high"
+    unmet = set()
+    for check in failed:
+        # skipped: not applicable because of an earlier problem, which carries the penalty
+        # (CHECKS.md counts one fault once); the requirement stays unmet all the same
+        if check not in levels and statuses.get(check) is not Status.SKIPPED:
+            levels[check] = profile.rule(check).worst(Status.FAIL) or "high"
+            unmet.add(check)
+    return tuple(Penalty(c, lvl, PENALTY[lvl] * profile.weight(c), c in unmet)
+                 for c, lvl in levels.items())
+
+
+def _plus_all(evidence: DomainEvidence | None) -> bool:
+    from scanner.profiles import fact_values
+
+    return evidence is not None and fact_values("spf.all", evidence) == ("+all",)
+
+
+def _assessed(obs: Observation) -> bool:
+    """Whether anything beyond the prerequisites got a pass, warn or fail (or the domain was
+    found not to exist: a definite finding)."""
+    return obs.full.get("domain.exists") is Status.FAIL or any(
+        status in _RATED for check, scopes in obs.rated.items()
+        if check not in PREREQUISITES for status in scopes.values())
+
+
+def _groups(obs: Observation, penalties: Sequence[Penalty],
+            categories: Mapping[str, str]) -> dict[str, float]:
+    """Score group -> 100 minus the penalties of its checks, for the groups with at least one
+    check that passed, warned or failed (the report's "score by category")."""
+    group_of = _GROUP_OF
+    present = {group_of[categories[c]] for c, scopes in obs.rated.items()
+               if c not in PREREQUISITES and categories.get(c) in group_of
+               and any(s in _RATED for s in scopes.values())}
+    lost: dict[str, float] = {}
+    for p in penalties:
+        g = group_of.get(categories.get(p.check, ""))
+        if g is not None:
+            lost[g] = lost.get(g, 0.0) + p.points
+    return {g: max(0.0, 100.0 - lost.get(g, 0.0)) for g in SCORE_GROUPS if g in present}
+
+
+_order_memo: list = [None, {}]      # (the categories mapping, check -> catalogue position)
+
+
+def _catalogue_order(categories: Mapping[str, str]) -> dict[str, int]:
+    if _order_memo[0] is not categories or len(_order_memo[1]) != len(categories):
+        _order_memo[:] = [categories, {c: i for i, c in enumerate(categories)}]
+    return _order_memo[1]
+
+
+def _sorted_caps(caps: Iterable[str], categories: Mapping[str, str]) -> tuple[str, ...]:
+    order = _catalogue_order(categories)
+
+    def key(cap: str) -> tuple[int, int, str]:
+        kind, _, check = cap.partition(":")
+        return _KIND_ORDER.get(kind, len(_KIND_ORDER)), order.get(check, len(order)), check
+
+    return tuple(sorted(dict.fromkeys(caps), key=key))
+
+
+# ------------------------------------------------------------------------------ explaining
+def explain_cap(cap: str) -> str:
+    """One line for a cap, as report.html shows it."""
+    kind, _, check = cap.partition(":")
+    if kind == "invalid":
+        return "not a valid domain name: not graded"
+    if kind == "untested":
+        if check == "all":
+            return "nothing could be tested: not graded"
+        return f"{check} could not be tested; its outcome could change the grade"
+    if kind in CAP:
+        return f"{check}: a {kind}-severity finding (grade {CAP[kind]} at best)"
+    if kind == "unmet":
+        return (f"{check}: a requirement of the profile is not met "
+                f"(score {NOT_COMPLIANT_MAX} at most: D at best)")
+    if kind == "env":
+        return (f"{check}: not fully tested from this host (the scanner's own network); "
+                f"graded on what was probed ({ENV_CAP} at best)")
+    return cap
+
+
+@dataclass(frozen=True)
+class Step:
+    """Fixing ``checks`` (together) raises the grade from ``before`` to ``after``."""
+
+    checks: tuple[str, ...]
+    before: str
+    after: str
+    score_before: int
+    score_after: int
+
+
+def improvements(obs: Observation, profile: Profile, categories: Mapping[str, str],
+                 evidence: DomainEvidence | None = None,
+                 current: Rating | None = None) -> list[Step]:
+    """The shortest list of fixes that raises the grade the most, as steps in the order to
+    take them: each step is the smallest set of checks whose fixing raises the grade further
+    (found by re-grading hypothetical statuses), until the best grade the fixes reach. Unmet
+    requirements come first (they bound the score), then by severity. A required check that
+    is only ``skipped`` because of an earlier problem of its family (``dmarc.pct`` without a
+    DMARC record) is fixed together with that family's fix. Empty for a domain that is not
+    graded or already A+."""
+    current = current or assess(obs, profile, categories, evidence)
+    if current.grade not in GRADES or current.grade == "A+" \
+            or obs.full.get("domain.exists", Status.PASS) is not Status.PASS:
+        return []           # nothing to fix in a domain that does not exist
+    order = _catalogue_order(categories)
+    points = {p.check: (rank(p.severity), p.points) for p in current.penalties}
+    followers = {c for c in current.failed if obs.full.get(c) is Status.SKIPPED}
+    todo = [c for c in {*points, *current.failed} if c not in followers]
+    families = {_family(c) for c in todo}
+    todo += [c for c in followers if _family(c) not in families]
+    todo.sort(key=lambda c: (c not in current.failed, *(-x for x in points.get(c, (0, 0))),
+                             order.get(c, len(order)), c))
+
+    def rate(checks: Iterable[str]) -> Rating:
+        chosen = set(checks)
+        fams = {_family(c) for c in chosen}
+        chosen.update(c for c in followers if _family(c) in fams)
+        return assess(obs, profile, categories, evidence, fixed=chosen)
+
+    target = grade_rank(rate(todo).grade)
+    steps: list[Step] = []
+    done: list[str] = []
+    now = current
+    while todo and grade_rank(now.grade) < target:
+        trials = [(c, rate([*done, c])) for c in todo]
+        c, best = max(trials, key=lambda t: (grade_rank(t[1].grade), t[1].score))
+        group = [c]
+        if grade_rank(best.grade) <= grade_rank(now.grade):
+            group, best = _smallest_raise(todo, done, now, rate)
+        steps.append(Step(tuple(group), now.grade, best.grade, now.score, best.score))
+        done.extend(group)
+        todo = [t for t in todo if t not in group]
+        now = best
+    return steps
+
+
+def _family(check: str) -> str:
+    return check.split(".", 1)[0]
+
+
+def _smallest_raise(todo: list[str], done: list[str], now: Rating, rate) -> tuple[list[str], Rating]:
+    """Fixes taken in priority order until the grade rises, then every one that the rise does
+    not need dropped (caps: all findings of the binding severity have to go together)."""
+    group: list[str] = []
+    result = now
+    for c in todo:
+        group.append(c)
+        result = rate([*done, *group])
+        if grade_rank(result.grade) > grade_rank(now.grade):
+            break
+    for c in list(group):
+        if len(group) == 1:
+            break
+        trial = [g for g in group if g != c]
+        tried = rate([*done, *trial])
+        if grade_rank(tried.grade) > grade_rank(now.grade):
+            group, result = trial, tried
+    return group, result
+
+
+NO_GRADE = "no grade"      # a verdict stored before the rating guide (re-grade to get one)
+
+
+def distribution(grades: Mapping[str, int]) -> list[tuple[str, int]]:
+    """(grade, count) for A+ .. F and not graded, in that order, then "no grade" if any (the
+    summary's chart); ``grades``: grade -> count, "" for verdicts without a grade."""
+    out = [(g, grades.get(g, 0)) for g in (*GRADES, NOT_GRADED)]
+    old = sum(n for g, n in grades.items() if g not in GRADES and g != NOT_GRADED)
+    return out + [(NO_GRADE, old)] if old else out
+
+
+# ------------------------------------------------------------------------------ for reports
+_result_memo: list = [None]
+
+
+def of_result(r: DomainResult, profile: Profile) -> tuple[Observation, Rating]:
+    """The observation and rating of a stored or fresh result under ``profile``, for the
+    report's details (score by category, caps, fixes). One slot, keyed by the result and
+    the profile objects: the tabular summary and the HTML page ask for the same result in
+    turn. The result's own verdict is what was stored; this recomputes the details."""
+    slot = _result_memo[0]
+    if slot is not None and slot[0] is r and slot[1] is profile:
+        return slot[2], slot[3]
+    from scanner.registry import categories
+
+    obs = observe(r.findings, r.evidence)
+    rating = assess(obs, profile, categories(), r.evidence)
+    _result_memo[0] = (r, profile, obs, rating)
+    return obs, rating
