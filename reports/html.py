@@ -193,7 +193,7 @@ def rating_view(r: DomainResult, profile: Profile, specs: dict) -> dict[str, Any
         "grade": grade, "meaning": rating.MEANINGS.get(grade, "graded before the rating guide: "
                                                        "re-grade with mxaudit report"),
         "guide": v.guide, "range": current.range if v.grade == rating.NOT_GRADED else None,
-        "caps": [(cap, rating.explain_cap(cap)) for cap in v.caps],
+        "caps": rating.cap_groups(v.caps),
         "fixes": [{"checks": [(c, fix_action(c, r, profile, specs, current)) for c in s.checks],
                    "before": s.before, "after": s.after,
                    "score_before": s.score_before, "score_after": s.score_after} for s in steps],

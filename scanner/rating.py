@@ -81,7 +81,8 @@ _GROUP_OF = {c: g for g, cats in SCORE_GROUPS.items() for c in cats}
 _SUBMISSION_ROLES = ("submission", "submissions")
 _PORT_ROLES = {p.port: p.role for p in DEFAULT_PORTS}
 # Cap kinds in the order the caps are listed (worst first); severities in between.
-_KIND_ORDER = {k: i for i, k in enumerate(("invalid", "untested", *LEVELS, "unmet", "env"))}
+_KIND_ORDER = {k: i for i, k in enumerate(("invalid", "untested", "critical", "unmet", "high",
+                                                 "medium", "low", "env"))}
 
 
 def grade_rank(grade: str) -> int:
@@ -351,6 +352,31 @@ def explain_cap(cap: str) -> str:
         return (f"{check}: not fully tested from this host (the scanner's own network); "
                 f"graded on what was probed ({ENV_CAP} at best)")
     return cap
+
+
+_GROUP_TEXT = {
+    "invalid": ("not graded", "not a valid domain name"),
+    "untested": ("not graded", "required, could not be tested (the outcome could change the grade)"),
+    "critical": ("F at best", "critical findings"),
+    "high": ("C at best", "high-severity findings"),
+    "unmet": (f"D at best (score {NOT_COMPLIANT_MAX} at most)", "requirements of the profile not met"),
+    "medium": ("B at best", "medium-severity findings"),
+    "low": ("A at best", "low-severity findings"),
+    "env": (f"{ENV_CAP} at best", "not fully tested from this host (the scanner's own network)"),
+}
+
+
+def cap_groups(caps: Iterable[str]) -> list[tuple[str, str, list[str]]]:
+    """The caps grouped by what they do, worst first: [(limit, what, [check IDs])], e.g.
+    ("F at best", "critical findings", ["smtp.starttls", "spf.all"]): report.html's "why"."""
+    groups: dict[str, list[str]] = {}
+    for cap in caps:
+        kind, _, check = cap.partition(":")
+        groups.setdefault(kind, [])
+        if check:
+            groups[kind].append("everything" if check == "all" else check)
+    return [(*_GROUP_TEXT.get(kind, (kind, kind)), checks)
+            for kind, checks in sorted(groups.items(), key=lambda kv: _KIND_ORDER.get(kv[0], 99))]
 
 
 @dataclass(frozen=True)
