@@ -11,7 +11,7 @@ implements, and every verdict records it, so a re-graded old scan is explainable
    inbound mail (MTA-STS, TLS-RPT, DANE, the MX host's DNSSEC).
 3. Score: 100 minus a penalty per check (critical 40, high 15, medium 6, low 2, times the
    profile's weight), at least 0 (Mozilla HTTP Observatory's model). An unmet requirement whose
-   check carries no severity counts at the check's fail severity (high if it has none).
+   check's status carries no severity counts at the check's fail severity.
 4. Compliance bounds the score: a compliant domain scores 50-100, one with an observed failure
    (or invalid) 0-49 (internet.nl: a failed required test costs its category). A domain that
    does not exist, or could not be looked up, scores 0.
@@ -277,8 +277,9 @@ def _penalties(obs: Observation, profile: Profile, evidence: DomainEvidence | No
     for check in failed:
         # skipped: not applicable because of an earlier problem, which carries the penalty
         # (CHECKS.md counts one fault once); the requirement stays unmet all the same
-        if check not in levels and statuses.get(check) is not Status.SKIPPED:
-            levels[check] = profile.rule(check).worst(Status.FAIL) or "high"
+        level = profile.rule(check).worst(Status.FAIL)
+        if check not in levels and level and statuses.get(check) is not Status.SKIPPED:
+            levels[check] = level
             unmet.add(check)
     return tuple(Penalty(c, lvl, PENALTY[lvl] * profile.weight(c), c in unmet)
                  for c, lvl in levels.items())
