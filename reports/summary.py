@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from scanner.findings import Status, domain_statuses
 from scanner.profiles import Profile
-from scanner.rating import distribution, of_result
+from scanner.rating import category_scores_of, distribution
 from scanner.result import DomainResult
 
 
@@ -95,4 +95,4 @@ def verdict_state(r: DomainResult) -> str:
 def domain_groups(r: DomainResult, profile: Profile) -> dict[str, float]:
     """Score group -> 0-100 for one domain: 100 minus the penalties of the group's checks
     under the profile (scanner/rating.py), for the groups it has something rated in."""
-    return dict(of_result(r, profile)[1].groups)
+    return category_scores_of(r, profile)

@@ -26,7 +26,7 @@ implements, and every verdict records it, so a re-graded old scan is explainable
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from scanner.evidence.smtp import DEFAULT_PORTS
@@ -68,6 +68,7 @@ NULL_MX_EXEMPT = frozenset({"mta_sts.record", "mta_sts.policy", "mta_sts.mode",
                             "mta_sts.mx_coverage", "tls_rpt.record", "dane.tlsa", "dane.rollover",
                             "dnssec.mx_signed"})
 _RATED = (Status.PASS, Status.WARN, Status.FAIL)
+_RANK = {level: rank(level) for level in LEVELS}
 # score group -> the registry categories it covers: the report's "score by category" (issue 5's
 # transport security, sender authentication and policy records; mail routing counts as transport)
 SCORE_GROUPS: dict[str, tuple[str, ...]] = {
@@ -85,9 +86,12 @@ _KIND_ORDER = {k: i for i, k in enumerate(("invalid", "untested", "critical", "u
                                                  "medium", "low", "env"))}
 
 
+_GRADE_RANK = {g: len(GRADES) - i for i, g in enumerate(GRADES)}
+
+
 def grade_rank(grade: str) -> int:
     """Higher is better: A+ 6 ... F 1, not graded (or no grade) 0."""
-    return len(GRADES) - GRADES.index(grade) if grade in GRADES else 0
+    return _GRADE_RANK.get(grade, 0)
 
 
 def worse(a: str, b: str) -> str:
@@ -109,41 +113,49 @@ class Observation:
 
 
 def observe(findings: Iterable[Finding], evidence: DomainEvidence | None = None) -> Observation:
-    roles = _roles(evidence)
+    scopes_of = _scopes(evidence)
     severity = SEVERITY
+    error = Status.ERROR
     full: dict[str, Status] = {}
     rated: dict[str, dict[str, Status]] = {}
     env: set[str] = set()
     for f in findings:
-        check, status = f.check, f.status
+        check, status, subject = f.check, f.status, f.subject
         cur = full.get(check)
         if cur is None or severity[status] > severity[cur]:
             full[check] = status
-        if status is Status.ERROR and f.message.startswith(_ENV_PREFIXES):
+        if status is error and f.message.startswith(_ENV_PREFIXES):
             env.add(check)
             rated.setdefault(check, {})
             continue
-        scope = _scope(f.subject, roles) if check.startswith("smtp.") else ""
-        scopes = rated.setdefault(check, {})
+        # an SMTP endpoint ('host [ip]:port') is rated in its port's scope
+        scope = scopes_of(subject) if subject[-1:].isdigit() and "]:" in subject else ""
+        scopes = rated.get(check)
+        if scopes is None:
+            rated[check] = {scope: status}
+            continue
         cur = scopes.get(scope)
         if cur is None or severity[status] > severity[cur]:
             scopes[scope] = status
     return Observation(full, rated, frozenset(env))
 
 
-def _roles(ev: DomainEvidence | None) -> dict[str, str]:
-    if ev is None:
-        return {}
-    return {subject_endpoint(p.host, p.ip, p.port): p.role for p in ev.smtp or ()}
+def _scopes(ev: DomainEvidence | None):
+    """subject -> scope: SUBMISSION for an endpoint on a submission port (its role from the
+    evidence, else the default role of its port number), "" otherwise."""
+    known = {} if ev is None else {
+        subject_endpoint(p.host, p.ip, p.port): SUBMISSION if p.role in _SUBMISSION_ROLES else ""
+        for p in ev.smtp or ()}
 
+    def scope(subject: str) -> str:
+        found = known.get(subject)
+        if found is not None:
+            return found
+        port = subject.rpartition("]:")[2]
+        role = _PORT_ROLES.get(int(port), "smtp") if port.isdigit() else "smtp"
+        return SUBMISSION if role in _SUBMISSION_ROLES else ""
 
-def _scope(subject: str, roles: Mapping[str, str]) -> str:
-    """SUBMISSION for an endpoint on a submission port, else "" (port 25, or not an endpoint)."""
-    role = roles.get(subject)
-    if role is None:
-        head, sep, port = subject.rpartition("]:")
-        role = _PORT_ROLES.get(int(port), "smtp") if sep and port.isdigit() else "smtp"
-    return SUBMISSION if role in _SUBMISSION_ROLES else ""
+    return scope
 
 
 # ------------------------------------------------------------------------------ the rating
@@ -164,7 +176,6 @@ class Rating:
     undetermined: tuple[str, ...] = ()    # required checks that could not be tested
     invalid: bool = False
     penalties: tuple[Penalty, ...] = ()
-    groups: Mapping[str, float] = field(default_factory=dict)   # score group -> 0-100
     range: tuple[str, str] | None = None  # (worst, best) grade when not graded
 
     @property
@@ -189,7 +200,7 @@ def assess(obs: Observation, profile: Profile, categories: Mapping[str, str],
         return replace(rating, grade=best.grade)
     caps = _sorted_caps([f"untested:{c}" for c in untested] + list(rating.caps), categories)
     return Rating(NOT_GRADED, rating.score, caps, rating.failed, rating.undetermined,
-                  rating.invalid, rating.penalties, rating.groups, (worst.grade, best.grade))
+                  rating.invalid, rating.penalties, (worst.grade, best.grade))
 
 
 def _untested(obs: Observation, rating: Rating) -> frozenset[str]:
@@ -210,20 +221,19 @@ def _env_only(obs: Observation, check: str) -> bool:
 def _assess(obs: Observation, profile: Profile, categories: Mapping[str, str],
             evidence: DomainEvidence | None, fixed: frozenset[str],
             broken: frozenset[str]) -> Rating:
-    statuses = dict(obs.full)
-    for c in fixed:
-        statuses[c] = Status.PASS
-    for c in broken:
-        statuses[c] = Status.FAIL
+    statuses: Mapping[str, Status] = obs.full
+    if fixed or broken:
+        statuses = {**obs.full, **dict.fromkeys(fixed, Status.PASS),
+                    **dict.fromkeys(broken, Status.FAIL)}
     failed, undetermined = [], []
+    get = statuses.get
     for req in profile.requirements:
-        if req.check in fixed:
+        check = req.check
+        if check in fixed:
             continue
-        outcome = req.outcome(statuses.get(req.check), evidence)
-        if outcome == "failed":
-            failed.append(req.check)
-        elif outcome == "undetermined":
-            undetermined.append(req.check)
+        outcome = req.outcome(get(check), evidence)
+        if outcome is not None:
+            (failed if outcome == "failed" else undetermined).append(check)
     failed_t, undetermined_t = tuple(dict.fromkeys(failed)), tuple(dict.fromkeys(undetermined))
     if statuses.get("domain.valid") is Status.FAIL:
         return Rating(NOT_GRADED, 0, ("invalid",), failed_t, undetermined_t, True)
@@ -249,8 +259,7 @@ def _assess(obs: Observation, profile: Profile, categories: Mapping[str, str],
         letter = "A+"
     if not fixed and not broken and not _assessed(obs):
         letter, caps = NOT_GRADED, _sorted_caps(["untested:all", *caps], categories)
-    return Rating(letter, score, caps, failed_t, undetermined_t, False, penalties,
-                  _groups(obs, penalties, categories))
+    return Rating(letter, score, caps, failed_t, undetermined_t, False, penalties)
 
 
 def _penalties(obs: Observation, profile: Profile, evidence: DomainEvidence | None,
@@ -258,17 +267,24 @@ def _penalties(obs: Observation, profile: Profile, evidence: DomainEvidence | No
                failed: Sequence[str]) -> tuple[Penalty, ...]:
     null_mx = statuses.get("mx.null") is Status.INFO
     levels: dict[str, str] = {}
-    for check, scopes in obs.rated.items():
-        if check in fixed or check in broken or (null_mx and check in NULL_MX_EXEMPT):
+    fail, warn, env = Status.FAIL, Status.WARN, obs.env
+    for check, worst in obs.full.items():
+        if worst is not fail and worst is not warn and check not in env:
+            continue        # passed, skipped...: nothing to rate (the common case, made cheap)
+        judged = [(scope, s) for scope, s in obs.rated.get(check, {}).items()
+                  if s is fail or s is warn]
+        if not judged or check in fixed or check in broken \
+                or (null_mx and check in NULL_MX_EXEMPT):
             continue
         rule = profile.rule(check)
         level = None
-        for scope, status in scopes.items():
+        for scope, status in judged:
             found = rule.level(status, scope)
-            if found == rule.fail and status is Status.FAIL and rule.plus_all_critical \
-                    and _plus_all(evidence):
+            if found is not None and status is fail and found == rule.fail \
+                    and rule.plus_all_critical and _plus_all(evidence):
                 found = "critical"
-            level = max_level(level, found)
+            if found is not None and (level is None or _RANK[found] > _RANK[level]):
+                level = found
         if level is not None:
             levels[check] = level
     for check in broken:
@@ -299,10 +315,12 @@ def _assessed(obs: Observation) -> bool:
         if check not in PREREQUISITES for status in scopes.values())
 
 
-def _groups(obs: Observation, penalties: Sequence[Penalty],
-            categories: Mapping[str, str]) -> dict[str, float]:
+def category_scores(obs: Observation, rating: Rating,
+                    categories: Mapping[str, str]) -> dict[str, float]:
     """Score group -> 100 minus the penalties of its checks, for the groups with at least one
-    check that passed, warned or failed (the report's "score by category")."""
+    check that passed, warned or failed: the report's "score by category", which shows where
+    the points went (the domain's score is not their average)."""
+    penalties = rating.penalties
     group_of = _GROUP_OF
     present = {group_of[categories[c]] for c, scopes in obs.rated.items()
                if c not in PREREQUISITES and categories.get(c) in group_of
@@ -325,13 +343,16 @@ def _catalogue_order(categories: Mapping[str, str]) -> dict[str, int]:
 
 
 def _sorted_caps(caps: Iterable[str], categories: Mapping[str, str]) -> tuple[str, ...]:
+    caps = tuple(dict.fromkeys(caps))
+    if len(caps) < 2:
+        return caps
     order = _catalogue_order(categories)
 
     def key(cap: str) -> tuple[int, int, str]:
         kind, _, check = cap.partition(":")
         return _KIND_ORDER.get(kind, len(_KIND_ORDER)), order.get(check, len(order)), check
 
-    return tuple(sorted(dict.fromkeys(caps), key=key))
+    return tuple(sorted(caps, key=key))
 
 
 # ------------------------------------------------------------------------------ explaining
@@ -488,5 +509,16 @@ def of_result(r: DomainResult, profile: Profile) -> tuple[Observation, Rating]:
 
     obs = observe(r.findings, r.evidence)
     rating = assess(obs, profile, categories(), r.evidence)
-    _result_memo[0] = (r, profile, obs, rating)
+    _result_memo[0] = [r, profile, obs, rating, None]
     return obs, rating
+
+
+def category_scores_of(r: DomainResult, profile: Profile) -> dict[str, float]:
+    """``category_scores`` of a result (memoised with ``of_result``)."""
+    from scanner.registry import categories
+
+    obs, rating = of_result(r, profile)
+    slot = _result_memo[0]
+    if slot[4] is None:
+        slot[4] = category_scores(obs, rating, categories())
+    return dict(slot[4])
