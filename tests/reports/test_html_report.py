@@ -46,7 +46,10 @@ def test_self_contained_and_fetches_forbidden(tmp_path):
 
 def test_structure_summary_table_details_catalogue(tmp_path):
     page = render(tmp_path, n=30)
-    assert page.count('<svg class="chart" role="img"') == 3
+    # verdicts, grades, scores and failing checks
+    assert page.count('<svg class="chart" role="img"') == 4
+    assert 'aria-label="Domains by grade: A+: ' in page and "How grades are made" in page
+    assert page.count('<section class="why" aria-label="Why this grade">') == 30
     table = page[page.index('id="dtable"'):page.index("</table>", page.index('id="dtable"'))]
     assert table.count('<tr data-v="') == 30
     positions = [int(p) for p in re.findall(r'<a href="#d(\d+)">', table)]
@@ -83,37 +86,39 @@ def test_full_details_show_transcript_and_certificate(tmp_path):
     assert "issuer CN=Synthetic CA,O=mxaudit bench" in page
 
 
-def test_a_weighted_profile_from_a_file_is_what_the_report_averages(tmp_path):
+def test_a_weighted_profile_from_a_file_is_what_the_report_rates(tmp_path):
     """The report is given the Profile it renders: a user's weighted profile file yields the
-    per-category scores its verdicts were computed from, not weight-1 averages."""
+    per-category scores and the scores its verdicts were computed from (100 minus the
+    weighted penalties), not those of the default weights."""
     import html as html_lib
-    import statistics
 
-    from scanner.findings import domain_statuses
+    from scanner.rating import category_scores, observe, assess
     from scanner.registry import categories
-    from scanner.verdict import group_scores
 
     path = tmp_path / "weighted.toml"
     path.write_text('name = "weighted"\ntitle = "Weighted test profile"\n'
-                    '[weights]\n"smtp.starttls" = 9\n"spf.all" = 6\n"dmarc.policy" = 4\n'
+                    '[weights]\n"smtp.starttls" = 0.5\n"spf.all" = 0.5\n"dmarc.policy" = 3\n'
                     '"smtp.cert_trusted" = 0\n', encoding="utf-8")
-    prof = get_profile(str(path))
+    prof, plain_prof = get_profile(str(path)), get_profile("baseline")
     rs = list(results(30, prof))
     meta = {"scan_id": 1, "started": "s", "finished": "f", "profile": prof.name, "version": "t"}
     write_reports(tmp_path, rs, prof, meta)
     page = html_lib.unescape((tmp_path / "report.html").read_text(encoding="utf-8"))
     shown = re.findall(r"Score by category: ([^<]*)</p>", page)
-    scored = [r for r in rs if r.evidence.valid and group_scores(
-        domain_statuses(r.findings), prof, categories())]
+
+    def groups(r, profile):
+        obs = observe(r.findings, r.evidence)
+        return category_scores(obs, assess(obs, profile, categories(), r.evidence), categories())
+
+    scored = [r for r in rs if r.evidence.valid and groups(r, prof)]
     assert len(shown) == len(scored) > 0
     differs = False
     for r, line in zip(scored, shown):
-        statuses = domain_statuses(r.findings)
-        weighted = group_scores(statuses, prof, categories())
-        plain = group_scores(statuses, get_profile("baseline"), categories())
+        weighted, plain = groups(r, prof), groups(r, plain_prof)
         numbers = [int(n) for n in re.findall(r" (\d+)(?: ·|$)", line)]
         assert numbers == [round(v) for v in weighted.values()], line
-        assert r.verdict.score == round(statistics.fmean(weighted.values()))
+        assert r.verdict.score == assess(observe(r.findings, r.evidence), prof, categories(),
+                                         r.evidence).score
         differs |= [round(v) for v in weighted.values()] != [round(v) for v in plain.values()]
     assert differs          # the weights changed something, so the test can tell
     assert "Weighted test profile" in page
@@ -164,7 +169,8 @@ def test_a_scan_of_invalid_inputs_only_renders(tmp_path):
     meta = {"scan_id": 1, "started": "s", "finished": "f", "profile": "baseline", "version": "t"}
     write_reports(tmp_path, junk, profile, meta)
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert page.count('<svg class="chart"') == 2        # verdicts, failing checks: no scores
+    # verdicts, grades and failing checks; no score histogram (nothing valid to score)
+    assert page.count('<svg class="chart"') == 3
     assert "junk 2 &lt;b&gt;" in page and page.count("invalid input") >= 3
 
 
