@@ -294,7 +294,8 @@ def _penalties(obs: Observation, profile: Profile, evidence: DomainEvidence | No
         # skipped: not applicable because of an earlier problem, which carries the penalty
         # (CHECKS.md counts one fault once); the requirement stays unmet all the same
         level = profile.rule(check).worst(Status.FAIL)
-        if check not in levels and level and statuses.get(check) is not Status.SKIPPED:
+        if (check not in levels and level and statuses.get(check) is not Status.SKIPPED
+                and not (null_mx and check in NULL_MX_EXEMPT)):
             levels[check] = level
             unmet.add(check)
     return tuple(Penalty(c, lvl, PENALTY[lvl] * profile.weight(c), c in unmet)

@@ -85,3 +85,21 @@ def test_shared_mx_host_probed_once(demo):
     good = by_domain["good.test"]["evidence"]["smtp"]
     partner = by_domain["partner.test"]["evidence"]["smtp"]
     assert good and good == partner
+
+
+def test_grades_are_the_calibration_contracts(demo):
+    """A live scan of the lab grades the demo as the stored calibration evidence says
+    (tests/fixtures/calibration.toml), so the contract's evidence is what the lab really shows;
+    the report explains each grade."""
+    import tomllib
+
+    from tests.calibration import CONTRACT
+
+    contract = tomllib.loads(CONTRACT.read_text(encoding="utf-8"))["domains"]
+    out, rows, results = demo
+    for name, row in rows.items():
+        grade, _, score = contract[name]["baseline"].rpartition(" ")
+        assert (row["grade"], row["score"], row["rating_guide"]) == (grade, score, "1"), name
+    assert [r["verdict"]["grade"] for r in results] == [r["grade"] for r in rows.values()]
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.count('<section class="why"') == len(rows) and "Domains by grade" in page

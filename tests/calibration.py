@@ -1,0 +1,180 @@
+"""The calibration fixture's evidence: the demo lab's domains as a real scan saw them, and
+hand-made variants of its well-run domain (good.test), each changing one thing a real domain
+gets wrong. tests/fixtures/calibration.toml is the contract (what each must be graded, and
+why); tests/test_calibration.py holds the evidence to it.
+
+    python -m tests.calibration --regenerate     # scan the lab demo again, rebuild the variants
+    python -m tests.calibration --table          # print what the code grades now (to review)
+
+The evidence is stored (tests/fixtures/calibration_evidence.json.gz): checks judge it by its
+own scan time, so the grades do not drift with the clock or with the lab's fresh keys.
+"""
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from scanner.evidence import AddressEvidence, DnsOutcome, DnsResult, DomainEvidence
+from scanner.evidence.mx import PtrEvidence
+from scanner.evidence.records import DmarcReportAuth, MtaStsEvidence
+from scanner.serde import dumps, from_jsonable
+
+FIXTURES = Path(__file__).parent / "fixtures"
+EVIDENCE = FIXTURES / "calibration_evidence.json.gz"
+CONTRACT = FIXTURES / "calibration.toml"
+CISA = "mailto:reports@dmarc.cyber.dhs.gov"
+
+
+# ------------------------------------------------------------------------ evidence surgery
+def _txt(result: DnsResult, *records: str, outcome: DnsOutcome = DnsOutcome.OK) -> DnsResult:
+    return replace(result, outcome=outcome if records or outcome is not DnsOutcome.OK
+                   else DnsOutcome.NODATA, records=records)
+
+
+def with_spf(ev: DomainEvidence, record: str, *, lookups: int | None = None) -> DomainEvidence:
+    spf = ev.records.spf
+    root = replace(spf.nodes[0], records=(record,), txt=_txt(spf.nodes[0].txt, record))
+    spf = replace(spf, nodes=(root, *spf.nodes[1:]),
+                  lookups=spf.lookups if lookups is None else lookups)
+    return replace(ev, records=replace(ev.records, spf=spf))
+
+
+def with_dmarc(ev: DomainEvidence, record: str | None, *,
+               outcome: DnsOutcome = DnsOutcome.OK, auths: tuple = ()) -> DomainEvidence:
+    dmarc = ev.records.dmarc
+    lookup = (_txt(dmarc.lookup, record) if record is not None
+              else _txt(dmarc.lookup, outcome=outcome if outcome is not DnsOutcome.OK
+                        else DnsOutcome.NXDOMAIN))
+    dmarc = replace(dmarc, lookup=lookup, authorisations=auths or dmarc.authorisations)
+    return replace(ev, records=replace(ev.records, dmarc=dmarc))
+
+
+def without_mta_sts(ev: DomainEvidence) -> DomainEvidence:
+    sts = ev.records.mta_sts
+    return replace(ev, records=replace(ev.records, mta_sts=MtaStsEvidence(
+        txt=_txt(sts.txt, outcome=DnsOutcome.NXDOMAIN))))
+
+
+def with_mta_sts_mode(ev: DomainEvidence, mode: str) -> DomainEvidence:
+    sts = ev.records.mta_sts
+    body = sts.fetch.body.replace("mode: enforce", f"mode: {mode}")
+    fetch = replace(sts.fetch, body=body, size=len(body.encode()))
+    return replace(ev, records=replace(ev.records, mta_sts=replace(sts, fetch=fetch)))
+
+
+def with_dkim_key(ev: DomainEvidence, record: str) -> DomainEvidence:
+    dkim = ev.records.dkim
+    probes = tuple(replace(p, lookup=_txt(p.lookup, record)) if p.lookup.ok else p
+                   for p in dkim.probes)
+    return replace(ev, records=replace(ev.records, dkim=replace(dkim, probes=probes)))
+
+
+def with_ipv6(ev: DomainEvidence) -> DomainEvidence:
+    """A public IPv6 address (with forward-confirmed reverse DNS) on every MX host; not probed,
+    as from a scanner without an IPv6 route."""
+    hosts = []
+    for i, h in enumerate(ev.mx.hosts):
+        ip = f"2a01:4f8:25::{i + 1}"
+        aaaa = DnsResult(h.name, "AAAA", DnsOutcome.OK, (ip,), h.name)
+        ptr = PtrEvidence(DnsResult(f"{ip} ptr", "PTR", DnsOutcome.OK, (f"{h.name}.",)),
+                          (aaaa,), h.name)
+        hosts.append(replace(h, aaaa=aaaa, addresses=(*h.addresses,
+                                                      AddressEvidence(ip, 6, True, False, ptr))))
+    return replace(ev, mx=replace(ev.mx, hosts=tuple(hosts)))
+
+
+def _rsa_1024() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    der = key.public_key().public_bytes(serialization.Encoding.DER,
+                                        serialization.PublicFormat.SubjectPublicKeyInfo)
+    return f"v=DKIM1; k=rsa; p={base64.b64encode(der).decode()}"
+
+
+def variants(good: DomainEvidence) -> dict[str, DomainEvidence]:
+    """good.test with one thing changed each (the contract says why each matters). Each keeps
+    the domain name good.test (its records name it) and is told apart by its input label."""
+    def named(name: str, ev: DomainEvidence) -> DomainEvidence:
+        return replace(ev, input=name)
+
+    cisa_auth = DmarcReportAuth(
+        "dmarc.cyber.dhs.gov", CISA,
+        DnsResult("good.test._report._dmarc.dmarc.cyber.dhs.gov", "TXT", DnsOutcome.OK,
+                  ("v=DMARC1",)))
+    exemplary = with_ipv6(good)
+    return {name: named(name, ev) for name, ev in {
+        "exemplary.test": exemplary,
+        "dmarc-none.test": with_dmarc(good, "v=DMARC1; p=none; rua=mailto:dmarc@good.test"),
+        "dmarc-quarantine.test": with_dmarc(good, "v=DMARC1; p=quarantine; "
+                                                  "rua=mailto:dmarc@good.test"),
+        "no-dmarc.test": with_dmarc(good, None),
+        "dmarc-servfail.test": with_dmarc(good, None, outcome=DnsOutcome.SERVFAIL),
+        "softfail.test": with_spf(good, "v=spf1 mx ~all"),
+        "plus-all.test": with_spf(good, "v=spf1 mx +all"),
+        "neutral-all.test": with_spf(good, "v=spf1 mx ?all"),
+        "spf-permerror.test": with_spf(good, "v=spf1 mx -all", lookups=11),
+        "no-mta-sts.test": without_mta_sts(good),
+        "mta-sts-testing.test": with_mta_sts_mode(good, "testing"),
+        "dkim-1024.test": with_dkim_key(good, _rsa_1024()),
+        "bod-ready.test": with_dmarc(exemplary, f"v=DMARC1; p=reject; rua={CISA}",
+                                     auths=(cisa_auth,)),
+    }.items()}
+
+
+# -------------------------------------------------------------------------- the fixture
+def load_evidence() -> dict[str, DomainEvidence]:
+    with gzip.open(EVIDENCE, "rt", encoding="utf-8") as fh:
+        doc = json.load(fh)
+    return {name: from_jsonable(DomainEvidence, json.loads(text))
+            for name, text in doc["evidence"].items()}
+
+
+def _demo_evidence() -> dict[str, DomainEvidence]:
+    """A real scan of the lab demo, through the command line."""
+    with tempfile.TemporaryDirectory(prefix="mxaudit-calibration-") as tmp:
+        subprocess.run([sys.executable, "-m", "scanner", "demo", "--out", tmp, "-q"], check=True,
+                       cwd=Path(__file__).resolve().parents[1], timeout=300)
+        out = {}
+        for line in (Path(tmp) / "results.jsonl").read_text(encoding="utf-8").splitlines():
+            obj = json.loads(line)
+            ev = from_jsonable(DomainEvidence, obj["evidence"])
+            out[ev.input] = ev
+        return out
+
+
+def regenerate() -> None:
+    demo = _demo_evidence()
+    everything = {**demo, **variants(demo["good.test"])}
+    doc = {"about": "tests/calibration.py: the lab demo's evidence and variants of good.test",
+           "evidence": {name: dumps(ev) for name, ev in everything.items()}}
+    data = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    EVIDENCE.write_bytes(gzip.compress(data, 9, mtime=0))
+
+
+def table() -> None:
+    from scanner.api import get_profile
+    from scanner.profiles import builtin_names
+    from scanner.result import judge
+
+    evidence = load_evidence()
+    for name in builtin_names():
+        profile = get_profile(name)
+        print(f"[{name}]")
+        for domain, ev in evidence.items():
+            v = judge(ev, profile).verdict
+            print(f'"{domain}" = "{v.grade} {v.score}"   # {" ".join(v.caps)}')
+
+
+if __name__ == "__main__":
+    if "--regenerate" in sys.argv:
+        regenerate()
+    if "--table" in sys.argv:
+        table()

@@ -1,0 +1,79 @@
+"""Calibration, tested: the contract tests/fixtures/calibration.toml (realistic domains, why
+each gets its grade, "grade score" under every built-in profile) against the stored evidence of
+tests/calibration.py, and the rules the issue sets for any rating: a well-run domain is A or
+A+; no STARTTLS, AUTH PLAIN before TLS and SPF +all are F; DMARC p=none is B at best; under every
+profile, every domain that fails a requirement scores below every compliant one. The order of
+grades over the fixture cannot change without the contract changing with it."""
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from scanner.api import get_profile
+from scanner.profiles import builtin_names
+from scanner.rating import GRADES, NOT_GRADED, grade_rank
+from scanner.result import judge
+
+from tests.calibration import CONTRACT, load_evidence
+
+CONTRACT_DOC = tomllib.loads(CONTRACT.read_text(encoding="utf-8"))["domains"]
+EVIDENCE = load_evidence()
+PROFILES = builtin_names()
+
+
+def _verdict(domain: str, profile: str):
+    return judge(EVIDENCE[domain], get_profile(profile)).verdict
+
+
+def _expected(domain: str, profile: str) -> tuple[str, int]:
+    grade, _, score = CONTRACT_DOC[domain][profile].rpartition(" ")
+    return grade, int(score)
+
+
+def test_the_contract_covers_the_fixture_and_every_builtin_profile():
+    assert set(CONTRACT_DOC) == set(EVIDENCE) and len(EVIDENCE) >= 20
+    for name, entry in CONTRACT_DOC.items():
+        assert entry["why"] and entry["source"], name
+        assert set(entry) - {"why", "source"} == set(PROFILES), name
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("domain", sorted(CONTRACT_DOC))
+def test_grade_and_score_are_the_contracts(domain, profile):
+    v = _verdict(domain, profile)
+    assert (v.grade, v.score) == _expected(domain, profile), CONTRACT_DOC[domain]["why"]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_domain_that_fails_the_profile_scores_below_every_compliant_one(profile):
+    verdicts = [_verdict(d, profile) for d in CONTRACT_DOC]
+    compliant = [v.score for v in verdicts if v.compliant]
+    failing = [v.score for v in verdicts if v.failed]       # observed failures (or invalid)
+    invalid = [v.score for v in verdicts if not v.compliant and not v.failed
+               and not v.undetermined]
+    assert compliant and failing
+    assert max(failing + invalid) < min(compliant)
+
+
+def test_the_issues_anchors():
+    baseline = {d: _verdict(d, "baseline") for d in CONTRACT_DOC}
+    assert baseline["good.test"].grade in ("A", "A+")
+    assert baseline["exemplary.test"].grade == "A+"
+    for profile in PROFILES:
+        assert _verdict("bod-ready.test", profile).grade == "A+", profile
+        for broken in ("legacy.test", "authleak.test", "plus-all.test", "ghost.test"):
+            assert _verdict(broken, profile).grade == "F", (broken, profile)
+        assert grade_rank(_verdict("dmarc-none.test", profile).grade) <= grade_rank("B"), profile
+    assert baseline["not a domain!"].grade == baseline["dmarc-servfail.test"].grade == NOT_GRADED
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_order_of_grades_is_the_contracts(profile):
+    """The ranking of the fixture by (grade, score), best first, is the contract's."""
+    def ranking(entries):
+        graded = [(d, g, s) for d, (g, s) in entries.items() if g in GRADES]
+        return [d for d, g, s in sorted(graded, key=lambda x: (-grade_rank(x[1]), -x[2], x[0]))]
+
+    got = {d: (_verdict(d, profile).grade, _verdict(d, profile).score) for d in CONTRACT_DOC}
+    assert ranking(got) == ranking({d: _expected(d, profile) for d in CONTRACT_DOC})
