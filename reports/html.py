@@ -194,6 +194,7 @@ def rating_view(r: DomainResult, profile: Profile, specs: dict) -> dict[str, Any
                                                        "re-grade with mxaudit report"),
         "guide": v.guide, "range": current.range if v.grade == rating.NOT_GRADED else None,
         "caps": rating.cap_groups(v.caps),
+        "unassessed": len(profile.unassessed()) if v.profile == profile.name else 0,
         "fixes": [{"checks": [(c, fix_action(c, r, profile, specs, current)) for c in s.checks],
                    "before": s.before, "after": s.after,
                    "score_before": s.score_before, "score_after": s.score_after} for s in steps],

@@ -185,3 +185,21 @@ def test_a_domain_with_only_some_evidence_renders(tmp_path):
     write_reports(tmp_path, [only_mx], profile, meta)
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert 'id="d0"' in page and "<caption>SMTP" not in page and "DNS records" not in page
+
+
+def test_a_standards_profile_shows_what_it_does_not_assess(tmp_path):
+    """tr-03108: the report lists the TR's requirements this version cannot see - its
+    [[not_assessed]] entries and, in a build without the DANE checks, the pending DANE and
+    DNSSEC lines - beside the profile, and each compliant domain points at them."""
+    from scanner.registry import all_checks
+
+    page = render(tmp_path, n=40, profile="tr-03108")
+    section = page[page.index('<table class="not-assessed">'):]
+    section = section[:section.index("</table>")]
+    assert "Not assessed by this version of mxaudit" in section
+    assert "TR-03108 v2.0 4.1.1 (TR-03108-01-M)" in section and "IMAPS" in section
+    pending = [c for c in ("dnssec.signed", "dnssec.mx_signed", "dane.tlsa") if c not in all_checks()]
+    for check in pending:
+        assert f"needs the check {check}, which this version does not have" in section
+    missing = len(get_profile("tr-03108").unassessed())
+    assert f"this version of mxaudit assesses; {missing} are not assessed" in page
