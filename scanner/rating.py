@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from scanner.evidence.smtp import DEFAULT_PORTS
 from scanner.findings import SEVERITY, Finding, Status, subject_endpoint
 from scanner.profiles import Profile
-from scanner.profiles.severity import LEVELS, SUBMISSION, max_level, rank
+from scanner.profiles.severity import LEVELS, SUBMISSION, rank
 
 if TYPE_CHECKING:
     from scanner.evidence import DomainEvidence

@@ -8,8 +8,6 @@ from dataclasses import replace
 
 import pytest
 
-from scanner.evidence import DomainEvidence
-from scanner.evidence.records import RecordsEvidence
 from scanner.evidence.smtp import SmtpProbe
 from scanner.findings import Finding, Status
 from scanner.profiles import Profile, Requirement, parse_profile

@@ -3,7 +3,6 @@ scanner/profiles/severity.py) must say the same thing - version, numbers, and th
 every check of the catalogue."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from scanner.profiles import PLANNED_CHECKS

@@ -92,7 +92,7 @@ def test_diff_text_csv_and_exit_status(two_scans, tmp_path, run_cli):
     assert "    worse       spf.all: pass -> fail" in lines
     assert "    grade       A -> F (down)" in lines
     n_worse = sum(c == "worse" for c, *_ in changes)
-    assert lines[-1].startswith(f"changes: 1 added, 2 removed, 1 compliance, 1 grade, ")
+    assert lines[-1].startswith("changes: 1 added, 2 removed, 1 compliance, 1 grade, ")
     assert f"{n_worse} worse, 0 better" in lines[-1]
 
     proc = run_cli(["diff", "1", "2", "--db", db, "--fail-on-worse"], timeout=30)

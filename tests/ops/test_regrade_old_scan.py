@@ -7,26 +7,17 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
+from dataclasses import replace
 
 from scanner.api import get_profile
 from scanner.result import judge
-from scanner.serde import to_jsonable
 from scanner.store import Store
 
 from tests.calibration import load_evidence
 
-from .test_store_migration import V1_DDL
+from .test_store_migration import V1_DDL, insert_v1_result
 
 OLD_SCORES = {"good.test": 99, "legacy.test": 73}      # what mxaudit 0.1.0 stored
-
-
-def _old_verdict(r) -> str:
-    """A verdict as stored before this change: five fields, the old score."""
-    v = to_jsonable(r.verdict)
-    for key in ("grade", "caps", "guide"):
-        v.pop(key)
-    v["score"] = OLD_SCORES[r.evidence.domain]
-    return json.dumps(v)
 
 
 def make_old_db(path, scans: int = 1) -> None:
@@ -39,11 +30,8 @@ def make_old_db(path, scans: int = 1) -> None:
                     (scan_id, f"2025-01-0{scan_id}T02:00:00+00:00",
                      f"2025-01-0{scan_id}T02:05:00+00:00"))
         for pos, name in enumerate(("good.test", "legacy.test")):
-            r = judge(evidence[name], profile)
-            con.execute("INSERT INTO results VALUES (?, ?, ?, ?, 'ok', ?, ?, ?, ?, ?)",
-                        (scan_id, pos, name, name, int(r.verdict.compliant),
-                         OLD_SCORES[name], json.dumps(to_jsonable(r.evidence)),
-                         json.dumps(to_jsonable(r.findings)), _old_verdict(r)))
+            ev = replace(evidence[name], position=pos)
+            insert_v1_result(con, scan_id, judge(ev, profile), OLD_SCORES[name])
     con.commit()
     con.close()
 
