@@ -24,9 +24,10 @@ import jinja2
 from markupsafe import Markup
 
 from scanner import rating
+from scanner.explain import explain, grade_class
 from scanner.findings import SEVERITY, Finding, Status, domain_statuses
 from scanner.profiles import Profile
-from scanner.registry import all_checks, categories
+from scanner.registry import all_checks
 from scanner.result import DomainResult
 
 from . import charts
@@ -72,11 +73,6 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def grade_class(grade: str) -> str:
-    """CSS class of a grade badge: g-a (A+ and A) ... g-f, g-ng for not graded / no grade."""
-    return f"g-{grade[0].lower()}" if grade in rating.GRADES else "g-ng"
-
-
 def _worst_first(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: -SEVERITY[f.status])
 
@@ -108,7 +104,7 @@ class HtmlSpool:
         ctx = domain_context(r, self.specs, self.profile, compact=self.compact)
         self.rows.write(self.domain.row(r, ctx))
         if self.with_details:
-            ctx["rating"] = rating_view(r, self.profile, self.specs)
+            ctx["rating"] = explain(r, self.profile)
             self.details.write(self.domain.details(r, ctx, self.trend, self.compact))
 
     def finish(self, files: FileSet, out: Path, summary: Summary, diff: object = None) -> None:
@@ -178,43 +174,6 @@ def domain_context(r: DomainResult, specs: dict, profile: Profile, *,
         "groups": group_findings(r.findings, specs, compact=compact),
         "evidence": evidence_view(r.evidence, compact=compact),
     }
-
-
-def rating_view(r: DomainResult, profile: Profile, specs: dict) -> dict[str, Any]:
-    """The "why this grade" of one domain: its grade and meaning, the caps that applied, each
-    explained, and the steps that would raise the grade with what to do for each check. The
-    grade and caps are the stored verdict's; the fixes are computed under ``profile``."""
-    v = r.verdict
-    grade = v.grade or rating.NO_GRADE
-    obs, current = rating.of_result(r, profile)
-    steps = (rating.improvements(obs, profile, categories(), r.evidence, current)
-             if v.grade and v.profile == profile.name else [])
-    return {
-        "grade": grade, "meaning": rating.MEANINGS.get(grade, "graded before the rating guide: "
-                                                       "re-grade with mxaudit report"),
-        "guide": v.guide, "range": current.range if v.grade == rating.NOT_GRADED else None,
-        "caps": rating.cap_groups(v.caps),
-        "unassessed": len(profile.unassessed()) if v.profile == profile.name else 0,
-        "fixes": [{"checks": [(c, fix_action(c, r, profile, specs, current)) for c in s.checks],
-                   "before": s.before, "after": s.after,
-                   "score_before": s.score_before, "score_after": s.score_after} for s in steps],
-    }
-
-
-def fix_action(check: str, r: DomainResult, profile: Profile, specs: dict,
-               current: rating.Rating) -> str:
-    """What to do about one check: the requirement to meet when only the profile's ``match``
-    fails, else the remediation of its worst finding, else the check's own."""
-    statuses = domain_statuses(f for f in r.findings if f.check == check)
-    for req in profile.requirements:
-        if (req.check == check and req.match is not None and check in current.failed
-                and statuses.get(check) in req.accept):
-            return f"meet the profile's requirement {req.match.describe()}"
-    for f in _worst_first(f for f in r.findings if f.check == check):
-        if f.status in (Status.FAIL, Status.WARN) and f.remediation:
-            return f.remediation
-    spec = specs.get(check)
-    return spec.remediation if spec is not None and spec.remediation else f"make {check} pass"
 
 
 def group_findings(findings: Iterable[Finding], specs: dict, *,

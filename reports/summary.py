@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from scanner.findings import Status, domain_statuses
 from scanner.profiles import Profile
-from scanner.rating import category_scores_of, distribution
+from scanner.explain import category_scores_of
+from scanner.rating import distribution
 from scanner.result import DomainResult
 
 

@@ -36,7 +36,6 @@ from scanner.profiles.severity import LEVELS, SUBMISSION, rank
 
 if TYPE_CHECKING:
     from scanner.evidence import DomainEvidence
-    from scanner.result import DomainResult
 
 GUIDE_VERSION = "1"
 GRADES = ("A+", "A", "B", "C", "D", "F")          # best first
@@ -356,52 +355,7 @@ def _sorted_caps(caps: Iterable[str], categories: Mapping[str, str]) -> tuple[st
     return tuple(sorted(caps, key=key))
 
 
-# ------------------------------------------------------------------------------ explaining
-def explain_cap(cap: str) -> str:
-    """One line for a cap, as report.html shows it."""
-    kind, _, check = cap.partition(":")
-    if kind == "invalid":
-        return "not a valid domain name: not graded"
-    if kind == "untested":
-        if check == "all":
-            return "nothing could be tested: not graded"
-        return f"{check} could not be tested; its outcome could change the grade"
-    if kind in CAP:
-        return f"{check}: a {kind}-severity finding (grade {CAP[kind]} at best)"
-    if kind == "unmet":
-        return (f"{check}: a requirement of the profile is not met "
-                f"(score {NOT_COMPLIANT_MAX} at most: D at best)")
-    if kind == "env":
-        return (f"{check}: not fully tested from this host (the scanner's own network); "
-                f"graded on what was probed ({ENV_CAP} at best)")
-    return cap
-
-
-_GROUP_TEXT = {
-    "invalid": ("not graded", "not a valid domain name"),
-    "untested": ("not graded", "required, could not be tested (the outcome could change the grade)"),
-    "critical": ("F at best", "critical findings"),
-    "high": ("C at best", "high-severity findings"),
-    "unmet": (f"D at best (score {NOT_COMPLIANT_MAX} at most)", "requirements of the profile not met"),
-    "medium": ("B at best", "medium-severity findings"),
-    "low": ("A at best", "low-severity findings"),
-    "env": (f"{ENV_CAP} at best", "not fully tested from this host (the scanner's own network)"),
-}
-
-
-def cap_groups(caps: Iterable[str]) -> list[tuple[str, str, list[str]]]:
-    """The caps grouped by what they do, worst first: [(limit, what, [check IDs])], e.g.
-    ("F at best", "critical findings", ["smtp.starttls", "spf.all"]): report.html's "why"."""
-    groups: dict[str, list[str]] = {}
-    for cap in caps:
-        kind, _, check = cap.partition(":")
-        groups.setdefault(kind, [])
-        if check:
-            groups[kind].append("everything" if check == "all" else check)
-    return [(*_GROUP_TEXT.get(kind, (kind, kind)), checks)
-            for kind, checks in sorted(groups.items(), key=lambda kv: _KIND_ORDER.get(kv[0], 99))]
-
-
+# ------------------------------------------------------------------------------ fixes
 @dataclass(frozen=True)
 class Step:
     """Fixing ``checks`` (together) raises the grade from ``before`` to ``after``."""
@@ -492,34 +446,3 @@ def distribution(grades: Mapping[str, int]) -> list[tuple[str, int]]:
     out = [(g, grades.get(g, 0)) for g in (*GRADES, NOT_GRADED)]
     old = sum(n for g, n in grades.items() if g not in GRADES and g != NOT_GRADED)
     return out + [(NO_GRADE, old)] if old else out
-
-
-# ------------------------------------------------------------------------------ for reports
-_result_memo: list = [None]
-
-
-def of_result(r: DomainResult, profile: Profile) -> tuple[Observation, Rating]:
-    """The observation and rating of a stored or fresh result under ``profile``, for the
-    report's details (score by category, caps, fixes). One slot, keyed by the result and
-    the profile objects: the tabular summary and the HTML page ask for the same result in
-    turn. The result's own verdict is what was stored; this recomputes the details."""
-    slot = _result_memo[0]
-    if slot is not None and slot[0] is r and slot[1] is profile:
-        return slot[2], slot[3]
-    from scanner.registry import categories
-
-    obs = observe(r.findings, r.evidence)
-    rating = assess(obs, profile, categories(), r.evidence)
-    _result_memo[0] = [r, profile, obs, rating, None]
-    return obs, rating
-
-
-def category_scores_of(r: DomainResult, profile: Profile) -> dict[str, float]:
-    """``category_scores`` of a result (memoised with ``of_result``)."""
-    from scanner.registry import categories
-
-    obs, rating = of_result(r, profile)
-    slot = _result_memo[0]
-    if slot[4] is None:
-        slot[4] = category_scores(obs, rating, categories())
-    return dict(slot[4])

@@ -11,9 +11,9 @@ import pytest
 from scanner.evidence.smtp import SmtpProbe
 from scanner.findings import Finding, Status
 from scanner.profiles import Profile, Requirement, parse_profile
+from scanner.explain import cap_groups, explain_cap
 from scanner.rating import (CAP, GRADES, GUIDE_VERSION, MEANINGS, NOT_GRADED, PENALTY, assess, band,
-                            cap_groups, distribution, explain_cap, grade_rank, improvements,
-                            observe)
+                            distribution, grade_rank, improvements, observe)
 from scanner.registry import all_checks
 from scanner.serde import from_jsonable
 from scanner.verdict import Verdict, grade
@@ -304,8 +304,8 @@ def test_caps_are_grouped_by_what_they_limit_worst_first():
     caps = ("critical:smtp.starttls", "unmet:spf.all", "high:smtp.tls_version", "low:mx.ipv6",
             "critical:spf.all")
     assert [(limit, checks) for limit, _, checks in cap_groups(caps)] == [
-        ("F at best", ["smtp.starttls", "spf.all"]), ("D at best (score 49 at most)", ["spf.all"]),
-        ("C at best", ["smtp.tls_version"]), ("A at best", ["mx.ipv6"])]
+        ("F at best", ("smtp.starttls", "spf.all")), ("D at best (score 49 at most)", ("spf.all",)),
+        ("C at best", ("smtp.tls_version",)), ("A at best", ("mx.ipv6",))]
 
 
 # ---------------------------------------------------------------------------------- fixes
