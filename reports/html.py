@@ -25,7 +25,7 @@ from markupsafe import Markup
 
 from scanner import rating
 from scanner.explain import explain, grade_class
-from scanner.findings import SEVERITY, Finding, Status, domain_statuses
+from scanner.findings import SEVERITY, Finding, Status
 from scanner.profiles import Profile
 from scanner.registry import all_checks
 from scanner.result import DomainResult
