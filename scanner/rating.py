@@ -238,27 +238,39 @@ def _assess(obs: Observation, profile: Profile, categories: Mapping[str, str],
         return Rating(NOT_GRADED, 0, ("invalid",), failed_t, undetermined_t, True)
 
     penalties = _penalties(obs, profile, evidence, statuses, fixed, broken, failed_t)
+    prerequisites = all(statuses.get(c) in (Status.PASS, None) for c in PREREQUISITES)
+    rating = _graded(obs, penalties, failed_t, undetermined_t, prerequisites, categories)
+    if not fixed and not broken and not _assessed(obs):
+        return replace(rating, grade=NOT_GRADED,
+                       caps=_sorted_caps(["untested:all", *rating.caps], categories))
+    return rating
+
+
+def _graded(obs: Observation, penalties: tuple[Penalty, ...], failed: tuple[str, ...],
+            undetermined: tuple[str, ...], prerequisites: bool,
+            categories: Mapping[str, str] | None) -> Rating:
+    """Rules 6 to 9 and 11 on what the domain's checks and requirements came to: the score,
+    its bounds, the band and the caps (``categories`` None: the caps' list is not wanted)."""
     points = sum(p.points for p in penalties)
     score = max(0, round(100 - points))
-    if failed_t:
+    if failed:
         score = min(score, NOT_COMPLIANT_MAX)
-    elif not undetermined_t:
+    elif not undetermined:
         score = max(score, COMPLIANT_MIN)
-    if any(statuses.get(c) not in (Status.PASS, None) for c in PREREQUISITES):
+    if not prerequisites:
         score = 0
-    env = [c for c in undetermined_t if _env_only(obs, c)] if obs.env else []
-    caps = _sorted_caps([f"{p.severity}:{p.check}" for p in penalties]
-                        + [f"unmet:{c}" for c in failed_t] + [f"env:{c}" for c in env], categories)
+    env = [c for c in undetermined if _env_only(obs, c)] if obs.env else []
     letter = band(score)
     for p in penalties:
         letter = worse(letter, CAP[p.severity])
     if env:
         letter = worse(letter, ENV_CAP)
-    elif letter == "A" and not penalties and not failed_t:
+    elif letter == "A" and not penalties and not failed:
         letter = "A+"
-    if not fixed and not broken and not _assessed(obs):
-        letter, caps = NOT_GRADED, _sorted_caps(["untested:all", *caps], categories)
-    return Rating(letter, score, caps, failed_t, undetermined_t, False, penalties)
+    caps = () if categories is None else _sorted_caps(
+        [f"{p.severity}:{p.check}" for p in penalties] + [f"unmet:{c}" for c in failed]
+        + [f"env:{c}" for c in env], categories)
+    return Rating(letter, score, caps, failed, undetermined, False, penalties)
 
 
 def _penalties(obs: Observation, profile: Profile, evidence: DomainEvidence | None,
@@ -378,9 +390,9 @@ def improvements(obs: Observation, profile: Profile, categories: Mapping[str, st
     DMARC record) is fixed together with that family's fix. Empty for a domain that is not
     graded or already A+."""
     current = current or assess(obs, profile, categories, evidence)
-    if current.grade not in GRADES or current.grade == "A+" \
+    if current.grade not in GRADES or current.grade == "A+" or _untested(obs, current) \
             or obs.full.get("domain.exists", Status.PASS) is not Status.PASS:
-        return []           # nothing to fix in a domain that does not exist
+        return []    # a domain that does not exist, or whose required checks were not all tested
     order = _catalogue_order(categories)
     points = {p.check: (rank(p.severity), p.points) for p in current.penalties}
     followers = {c for c in current.failed if obs.full.get(c) is Status.SKIPPED}
@@ -391,10 +403,15 @@ def improvements(obs: Observation, profile: Profile, categories: Mapping[str, st
                              order.get(c, len(order)), c))
 
     def rate(checks: Iterable[str]) -> Rating:
+        """The rating with ``checks`` (and the followers of their families) passed and their
+        requirements met: what ``assess(..., fixed=...)`` gives, from the current rating's
+        parts - a check's penalty and requirement depend on that check alone."""
         chosen = set(checks)
         fams = {_family(c) for c in chosen}
         chosen.update(c for c in followers if _family(c) in fams)
-        return assess(obs, profile, categories, evidence, fixed=chosen)
+        return _graded(obs, tuple(p for p in current.penalties if p.check not in chosen),
+                       tuple(c for c in current.failed if c not in chosen),
+                       tuple(c for c in current.undetermined if c not in chosen), True, None)
 
     target = grade_rank(rate(todo).grade)
     steps: list[Step] = []

@@ -77,3 +77,27 @@ def test_the_order_of_grades_is_the_contracts(profile):
 
     got = {d: (_verdict(d, profile).grade, _verdict(d, profile).score) for d in CONTRACT_DOC}
     assert ranking(got) == ranking({d: _expected(d, profile) for d in CONTRACT_DOC})
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_each_fix_step_is_what_regrading_with_those_checks_passed_gives(profile):
+    """The steps are computed from the rating's parts (a check's penalty and requirement
+    depend on that check alone); re-grading the evidence with the checks passed - and the
+    required checks of their families that were only skipped - gives the same grade and score."""
+    from scanner.findings import Status
+    from scanner.rating import assess, improvements, observe
+    from scanner.registry import categories
+
+    prof, cats = get_profile(profile), categories()
+    for domain, ev in EVIDENCE.items():
+        r = judge(ev, prof)
+        obs = observe(r.findings, ev)
+        current = assess(obs, prof, cats, ev)
+        followers = {c for c in current.failed if obs.full.get(c) is Status.SKIPPED}
+        fixed: set[str] = set()
+        for step in improvements(obs, prof, cats, ev, current):
+            fixed.update(step.checks)
+            families = {c.split(".")[0] for c in fixed}
+            chosen = fixed | {c for c in followers if c.split(".")[0] in families}
+            again = assess(obs, prof, cats, ev, fixed=chosen)
+            assert (again.grade, again.score) == (step.after, step.score_after), (domain, step)
