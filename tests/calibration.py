@@ -5,6 +5,8 @@ why); tests/test_calibration.py holds the evidence to it.
 
     python -m tests.calibration --regenerate     # scan the lab demo again, rebuild the variants
     python -m tests.calibration --table          # print what the code grades now (to review)
+    python -m tests.calibration --write          # put those grades into the contract file, keeping
+                                                 # each domain's "why": review the git diff
 
 The evidence is stored (tests/fixtures/calibration_evidence.json.gz): checks judge it by its
 own scan time, so the grades do not drift with the clock or with the lab's fresh keys.
@@ -159,18 +161,44 @@ def regenerate() -> None:
     EVIDENCE.write_bytes(gzip.compress(data, 9, mtime=0))
 
 
-def table() -> None:
+def graded() -> dict[str, dict[str, object]]:
+    """domain -> profile -> its verdict now."""
     from scanner.api import get_profile
     from scanner.profiles import builtin_names
     from scanner.result import judge
 
     evidence = load_evidence()
-    for name in builtin_names():
-        profile = get_profile(name)
-        print(f"[{name}]")
-        for domain, ev in evidence.items():
-            v = judge(ev, profile).verdict
-            print(f'"{domain}" = "{v.grade} {v.score}"   # {" ".join(v.caps)}')
+    profiles = {name: get_profile(name) for name in builtin_names()}
+    return {domain: {name: judge(ev, p).verdict for name, p in profiles.items()}
+            for domain, ev in evidence.items()}
+
+
+def table() -> None:
+    for domain, by_profile in graded().items():
+        print(f"[{domain}]")
+        for name, v in by_profile.items():
+            print(f'{name} = "{v.grade} {v.score}"   # {" ".join(v.caps)}')
+
+
+def write() -> None:
+    """Rewrite the contract's "grade score" lines from what the code grades now; the header,
+    sources and whys stay. A domain new to the evidence needs its source and why by hand."""
+    import re
+
+    lines = CONTRACT.read_text(encoding="utf-8").splitlines(keepends=True)
+    now = graded()
+    domain = None
+    out = []
+    for line in lines:
+        head = re.match(r'\[domains\."(.*)"\]', line)
+        if head:
+            domain = head.group(1)
+        m = re.match(r'([a-z0-9-]+) = "(.*)"$', line.rstrip("\n"))
+        if domain in now and m and m.group(1) in now[domain]:
+            v = now[domain][m.group(1)]
+            line = f'{m.group(1)} = "{v.grade} {v.score}"\n'
+        out.append(line)
+    CONTRACT.write_text("".join(out), encoding="utf-8")
 
 
 if __name__ == "__main__":
@@ -178,3 +206,5 @@ if __name__ == "__main__":
         regenerate()
     if "--table" in sys.argv:
         table()
+    if "--write" in sys.argv:
+        write()
