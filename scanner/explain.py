@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from scanner.findings import SEVERITY, Status, domain_statuses
 from scanner.profiles import Profile
 from scanner.rating import (CAP, ENV_CAP, GRADES, MEANINGS, NOT_COMPLIANT_MAX, NOT_GRADED, NO_GRADE,
-                            Observation, Rating, assess, category_scores, improvements, observe)
+                            Observation, Rating, assess, category_scores, improvements, observe,
+                            recall)
 from scanner.rating import _KIND_ORDER  # the caps' order, shared with their sorting
 from scanner.result import DomainResult
 
@@ -142,8 +143,12 @@ def of_result(r: DomainResult, profile: Profile) -> tuple[Observation, Rating]:
     slot = _result_memo[0]
     if slot is not None and slot[0] is r and slot[1] is profile:
         return slot[2], slot[3]
-    obs = observe(r.findings, r.evidence)
-    rating = assess(obs, profile, _categories(), r.evidence)
+    known = recall(r.findings, profile)           # judged just now: rated with its verdict
+    if known is not None:
+        obs, rating = known
+    else:
+        obs = observe(r.findings, r.evidence)
+        rating = assess(obs, profile, _categories(), r.evidence)
     _result_memo[0] = [r, profile, obs, rating, None]
     return obs, rating
 

@@ -418,10 +418,15 @@ def improvements(obs: Observation, profile: Profile, categories: Mapping[str, st
     done: list[str] = []
     now = current
     while todo and grade_rank(now.grade) < target:
-        trials = [(c, rate([*done, c])) for c in todo]
-        c, best = max(trials, key=lambda t: (grade_rank(t[1].grade), t[1].score))
-        group = [c]
-        if grade_rank(best.grade) <= grade_rank(now.grade):
+        # the first fix, in priority order, that raises the grade on its own; else the
+        # smallest group that does
+        group, best = [], now
+        for c in todo:
+            trial = rate([*done, c])
+            if grade_rank(trial.grade) > grade_rank(now.grade):
+                group, best = [c], trial
+                break
+        if not group:
             group, best = _smallest_raise(todo, done, now, rate)
         steps.append(Step(tuple(group), now.grade, best.grade, now.score, best.score))
         done.extend(group)
@@ -463,3 +468,25 @@ def distribution(grades: Mapping[str, int]) -> list[tuple[str, int]]:
     out = [(g, grades.get(g, 0)) for g in (*GRADES, NOT_GRADED)]
     old = sum(n for g, n in grades.items() if g not in GRADES and g != NOT_GRADED)
     return out + [(NO_GRADE, old)] if old else out
+
+
+# One slot: the last domain rated by ``rate_findings`` (the verdict of ``judge``), so the report
+# writer that renders the result next (its category scores, its fixes) does not rate it again.
+_last: list = [None]
+
+
+def rate_findings(findings: Sequence[Finding], profile: Profile, categories: Mapping[str, str],
+                  evidence: DomainEvidence | None = None) -> tuple[Observation, Rating]:
+    obs = observe(findings, evidence)
+    rating = assess(obs, profile, categories, evidence)
+    _last[0] = (findings, profile, obs, rating)
+    return obs, rating
+
+
+def recall(findings: Sequence[Finding], profile: Profile) -> tuple[Observation, Rating] | None:
+    """The observation and rating of these very findings under this very profile, if they were
+    the last rated (identity, not equality: a stored result decoded again is rated again)."""
+    slot = _last[0]
+    if slot is not None and slot[0] is findings and slot[1] is profile:
+        return slot[2], slot[3]
+    return None

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from scanner.findings import SEVERITY, Finding, Status, domain_statuses
 from scanner.profiles import Profile
-from scanner.rating import GROUP_TITLES, GUIDE_VERSION, SCORE_GROUPS, assess, observe
+from scanner.rating import GROUP_TITLES, GUIDE_VERSION, SCORE_GROUPS, rate_findings
 
 if TYPE_CHECKING:
     from scanner.evidence import DomainEvidence
@@ -48,7 +48,7 @@ def grade(findings: Sequence[Finding], profile: Profile, categories: Mapping[str
           evidence: DomainEvidence | None = None) -> Verdict:
     """``evidence`` is needed by requirements with a ``match`` (without it they are
     undetermined) and tells the rating which SMTP subjects are submission ports."""
-    r = assess(observe(findings, evidence), profile, categories, evidence)
+    _, r = rate_findings(findings, profile, categories, evidence)
     return Verdict(profile.name, r.compliant, r.score, r.failed, r.undetermined,
                    r.grade, r.caps, GUIDE_VERSION)
 
