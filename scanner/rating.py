@@ -406,12 +406,20 @@ def improvements(obs: Observation, profile: Profile, categories: Mapping[str, st
         """The rating with ``checks`` (and the followers of their families) passed and their
         requirements met: what ``assess(..., fixed=...)`` gives, from the current rating's
         parts - a check's penalty and requirement depend on that check alone."""
-        chosen = set(checks)
-        fams = {_family(c) for c in chosen}
-        chosen.update(c for c in followers if _family(c) in fams)
-        return _graded(obs, tuple(p for p in current.penalties if p.check not in chosen),
-                       tuple(c for c in current.failed if c not in chosen),
-                       tuple(c for c in current.undetermined if c not in chosen), True, None)
+        chosen = frozenset(checks)
+        known = tried.get(chosen)
+        if known is not None:
+            return known
+        if followers:
+            fams = {_family(c) for c in chosen}
+            chosen = chosen | {c for c in followers if _family(c) in fams}
+        result = tried[chosen] = _graded(
+            obs, tuple(p for p in current.penalties if p.check not in chosen),
+            tuple(c for c in current.failed if c not in chosen),
+            tuple(c for c in current.undetermined if c not in chosen), True, None)
+        return result
+
+    tried: dict[frozenset[str], Rating] = {}
 
     target = grade_rank(rate(todo).grade)
     steps: list[Step] = []
