@@ -4,12 +4,13 @@ file of it is whole: a failure while writing (disk full) leaves the previous set
 never a new results.jsonl beside last night's CSVs."""
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import IO, BinaryIO, TextIO
 
 from scanner.errors import UsageError
 
@@ -29,11 +30,21 @@ class FileSet:
 
     @contextmanager
     def text(self, path: Path, *, newline: str | None = None) -> Iterator[TextIO]:
+        with self._temporary(path, "w", encoding="utf-8", newline=newline) as fh:
+            yield fh
+
+    @contextmanager
+    def binary(self, path: Path) -> Iterator[BinaryIO]:
+        with self._temporary(path, "wb") as fh:
+            yield fh
+
+    @contextmanager
+    def _temporary(self, path: Path, mode: str, **how: object) -> Iterator[IO]:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
             os.fchmod(fd, 0o666 & ~_umask())   # mkstemp makes 0600; reports get normal modes
-            with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as fh:
+            with os.fdopen(fd, mode, **how) as fh:
                 yield fh
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -41,6 +52,16 @@ class FileSet:
             _unlink(tmp)
             raise
         self._ready.append((tmp, path))
+
+    def digests(self) -> dict[Path, dict]:
+        """Target -> {"sha256", "bytes"} of every finished file, read back from disk: the
+        bytes a reader of the committed set will find (the integrity manifest lists them)."""
+        out = {}
+        for tmp, path in self._ready:
+            with open(tmp, "rb") as fh:
+                digest = hashlib.file_digest(fh, "sha256")
+            out[path] = {"sha256": digest.hexdigest(), "bytes": os.path.getsize(tmp)}
+        return out
 
     def commit(self) -> None:
         """Rename every finished file into place, back to back, then sync the folders."""

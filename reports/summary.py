@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from scanner.findings import Status, domain_statuses
 from scanner.profiles import Profile
 from scanner.explain import category_scores_of
-from scanner.rating import distribution
+from scanner.rating import distribution, distribution_text
 from scanner.result import DomainResult
 
 
@@ -26,6 +26,7 @@ class Summary:
     group_totals: Counter = field(default_factory=Counter)        # group -> sum of scores
     group_counts: Counter = field(default_factory=Counter)        # group -> domains scored
     grades: Counter = field(default_factory=Counter)              # grade -> domains ("" none)
+    guides: set[str] = field(default_factory=set)   # rating guide versions of the grades
 
     def add(self, r: DomainResult) -> None:
         v = r.verdict
@@ -36,7 +37,8 @@ class Summary:
         self.undetermined += verdict_state(r) == "undetermined"
         statuses = domain_statuses(r.findings)
         self.not_tested += Status.ERROR in statuses.values()
-        self.grades[v.grade] += 1
+        self.grades[v.grade] += 1           # "" for a verdict stored before the rating guide
+        self.guides.add(v.guide)
         if r.evidence.valid:
             self.scores[min(v.score // 10, 9)] += 1
             for group, value in domain_groups(r, self.profile).items():
@@ -52,7 +54,7 @@ class Summary:
 
     def grades_text(self) -> str:
         """'A 2, B 1, F 3, not graded 1': the grades that occur, best first."""
-        return ", ".join(f"{g} {n}" for g, n in self.grade_buckets() if n) or "none"
+        return distribution_text(self.grades)
 
     @property
     def not_compliant(self) -> int:

@@ -11,7 +11,7 @@ from scanner.profiles import Profile
 from scanner.result import DomainResult
 from scanner.serde import dumps
 
-from .columns import DETAIL_COLUMNS, FINDING_COLUMNS, LEAD_COLUMNS, TRAIL_COLUMNS, domain_row
+from .columns import DETAIL_COLUMNS, FINDING_COLUMNS, LEAD_COLUMNS, domain_row
 from .files import FileSet
 from .safe import csv_cell
 from .summary import Summary
@@ -27,26 +27,31 @@ def tabular_writer(out: Path, check_ids: list[str], profile: Profile,
         dom = csv.writer(stack.enter_context(files.text(out / "domains.csv", newline="")))
         fnd = csv.writer(stack.enter_context(files.text(out / "findings.csv", newline="")))
         jsonl = stack.enter_context(files.text(out / "results.jsonl"))
-        dom.writerow([*LEAD_COLUMNS, *check_ids, *DETAIL_COLUMNS, *TRAIL_COLUMNS])
+        dom.writerow([*LEAD_COLUMNS, *check_ids, *DETAIL_COLUMNS])
         fnd.writerow(FINDING_COLUMNS)
 
         def add(r: DomainResult) -> None:
             summary.add(r)
             dom.writerow([csv_cell(v) for v in domain_row(r, check_ids)])
-            name = r.evidence.domain or r.evidence.input
-            for f in r.findings:
-                fnd.writerow([csv_cell(v) for v in
-                              (name, f.check, f.subject, f.status.value, f.message, f.remediation)])
+            fnd.writerows(finding_rows(r))
             jsonl.write(result_line(r))
 
         yield add, summary
 
 
+def finding_rows(r: DomainResult) -> Iterator[list[str]]:
+    """findings.csv's rows of one domain (FINDING_COLUMNS), cells neutralised (csv_cell)."""
+    name = r.evidence.domain or r.evidence.input
+    for f in r.findings:
+        yield [csv_cell(v) for v in
+               (name, f.check, f.subject, f.status.value, f.message, f.remediation)]
+
+
 def result_line(r: DomainResult) -> str:
     """One line of results.jsonl: the domain, its verdict, findings and evidence, as compact
-    JSON written by the generated encoders of ``serde.dumps`` (the same text as
-    ``json.dumps`` of ``to_jsonable`` of each part, ~3x cheaper: results.jsonl was the report
-    worker's largest cost; tests/reports/test_result_line.py holds the reference)."""
+    JSON written by ``serde.dumps`` (msgspec; the same text as ``json.dumps`` of
+    ``to_jsonable`` of the whole line, which tests/reports/test_result_line.py holds as the
+    reference)."""
     ev = r.evidence
     return (f'{{"domain":{json.dumps(ev.domain, ensure_ascii=False)},'
             f'"input":{json.dumps(ev.input, ensure_ascii=False)},"status":"{r.status}",'

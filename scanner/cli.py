@@ -1,7 +1,8 @@
 """The command line: a thin synchronous layer over the Python API.
 
 Every error a user can cause ends as one line on stderr and exit status 2, never a traceback.
-Exit statuses: 0 ran, 1 --fail-on matched, 2 usage/input error, 3 interrupted (SIGINT/SIGTERM).
+Exit statuses: 0 ran, 1 --fail-on matched, 2 usage/input error, 3 interrupted (SIGINT/SIGTERM),
+70 internal error (a bug).
 
 ``--config FILE`` (before or after the command) names a TOML configuration file; without it
 the per-user one is read if it exists (scanner/config.py). Command-line options win.
@@ -16,8 +17,9 @@ from pathlib import Path
 
 from scanner.errors import MxauditError
 
-COMMANDS = ("scan", "demo", "report", "history", "diff", "verify_dkim")
-CONFIGURED = ("scan", "report", "history", "diff")   # commands that read the config file
+COMMANDS = ("scan", "check", "demo", "report", "history", "diff", "verify", "schema",
+            "verify_dkim")
+CONFIGURED = ("scan", "check", "report", "history", "diff")   # commands that read the config file
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,6 +19,9 @@ command-line option, and an option given on the command line wins::
     fail_on = "fail"
     log_format = "json"
     quiet = false
+    pdf = true                                      # report.pdf too (mxaudit[pdf])
+    metrics = "/var/lib/node_exporter/textfile/mxaudit.prom"   # Prometheus text file
+    metrics_domains = false                         # one series per domain in it
 
 An unknown key or a bad value is a usage error (exit 2) that names the file and the key.
 """
@@ -125,9 +128,15 @@ KEYS: dict[str, tuple[str, Callable[[object], object], bool]] = {
     "fail_on": ("fail_on", _choice(*FAIL_ON), False),
     "log_format": ("log_format", _choice(*LOG_FORMATS), False),
     "quiet": ("quiet", _bool, False),
+    "pdf": ("pdf", _bool, False),
+    "metrics": ("metrics", _str, True),
+    "metrics_domains": ("metrics_domains", _bool, False),
 }
 # Keys that matter to commands other than scan (all keys are still validated).
-SHARED_KEYS = ("db",)
+SHARED_KEYS = ("db", "pdf")
+# `check` takes the scan's settings but not where to write or when to fail: an ad hoc look
+# keeps no history and writes no folder (nor PDF, nor metrics) unless its own command line asks.
+NOT_FOR_CHECK = ("out", "db", "fail_on", "pdf", "metrics", "metrics_domains")
 
 
 def load_config(path: Path | None) -> dict[str, object]:
@@ -169,11 +178,14 @@ def apply_config(args: argparse.Namespace, command: str) -> None:
     settings = load_config(getattr(args, "config", None))
     args.explicit = {k for k, v in vars(args).items() if v not in (None, [], False)}
     for attr, value in settings.items():
-        if command != "scan" and attr not in SHARED_KEYS:
+        if command == "check":
+            if attr in NOT_FOR_CHECK:
+                continue
+        elif command != "scan" and attr not in SHARED_KEYS:
             continue
         if not hasattr(args, attr) or getattr(args, attr) not in (None, []):
             continue
-        if attr in ("ca_file", "db"):
+        if attr in ("ca_file", "db", "metrics"):
             value = Path(str(value))
         setattr(args, attr, value)
 

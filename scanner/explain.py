@@ -73,7 +73,7 @@ def explain(r: DomainResult, profile: Profile) -> Explanation:
 def fix_action(check: str, r: DomainResult, profile: Profile, current: Rating) -> str:
     """What to do about one check: the requirement to meet when only the profile's ``match``
     fails, else the remediation of its worst finding, else the check's own."""
-    from scanner.registry import all_checks
+    from scanner.checks import all_checks
 
     mine = [f for f in r.findings if f.check == check]
     status = domain_statuses(mine).get(check)

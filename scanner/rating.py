@@ -478,6 +478,11 @@ def distribution(grades: Mapping[str, int]) -> list[tuple[str, int]]:
     return out + [(NO_GRADE, old)] if old else out
 
 
+def distribution_text(grades: Mapping[str, int]) -> str:
+    """'A 2, B 1, F 3, not graded 1': the grades that occur, best first ("none" for none)."""
+    return ", ".join(f"{g} {n}" for g, n in distribution(grades) if n) or "none"
+
+
 # One slot: the last domain rated by ``rate_findings`` (the verdict of ``judge``), so the report
 # writer that renders the result next (its category scores, its fixes) does not rate it again.
 _last: list = [None]

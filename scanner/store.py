@@ -27,7 +27,7 @@ from scanner.errors import StoreError, UsageError
 from scanner.evidence import DomainEvidence
 from scanner.findings import Finding
 from scanner.result import DomainResult
-from scanner.serde import dumps, from_jsonable
+from scanner.serde import dumps, loads
 from scanner.verdict import Verdict
 
 SCHEMA_VERSION = 2
@@ -254,6 +254,12 @@ class Store:
                                "ORDER BY id DESC LIMIT 1", (COMPLETE,)).fetchone()
         return None if row is None else _scan_record(row)
 
+    def latest_complete(self) -> ScanRecord | None:
+        """The newest scan that completed (the metrics' "last complete scan")."""
+        row = self._db.execute(f"SELECT {_SCAN_COLUMNS} FROM scans WHERE state = ? "
+                               "ORDER BY id DESC LIMIT 1", (COMPLETE,)).fetchone()
+        return None if row is None else _scan_record(row)
+
     def previous_scan(self, scan_id: int) -> ScanRecord | None:
         """The newest scan before ``scan_id`` that ended (complete or interrupted)."""
         row = self._db.execute(f"SELECT {_SCAN_COLUMNS} FROM scans WHERE id < ? AND finished "
@@ -323,9 +329,8 @@ def _decode_rows(cur) -> Iterator[DomainResult]:
 
 def decode_result(evidence: str, findings: str, verdict: str) -> DomainResult:
     """One stored row's three JSON columns back into a DomainResult."""
-    return DomainResult(from_jsonable(DomainEvidence, json.loads(evidence)),
-                        from_jsonable(tuple[Finding, ...], json.loads(findings)),
-                        from_jsonable(Verdict, json.loads(verdict)))
+    return DomainResult(loads(DomainEvidence, evidence), loads(tuple[Finding, ...], findings),
+                        loads(Verdict, verdict))
 
 
 def diff_key(domain: str, input_text: str) -> tuple[bool, str]:

@@ -63,6 +63,19 @@ def _network_guard():
             setattr(socket.socket, name, fn)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _outputs_follow_their_schemas(tmp_path_factory):
+    """When the session ends, every results.jsonl line and manifest.json that the suite's
+    scans wrote under the session's temporary folders must validate against the published
+    JSON Schemas (docs/schema, tests/schema_check.py); a failure is reported at teardown."""
+    yield
+    from tests.schema_check import check_tree
+
+    checked, problems = check_tree(tmp_path_factory.getbasetemp())
+    assert not problems, f"{len(problems)} schema problem(s) in {checked} files:\n" + \
+        "\n".join(problems[:20])
+
+
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory):
     """A started LabWorld (CA, DNS server, ports) shared by the whole session."""

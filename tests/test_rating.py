@@ -14,7 +14,7 @@ from scanner.profiles import Profile, Requirement, parse_profile
 from scanner.explain import cap_groups, explain_cap
 from scanner.rating import (CAP, GRADES, GUIDE_VERSION, MEANINGS, NOT_GRADED, PENALTY, assess, band,
                             distribution, grade_rank, improvements, observe)
-from scanner.registry import all_checks
+from scanner.checks import all_checks
 from scanner.serde import from_jsonable
 from scanner.verdict import Verdict, grade
 

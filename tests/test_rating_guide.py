@@ -8,7 +8,7 @@ from pathlib import Path
 from scanner.profiles import PLANNED_CHECKS
 from scanner.profiles.severity import DEFAULTS
 from scanner.rating import BANDS, CAP, COMPLIANT_MIN, GUIDE_VERSION, MEANINGS, NOT_COMPLIANT_MAX, PENALTY
-from scanner.registry import all_checks
+from scanner.checks import all_checks
 
 GUIDE = (Path(__file__).resolve().parents[1] / "docs" / "rating.md").read_text(encoding="utf-8")
 

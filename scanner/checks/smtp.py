@@ -30,7 +30,7 @@ WEAK_AUTH = ("CRAM-MD5", "DIGEST-MD5")
 EXPIRY_WARN = timedelta(days=14)
 MIN_KEY_BITS = {"RSA": 2048, "DSA": 2048, "EC": 256}
 
-Verdict = tuple[Status, str]
+Judgement = tuple[Status, str]   # (status, message) of one subject
 _ERROR_FAILURES = (Failure.TIMEOUT, Failure.RESET, Failure.UNREACHABLE, Failure.PROTOCOL)
 
 
@@ -298,7 +298,7 @@ def cert_expiry(ev: DomainEvidence) -> Iterable[Outcome]:
     def fn(p, chain, trusted, trust_error) -> Verdict:
         if now is None:
             return Status.ERROR, "no scan time recorded: cannot judge validity"
-        worst: Verdict = (Status.PASS, "")
+        worst: Judgement = (Status.PASS, "")
         # the leaf and the intermediates it was served with (a root sent along is ignored)
         for i, cert in enumerate(chain):
             if i and cert.self_issued:

@@ -15,7 +15,8 @@ from scanner.registry import Outcome, check
 from scanner.parsers.spf import SpfRecord
 from scanner.parsers.spf import parse_spf as _parse_spf
 from scanner.parsers.tagvalue import clip
-from scanner.checks._policy import family, listing, unanswered
+from scanner.checks._policy import listing
+from scanner.derived import family, unanswered
 
 LOOKUP_LIMIT = 10        # RFC 7208 4.6.4
 VOID_LIMIT = 2

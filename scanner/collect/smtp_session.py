@@ -67,7 +67,7 @@ class Transcript:
 
 
 @dataclass(frozen=True)
-class Reply:
+class SmtpReply:
     code: int
     lines: tuple[str, ...]   # text after the code, per line (bounded)
 
@@ -90,7 +90,7 @@ class SmtpSession:
         self.timeout = timeout
         self.transcript = transcript
 
-    async def read_reply(self, step: str) -> Reply:
+    async def read_reply(self, step: str) -> SmtpReply:
         """One whole reply within one step timeout (a server that drips a long reply line by
         line cannot stretch it). ``asyncio.timeout``, not ``wait_for``: no Task per read."""
         try:
@@ -99,7 +99,7 @@ class SmtpSession:
         except TimeoutError as exc:
             raise classify(exc, step) from None
 
-    async def _read_reply(self, step: str) -> Reply:
+    async def _read_reply(self, step: str) -> SmtpReply:
         lines: list[str] = []
         total = 0
         code = None
@@ -130,7 +130,7 @@ class SmtpSession:
                 break
         extra = f" (+{len(lines) - 1} lines)" if len(lines) > 1 else ""
         self.transcript.add(f"S: {code} {lines[0]}{extra}")
-        return Reply(code, tuple(lines))
+        return SmtpReply(code, tuple(lines))
 
     async def send(self, command: str, step: str | None = None) -> None:
         self.transcript.add(f"C: {command}")
@@ -141,12 +141,12 @@ class SmtpSession:
         except Exception as exc:
             raise classify(exc, step or command.split(" ", 1)[0]) from None
 
-    async def command(self, command: str) -> Reply:
+    async def command(self, command: str) -> SmtpReply:
         step = command.split(" ", 1)[0].split(":", 1)[0]
         await self.send(command, step)
         return await self.read_reply(step)
 
-    async def ehlo(self, name: str) -> tuple[Reply, bool]:
+    async def ehlo(self, name: str) -> tuple[SmtpReply, bool]:
         """EHLO, falling back to HELO when EHLO is refused. Returns (reply, used_helo)."""
         reply = await self.command(f"EHLO {name}")
         if reply.code in (500, 501, 502, 504):
@@ -164,7 +164,7 @@ class SmtpSession:
             pass
 
 
-def extensions_of(reply: Reply) -> tuple[str, ...]:
+def extensions_of(reply: SmtpReply) -> tuple[str, ...]:
     """EHLO reply -> extension lines, keyword upper-cased ('AUTH PLAIN LOGIN', 'STARTTLS')."""
     if reply.code != 250:
         return ()

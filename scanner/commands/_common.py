@@ -7,6 +7,7 @@ Exit statuses: 0 the command ran; 1 --fail-on matched (diff: --fail-on-worse mat
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from scanner.errors import UsageError
@@ -16,13 +17,14 @@ from scanner.run.progress import LOG_FORMATS
 from scanner.verdict import FAIL_ON
 
 
-def add_output_options(p: argparse.ArgumentParser, *, out_required: bool = True) -> None:
+def add_output_options(p: argparse.ArgumentParser, *, out_required: bool = True,
+                       history: str = "default ~/.local/share/mxaudit/history.sqlite") -> None:
     g = p.add_argument_group("output")
     g.add_argument("--out", required=out_required, metavar="DIR",
                    help="folder for report.html, domains.csv, findings.csv, results.jsonl; "
                         "{date}, {time} and {scan} are replaced (dated folders for nightly runs)")
     g.add_argument("--db", type=Path, metavar="PATH",
-                   help="scan history database (default ~/.local/share/mxaudit/history.sqlite)")
+                   help=f"scan history database ({history})")
     g.add_argument("--fail-on", choices=FAIL_ON, metavar="STATUS",
                    help="exit 1 when a required check of the profile is at STATUS or worse for any "
                         "domain (fail; error = fail or could-not-test; warn = any of these)")
@@ -31,6 +33,37 @@ def add_output_options(p: argparse.ArgumentParser, *, out_required: bool = True)
     g.add_argument("--log-format", choices=LOG_FORMATS,
                    help="structured log lines on stderr instead of the progress bar (the default "
                         "when stderr is not a terminal: text)")
+    add_pdf_option(g)
+
+
+def add_pdf_option(g) -> None:
+    g.add_argument("--pdf", action="store_true", default=None,
+                   help="also write report.pdf, the audit pack for paper (needs WeasyPrint: "
+                        "pip install 'mxaudit[pdf]')")
+
+
+def add_metrics_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("monitoring")
+    g.add_argument("--metrics", type=Path, metavar="FILE",
+                   help="write a Prometheus text-format file at the end of the scan, atomically "
+                        "(for node_exporter's textfile collector: a name ending in .prom)")
+    g.add_argument("--metrics-domains", action="store_true", default=None,
+                   help="add one series per domain to the --metrics file (compliant, score, "
+                        "grade); without it the labels are bounded")
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Before a scan: what --pdf and --metrics need is there (exit 2 now, not after hours)."""
+    if getattr(args, "pdf", None):
+        from reports.pdf import require
+        require()
+    metrics = getattr(args, "metrics", None)
+    if metrics is not None:
+        folder = Path(metrics).parent
+        if Path(metrics).is_dir():
+            raise UsageError(f"--metrics {metrics}: is a folder; name the file to write")
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            raise UsageError(f"--metrics {metrics}: folder {folder} is missing or not writable")
 
 
 def add_scan_options(p: argparse.ArgumentParser) -> None:

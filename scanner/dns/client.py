@@ -27,7 +27,7 @@ import dns.resolver
 import dns.reversename
 
 from scanner.errors import UsageError
-from scanner.dns.wire import Reply, UdpMux, name_query_wire, plain_name_wire
+from scanner.dns.wire import DnsReply, UdpMux, name_query_wire, plain_name_wire
 from scanner.evidence.dns import DnsOutcome, DnsResult
 from scanner.memo import SharedOnce
 
@@ -76,7 +76,7 @@ _Question = tuple[bytes, int, bool]     # the query's wire (ID 0), the type's co
 
 class DnsClient:
     """Queries go out through ``dnswire.UdpMux`` (one UDP socket per nameserver; see there
-    why); responses are read by ``dnswire.parse_reply`` (a ``Reply``) or, when it is unsure,
+    why); responses are read by ``dnswire.parse_reply`` (a ``DnsReply``) or, when it is unsure,
     parsed and chained by dnspython (a Message); each question is answered once per scan."""
 
     def __init__(self, nameservers: Sequence[tuple[str, int]] = (), *, timeout: float = 5.0,
@@ -121,7 +121,7 @@ class DnsClient:
         return self._lookup(*key)
 
     async def _lookup(self, name: str, rdtype: str, question: "_Question | None" = None,
-                      first: "Reply | dns.message.Message | None | object" = _UNASKED) -> DnsResult:
+                      first: "DnsReply | dns.message.Message | None | object" = _UNASKED) -> DnsResult:
         """Retries on timeout, the next server on SERVFAIL or REFUSED, TCP when truncated,
         CNAME chains followed within the answer; a ``max_in_flight`` slot held throughout.
         ``question`` and ``first`` given: a question of ``_lookup_many`` going on after its
@@ -381,13 +381,13 @@ def _rdtype_code(rdtype: str) -> tuple[int, bool]:
     return found
 
 
-def _from_response(name: str, rdtype: str, response: "Reply | dns.message.Message") -> DnsResult:
+def _from_response(name: str, rdtype: str, response: "DnsReply | dns.message.Message") -> DnsResult:
     rcode = response.rcode()
     if rcode == dns.rcode.NXDOMAIN:
         return DnsResult(name, rdtype, DnsOutcome.NXDOMAIN)
     if rcode != dns.rcode.NOERROR:
         return DnsResult(name, rdtype, DnsOutcome.ERROR, detail=f"server answered {dns.rcode.to_text(rcode)}")
-    if isinstance(response, Reply):
+    if isinstance(response, DnsReply):
         if response.error:
             return DnsResult(name, rdtype, DnsOutcome.ERROR, detail=response.error)
         if response.records is None:

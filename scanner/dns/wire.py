@@ -126,7 +126,7 @@ def name_query_wire(name_wire: bytes, rdtype: int) -> bytes:
     return _HEADER + name_wire + struct.pack("!HH", rdtype, dns.rdataclass.IN) + _OPT
 
 
-class Reply:
+class DnsReply:
     """What the client reads of a response the fast parser understood completely: the
     header flags, the RCODE and, for NOERROR, the outcome of the CNAME chase (``records``
     None: NODATA; ``error`` set: the chain was too long). Duck-types the two things the
@@ -143,7 +143,7 @@ class Reply:
         return self.rc
 
     def __repr__(self) -> str:
-        return (f"Reply(flags={self.flags:#x}, rc={self.rc}, canonical={self.canonical!r}, "
+        return (f"DnsReply(flags={self.flags:#x}, rc={self.rc}, canonical={self.canonical!r}, "
                 f"records={self.records!r}, error={self.error!r})")
 
 
@@ -266,7 +266,7 @@ def _text(rtype: int, value) -> str:
     return _name_text(value)
 
 
-def parse_reply(data: bytes, qkey: bytes, rdtype: int) -> Reply | None:
+def parse_reply(data: bytes, qkey: bytes, rdtype: int) -> DnsReply | None:
     """The response to the question (``qkey``: the qname's wire form without the root
     label, lower case; ``rdtype``; class IN), the ID already matched, or None when this
     parser cannot vouch for giving exactly what the dnspython path gives
@@ -309,12 +309,12 @@ def parse_reply(data: bytes, qkey: bytes, rdtype: int) -> Reply | None:
         return None
     rc = flags & 0xF
     if rc != dns.rcode.NOERROR:
-        return Reply(flags, rc)
+        return DnsReply(flags, rc)
     return _chase(flags, qname, rdtype, rrsets)
 
 
 def _chase(flags: int, qname: bytes, rdtype: int,
-           rrsets: dict[tuple[bytes, int], dict[bytes, object]]) -> Reply:
+           rrsets: dict[tuple[bytes, int], dict[bytes, object]]) -> DnsReply:
     """``Message.resolve_chaining`` (dnspython 2.9): from the question's name, take the
     rrset of the asked type, else follow the first (only) CNAME of the name, at most 16
     times (the 16th hop is already too long)."""
@@ -331,11 +331,11 @@ def _chase(flags: int, qname: bytes, rdtype: int,
         qname = next(iter(cname.values()))
         count += 1
     if count >= _MAX_CHAIN:
-        return Reply(flags, dns.rcode.NOERROR, error="CNAME chain too long (loop?)")
+        return DnsReply(flags, dns.rcode.NOERROR, error="CNAME chain too long (loop?)")
     canonical = _name_text(qname)
     if answer is None:
-        return Reply(flags, dns.rcode.NOERROR, canonical)
-    return Reply(flags, dns.rcode.NOERROR, canonical,
+        return DnsReply(flags, dns.rcode.NOERROR, canonical)
+    return DnsReply(flags, dns.rcode.NOERROR, canonical,
                  tuple(_text(rdtype, value) for value in answer.values()))
 
 
@@ -378,7 +378,7 @@ class _Pending:
                  qkey: bytes | None = None, wire: bytes = b"") -> None:
         self.fut, self.qname, self.rdtype, self.qkey, self.wire = fut, qname, rdtype, qkey, wire
 
-    def decode(self, data: bytes) -> "Reply | dns.message.Message | None":
+    def decode(self, data: bytes) -> "DnsReply | dns.message.Message | None":
         """The reply, or None: garbage, or not an answer to this question."""
         if self.qkey is not None:
             reply = parse_reply(data, self.qkey, self.rdtype)
@@ -482,9 +482,9 @@ class UdpMux:
         in the bench profile."""
         return await self._exchange(wire, _Pending(None, qname, rdtype), timeout)
 
-    async def ask(self, wire: bytes, rdtype: int, timeout: float) -> "Reply | dns.message.Message | None":
+    async def ask(self, wire: bytes, rdtype: int, timeout: float) -> "DnsReply | dns.message.Message | None":
         """``wire``: from ``query_wire``/``name_query_wire`` (one question). The response,
-        parsed by ``parse_reply`` when it can (a ``Reply``), else by dnspython (a Message);
+        parsed by ``parse_reply`` when it can (a ``DnsReply``), else by dnspython (a Message);
         None on timeout."""
         return await self._exchange(wire, _Pending(None, None, rdtype, wire[12:-16].lower(), wire),
                                     timeout)
@@ -492,7 +492,7 @@ class UdpMux:
     def ask_soon(self, wire: bytes, rdtype: int, timeout: float,
                  then: Callable[[asyncio.Future], None], *, fast: bool = True) -> asyncio.Future:
         """``ask`` without a coroutine: sends the query now and returns its future (a
-        ``Reply``, a Message, or None on timeout; cancel it to abandon the query). Once it is
+        ``DnsReply``, a Message, or None on timeout; cancel it to abandon the query). Once it is
         done and the query's bookkeeping is cleared, ``then(future)`` is called, as a done
         callback would be (one callback per query, no Task: ``DnsClient.query_many`` sends a
         domain's DKIM questions this way). ``fast=False``: dnspython parses the answer, as

@@ -30,7 +30,9 @@ Behaviours (``BEHAVIOURS``):
   ``greet_554``, ``reset`` (RST once the client waits for the greeting / TLS hello), ``starttls_454`` (advertise STARTTLS,
   answer 454), ``endless_line`` (a greeting line that never ends), ``huge_reply`` (a 1 MB
   EHLO reply), ``close_mid_handshake`` (220 to STARTTLS, then close when the ClientHello
-  arrives; on submissions: close at the ClientHello).
+  arrives; on submissions: close at the ClientHello), ``hostile_greeting`` (a 554 greeting
+  whose text carries ESC/OSC sequences, C1 controls, a bidi override, rich markup and an
+  emoji code: ``HOSTILE_GREETING``; what a terminal must never interpret).
 """
 from __future__ import annotations
 
@@ -53,7 +55,9 @@ __all__ = ["BEHAVIOURS", "LabSmtpHost", "start_smtp_host"]
 AIOSMTPD_BEHAVIOURS = ("good", "no_starttls", "auth_before_tls", "mail_in_clear",
                        "tls10_only", "weak_cipher")
 RAW_BEHAVIOURS = ("tarpit", "greet_554", "reset", "starttls_454", "endless_line",
-                  "huge_reply", "close_mid_handshake")
+                  "huge_reply", "close_mid_handshake", "hostile_greeting")
+HOSTILE_GREETING = ("554 5.7.1 \x1b[2J\x1b[H\x1b]0;pwned\x07 \x9b31m [bold green]PASS[/bold green] "
+                    "[link=file:///etc/passwd]x[/link] :warning: \u202eevil\r\n").encode()
 BEHAVIOURS = AIOSMTPD_BEHAVIOURS + RAW_BEHAVIOURS
 ROLES = ("smtp", "submissions", "submission")
 
@@ -195,8 +199,9 @@ class LabSmtpHost:
             return
         if role == "submissions":        # the remaining behaviours speak SMTP in clear
             return
-        if b == "greet_554":
-            writer.write(b"554 5.7.1 lab: no service for you\r\n")
+        if b in ("greet_554", "hostile_greeting"):
+            writer.write(HOSTILE_GREETING if b == "hostile_greeting"
+                         else b"554 5.7.1 lab: no service for you\r\n")
             await writer.drain()
             await reader.read(1024)
             return

@@ -40,8 +40,10 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scanner.derived import dmarc_policy, effective   # what the DMARC checks read, too
 from scanner.errors import UsageError
 from scanner.findings import Status
+from scanner.parsers.tagvalue import split_list
 from scanner.profiles.severity import SeverityRule, default_rule, parse_rule
 
 if TYPE_CHECKING:
@@ -74,16 +76,11 @@ def fact_values(fact: str, ev: DomainEvidence) -> tuple[str, ...] | None:
         return _spf_all(ev)
     if fact == "tls_rpt.rua_schemes":
         return _tls_rpt_schemes(ev)
-    from scanner.checks.dmarc import effective   # the checks' own parser and locator
-    from scanner.parsers.tagvalue import split_list
-
     rec, _ = effective(ev) if ev.records is not None else (None, None)
     if rec is None:
         return None
     tag = fact.removeprefix("dmarc.")
-    if tag == "policy":
-        tag = "sp" if rec.inherited and rec.tags.get("sp") is not None else "p"
-    value = rec.tags.get(tag)
+    value = dmarc_policy(ev) if tag == "policy" else rec.tags.get(tag)
     if value is None and tag in ("sp", "np"):
         value = rec.tags.get("p")
     if value is None:
@@ -106,7 +103,7 @@ def _spf_all(ev: DomainEvidence) -> tuple[str, ...] | None:
 
 def _tls_rpt_schemes(ev: DomainEvidence) -> tuple[str, ...] | None:
     from scanner.checks._policy import versioned_records
-    from scanner.parsers.tagvalue import parse, split_list
+    from scanner.parsers.tagvalue import parse
 
     if ev.records is None:
         return None

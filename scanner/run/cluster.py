@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -35,8 +34,8 @@ from scanner.errors import UsageError
 from scanner.evidence import DomainEvidence
 from scanner.inputs import Target
 from scanner.options import ScanOptions
-from scanner.run.driver import ScanStats, Sink, collect_stream
-from scanner.serde import dumps, from_jsonable
+from scanner.run.stream import ScanStats, Sink, collect_stream
+from scanner.serde import dumps, loads
 
 DEFAULT_SHARD_SIZE = 500
 CONNECT_TIMEOUT = 30.0  # seconds to reach the scheduler
@@ -83,7 +82,7 @@ def failed_shard(shard: Shard, reason: str) -> Iterator[DomainEvidence]:
 
 
 def decode_evidence(text: str) -> DomainEvidence:
-    return from_jsonable(DomainEvidence, json.loads(text))
+    return loads(DomainEvidence, text)
 
 
 def collect_on_cluster(targets: Iterable[Target], options: ScanOptions, sink: Sink,

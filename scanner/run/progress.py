@@ -156,12 +156,17 @@ def _duration(seconds: float) -> str:
 _SENTENCES = {
     "summary": "scan {scan} {state}: {domains} domains, {compliant} compliant under {profile} "
                "(grades {grades}), {incomplete} incomplete, in {seconds}s; reports in {out}",
+    "summary-stored": "scan {scan} {state}: {domains} domains, {compliant} compliant under "
+                      "{profile} (grades {grades}), {incomplete} incomplete, in {seconds}s; "
+                      "stored in the history",
     "interrupted": "scan {scan} interrupted by {signal}: {finished} domains finished and "
                    "reported; {hint}",
 }
 
 
 def _sentence(event: str, fields: dict) -> str:
+    if event == "summary" and fields.get("out") is None:
+        event = "summary-stored"     # mxaudit check --db: stored, no report folder
     try:
         return _SENTENCES[event].format(**fields)
     except (KeyError, IndexError):

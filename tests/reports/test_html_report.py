@@ -13,7 +13,7 @@ from reports.charts import histogram, horizontal_bars, stacked_bar
 from reports.html import evidence_view, group_findings
 from scanner.api import get_profile
 from scanner.findings import Finding, Status
-from scanner.registry import all_checks
+from scanner.checks import all_checks
 from tests.browser.synthetic import HOSTILE, results
 
 SPECS = all_checks()
@@ -191,7 +191,7 @@ def test_a_standards_profile_shows_what_it_does_not_assess(tmp_path):
     """tr-03108: the report lists the TR's requirements this version cannot see - its
     [[not_assessed]] entries and, in a build without the DANE checks, the pending DANE and
     DNSSEC lines - beside the profile, and each compliant domain points at them."""
-    from scanner.registry import all_checks
+    from scanner.checks import all_checks
 
     page = render(tmp_path, n=40, profile="tr-03108")
     section = page[page.index('<table class="not-assessed">'):]

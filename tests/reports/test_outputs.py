@@ -55,13 +55,15 @@ def out(tmp_path):
 
 def test_domains_csv(out):
     rows = list(csv.reader(open(out / "domains.csv", newline="", encoding="utf-8")))
-    # the grade columns come after every other column: existing positions never move
+    # columns are appended (the grade columns after the detail columns): positions never move
     assert rows[0] == ["domain", "input", "status", "compliant", "score", *CHECKS,
-                       "mx_hosts", "mx_addresses", "scan_error", "grade", "caps", "rating_guide"]
+                       "mx_hosts", "mx_addresses", "scan_error", "spf_record", "spf_lookups",
+                       "dmarc_policy", "dkim_selectors", "tls_versions", "auth_mechanisms",
+                       "auth_before_tls", "grade", "caps", "rating_guide"]
     assert rows[1] == ["a.example", "A.example", "ok", "false", "49", "pass", "", "fail", "", "", "",
-                       "D", "unmet:mx.present high:mx.present", "1"]
+                       "", "", "", "", "", "", "", "D", "unmet:mx.present high:mx.present", "1"]
     assert rows[2] == ["", EVIL, "ok", "false", "0", "fail", "", "", "", "", "not a valid domain name",
-                       "not graded", "invalid", "1"]
+                       "", "", "", "", "", "", "", "not graded", "invalid", "1"]
 
 
 def test_findings_csv(out):
@@ -94,5 +96,5 @@ def test_html_escapes_everything(out):
 
 
 def test_no_half_written_files_left(out):
-    assert sorted(p.name for p in out.iterdir()) == ["domains.csv", "findings.csv", "report.html",
-                                                     "results.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == ["domains.csv", "findings.csv", "manifest.json",
+                                                     "report.html", "results.jsonl"]
