@@ -284,9 +284,13 @@ def test_machine_formats_keep_stdout_clean(world):
 
 
 def test_db_only_keeps_history_and_writes_no_folder(world, tmp_path, run_cli):
-    proc = check(world, world["good"], "--db", tmp_path / "h.sqlite", "--format", "jsonl")
+    proc = check(world, world["good"], "--db", tmp_path / "h.sqlite", "--format", "jsonl",
+                 "--log-format", "json")
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["h.sqlite"]
+    summary = json.loads(proc.stderr.splitlines()[-1])
+    assert summary["event"] == "summary" and summary["out"] is None
+    assert summary["grades"] == f"{json.loads(proc.stdout)['verdict']['grade']} 1"
     hist = run_cli(["history", "--db", tmp_path / "h.sqlite"])
     assert hist.returncode == 0, hist.stderr
     assert "complete" in hist.stdout

@@ -67,3 +67,10 @@ def test_terminal_summary_is_a_sentence():
     assert out.getvalue().endswith("mxaudit: scan 4 complete: 9 domains, 4 compliant under "
                                    "baseline (grades A+ 1, A 3, F 5), 0 incomplete, in 0.5s; "
                                    "reports in reports\n")
+    out = io.StringIO()
+    p = Progress(bar=True, total=1, stream=out)     # mxaudit check --db: no report folder
+    p.event("summary", scan=5, state="complete", domains=2, compliant=1, incomplete=0,
+            grades="B 1, F 1", profile="baseline", seconds=0.5, out=None, exit=0)
+    assert out.getvalue().endswith("mxaudit: scan 5 complete: 2 domains, 1 compliant under "
+                                   "baseline (grades B 1, F 1), 0 incomplete, in 0.5s; "
+                                   "stored in the history\n")
