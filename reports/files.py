@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, BinaryIO, TextIO
 
-from scanner.errors import UsageError
+from scanner.errors import OutputError, UsageError
 
 
 def _umask() -> int:
@@ -30,6 +30,8 @@ class FileSet:
 
     @contextmanager
     def text(self, path: Path, *, newline: str | None = None) -> Iterator[TextIO]:
+        """A temporary file beside ``path``. An OSError while making or writing it (disk
+        full, I/O error) removes it and becomes an OutputError naming ``path``."""
         with self._temporary(path, "w", encoding="utf-8", newline=newline) as fh:
             yield fh
 
@@ -40,14 +42,20 @@ class FileSet:
 
     @contextmanager
     def _temporary(self, path: Path, mode: str, **how: object) -> Iterator[IO]:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        except OSError as exc:
+            raise _output_error(path, exc) from exc
         try:
             os.fchmod(fd, 0o666 & ~_umask())   # mkstemp makes 0600; reports get normal modes
             with os.fdopen(fd, mode, **how) as fh:
                 yield fh
                 fh.flush()
                 os.fsync(fh.fileno())
+        except OSError as exc:
+            _unlink(tmp)
+            raise _output_error(path, exc) from exc
         except BaseException:
             _unlink(tmp)
             raise
@@ -66,8 +74,13 @@ class FileSet:
     def commit(self) -> None:
         """Rename every finished file into place, back to back, then sync the folders."""
         ready, self._ready = self._ready, []
-        for tmp, path in ready:
-            os.replace(tmp, path)
+        for i, (tmp, path) in enumerate(ready):
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                for rest, _ in ready[i:]:
+                    _unlink(rest)
+                raise _output_error(path, exc) from exc
         for folder in {path.parent for _, path in ready}:
             _sync_folder(folder)
 
@@ -96,6 +109,10 @@ def ensure_folder(out: Path) -> None:
         raise UsageError(f"--out {out}: cannot create the folder ({exc.strerror or exc})") from None
     if not os.access(out, os.W_OK | os.X_OK):
         raise UsageError(f"--out {out}: folder is not writable")
+
+
+def _output_error(path: Path, exc: OSError) -> OutputError:
+    return OutputError(f"cannot write {path}: {exc.strerror or exc}")
 
 
 def _unlink(path: str) -> None:

@@ -204,7 +204,41 @@ def domain_context(r: DomainResult, specs: dict, profile: Profile, *,
                    if r.evidence.valid else {}),
         "groups": group_findings(r.findings, specs, compact=compact),
         "evidence": evidence_view(r.evidence, compact=compact),
+        "network": network_notes(r.evidence),
     }
+
+
+def network_notes(ev: Any) -> list[str]:
+    """What the scanning host's own network (env.* notes) or a throttling MX host kept from
+    being tested for this domain, said next to it: those endpoints are `skipped` or `error`,
+    never scored. Read defensively, like the evidence view."""
+    try:
+        probes = tuple(ev.smtp or ())
+        held: dict[str, list] = {}
+        explained: dict[str, int] = {}
+        lines = []
+        for p in probes:
+            note = getattr(p, "environment", "")
+            if note and not p.connections:
+                held.setdefault(note, []).append(p)
+            elif note:
+                explained[note] = explained.get(note, 0) + 1
+        for note, ps in held.items():
+            lines.append(f"{len(ps)} endpoint(s) not probed because of the scanning host's "
+                         f"network ({note}: {_clip(ps[0].error, 160)}); not scored, the verdict "
+                         "rests on what was probed")
+        for note, n in explained.items():
+            lines.append(f"{n} port-25 connection timeout(s) put down to the scanning host's "
+                         f"network ({note}); could not be tested, not scored")
+        for p in probes:
+            if getattr(p, "transient", ""):
+                how = (f"redone after {p.retried_after:g}s" if p.retried_after is not None
+                       else "not redone (no time left)")
+                lines.append(f"{p.host} [{p.ip}]:{p.port} refused transiently "
+                             f"({_clip(p.transient, 160)}); the probe was {how}")
+        return lines
+    except Exception:   # evidence of another shape
+        return []
 
 
 def group_findings(findings: Iterable[Finding], specs: dict, *,

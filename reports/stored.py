@@ -17,7 +17,8 @@ def report_meta(rec: ScanRecord, profile: Profile) -> dict:
     scan's own profile, options and input fingerprints (reports/manifest.py)."""
     return {"scan_id": rec.id, "started": rec.started, "finished": rec.finished or "",
             "profile": profile.name, "version": rec.version, "scan_profile": rec.profile,
-            "options": rec.options, "inputs": rec.inputs}
+            "options": rec.options, "inputs": rec.inputs,
+            "environment": rec.environment}
 
 
 def since_previous(store: Store, rec: ScanRecord) -> DiffSummary | None:

@@ -33,7 +33,7 @@ from scanner.registry import CATEGORY_TITLES
 from scanner.result import DomainResult
 from scanner.verdict import Verdict, unmet
 
-from .safe import terminal_safe
+from scanner.textsafe import for_terminal as terminal_safe
 from .summary import verdict_state
 
 STATUS_STYLE = {Status.FAIL: "bold red", Status.ERROR: "bold magenta", Status.WARN: "yellow",

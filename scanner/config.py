@@ -14,6 +14,10 @@ command-line option, and an option given on the command line wins::
     timeout = 10.0                                  # each network step, seconds
     deadline = 120.0                                # each domain, seconds
     ehlo_name = "scanner.example.com"
+    ip_version = "4"                                # 4, 6 or both; unset: detect (env.ipv6)
+    no_port25 = false                               # outbound port 25 filtered here
+    port25_canary = "192.0.2.25"                    # an address known to accept port 25
+    retry_pause = 3.0                               # before redoing a transiently refused probe
     out = "/var/lib/mxaudit/reports/{date}"         # {date} {time} {scan}
     db = "/var/lib/mxaudit/history.sqlite"
     fail_on = "fail"
@@ -36,7 +40,7 @@ from datetime import datetime
 from pathlib import Path
 
 from scanner.errors import UsageError
-from scanner.options import parse_nameserver, parse_port
+from scanner.options import IP_VERSIONS, parse_canary, parse_nameserver, parse_port
 from scanner.run.progress import LOG_FORMATS
 from scanner.verdict import FAIL_ON
 
@@ -104,6 +108,26 @@ def _choice(*choices: str) -> Callable[[object], str]:
     return convert
 
 
+def _ip_version(v: object) -> str:
+    text = str(v) if isinstance(v, (int, str)) and not isinstance(v, bool) else ""
+    if text not in IP_VERSIONS:
+        raise _Bad("must be 4, 6 or \"both\"")
+    return text
+
+
+def _canary(v: object) -> str:
+    try:
+        return parse_canary(_str(v))
+    except UsageError as exc:
+        raise _Bad(str(exc)) from None
+
+
+def _pause(v: object) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+        raise _Bad("must be a number of seconds, 0 or more")
+    return float(v)
+
+
 def _out_pattern(v: object) -> str:
     text = _str(v)
     check_out_pattern(text)
@@ -123,6 +147,10 @@ KEYS: dict[str, tuple[str, Callable[[object], object], bool]] = {
     "deadline": ("deadline", _seconds, False),
     "ehlo_name": ("ehlo_name", _str, False),
     "mta_sts_port": ("mta_sts_port", _port_number, False),
+    "ip_version": ("ip_version", _ip_version, False),
+    "no_port25": ("no_port25", _bool, False),
+    "port25_canary": ("port25_canary", _canary, False),
+    "retry_pause": ("retry_pause", _pause, False),
     "out": ("out", _out_pattern, True),
     "db": ("db", _str, True),
     "fail_on": ("fail_on", _choice(*FAIL_ON), False),

@@ -11,6 +11,8 @@ created at v1 and migrated forward like any old one, so the migration path is th
 - v2: scans get ``state`` (running / interrupted / complete), ``inputs`` (what to re-read
   to resume), ``out`` (the report folder used), ``invalid`` (count); an index on
   results(domain, scan_id) for per-domain trends.
+- v3: scans get ``environment``: what the scan learnt about its own network (the env.*
+  notes and the MX hosts that throttled it; a ScanEnvironment as JSON, NULL before v3).
 """
 from __future__ import annotations
 
@@ -25,12 +27,13 @@ from pathlib import Path
 
 from scanner.errors import StoreError, UsageError
 from scanner.evidence import DomainEvidence
+from scanner.evidence.environment import ScanEnvironment
 from scanner.findings import Finding
 from scanner.result import DomainResult
 from scanner.serde import dumps, loads
 from scanner.verdict import Verdict
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS scans (
@@ -69,9 +72,12 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "WHERE r.scan_id = scans.id AND r.domain = '')",
         "CREATE INDEX IF NOT EXISTS results_by_domain ON results(domain, scan_id)",
     ),
+    3: (
+        "ALTER TABLE scans ADD COLUMN environment TEXT",
+    ),
 }
 _SCAN_COLUMNS = ("id, started, finished, profile, options, version, domains, compliant, errors, "
-                 "state, inputs, out, invalid")
+                 "state, inputs, out, invalid, environment")
 RUNNING, INTERRUPTED, COMPLETE = "running", "interrupted", "complete"
 
 
@@ -95,6 +101,7 @@ class ScanRecord:
     inputs: dict | None = None   # files (with fingerprints) and -d domains; None: not resumable
     out: str | None = None
     invalid: int = 0
+    environment: ScanEnvironment | None = None   # the scan's own network (None: before v3)
 
     @property
     def resumable(self) -> bool:
@@ -210,6 +217,11 @@ class Store:
                  errors = (SELECT COUNT(*) FROM results WHERE scan_id = ? AND status = 'error'),
                  invalid = (SELECT COUNT(*) FROM results WHERE scan_id = ? AND domain = '')
                WHERE id = ?""", (finished, scan_id, scan_id, scan_id, scan_id, scan_id))
+
+    def set_environment(self, scan_id: int, environment: ScanEnvironment) -> None:
+        """What the scan learnt about its own network (a resumed scan: the last run's)."""
+        self._db.execute("UPDATE scans SET environment = ? WHERE id = ?",
+                         (_dumps(environment), scan_id))
 
     def set_state(self, scan_id: int, state: str) -> None:
         self._db.execute("UPDATE scans SET state = ? WHERE id = ?", (state, scan_id))
@@ -340,10 +352,11 @@ def diff_key(domain: str, input_text: str) -> tuple[bool, str]:
 
 def _scan_record(row: tuple) -> ScanRecord:
     (id_, started, finished, profile, options, version, domains, compliant, errors, state,
-     inputs, out, invalid) = row
+     inputs, out, invalid, environment) = row
     return ScanRecord(id_, started, finished, profile, json.loads(options), version, domains,
                       compliant, errors, state, None if inputs is None else json.loads(inputs),
-                      out, invalid)
+                      out, invalid, None if environment is None else
+                      loads(ScanEnvironment, environment))
 
 
 _INSERT_RESULT = "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from scanner.evidence import DomainEvidence
 from scanner.evidence.records import DmarcEvidence
 from scanner.findings import Status
 from scanner.parsers.psl import org_domain
-from scanner.registry import Outcome, check, per_evidence
-from scanner.parsers.tagvalue import MAILTO, TagList, clip, locate, mailto_domains, parse, split_list
+from scanner.registry import Outcome, check
+from scanner.parsers.tagvalue import MAILTO, TagList, clip, locate, mailto_domains, split_list
 from scanner.checks._policy import listing
-from scanner.derived import DmarcRecord, answered_records, effective, family, unanswered
+from scanner.derived import DmarcRecord, answered_records, effective, unanswered
 
 POLICIES = ("none", "quarantine", "reject")
 _HTTPS = re.compile(r"https://[^\s,!]+(?:!\d+[kmgtKMGT]?)?\Z", re.I)

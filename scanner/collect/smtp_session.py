@@ -89,6 +89,27 @@ class SmtpSession:
         self.writer = writer
         self.timeout = timeout
         self.transcript = transcript
+        self.injected = ""   # what the server sent between STARTTLS's 220 and the handshake
+
+    def drop_plaintext(self) -> None:
+        """Call at the TLS upgrade, right before the handshake starts (no await between).
+
+        Whatever the server (or a man in the middle) sent after its 220 to STARTTLS is still
+        in the reader's buffer, and would be read *after* the handshake as if it had come
+        over TLS: an injected ``250 AUTH PLAIN LOGIN`` becomes a post-TLS fact (the
+        CVE-2011-0411 class; RFC 3207 4.2 and 6: the client discards what it learnt before
+        TLS). It is dropped here, on every path that upgrades a connection, and a short
+        escaped sample is kept in ``injected`` for the evidence. ``StreamReader`` has no
+        public way to see its buffer, hence ``_buffer`` (a bytearray in every CPython)."""
+        buffer = self.reader._buffer
+        if not buffer:
+            return
+        text = bytes(buffer[:80]).decode("utf-8", "replace").rstrip("\r\n")
+        sample = _printable(text.replace("\r\n", " | "))
+        self.injected = f"{len(buffer)} bytes: {sample}"[:160]
+        self.transcript.add(f"!: {len(buffer)} plaintext bytes after STARTTLS's 220, "
+                            "before the handshake: discarded")
+        buffer.clear()
 
     async def read_reply(self, step: str) -> SmtpReply:
         """One whole reply within one step timeout (a server that drips a long reply line by
@@ -142,17 +163,24 @@ class SmtpSession:
             raise classify(exc, step or command.split(" ", 1)[0]) from None
 
     async def command(self, command: str) -> SmtpReply:
+        """Send a command, read its reply. A 421 (RFC 5321 3.8: the service is closing the
+        channel, try again later) at any step raises a TRANSIENT ProbeError quoting it."""
         step = command.split(" ", 1)[0].split(":", 1)[0]
         await self.send(command, step)
-        return await self.read_reply(step)
+        reply = await self.read_reply(step)
+        if reply.code == 421:
+            raise ProbeError(Failure.TRANSIENT, transient_text(f"{step} answered", reply))
+        return reply
 
-    async def ehlo(self, name: str) -> tuple[SmtpReply, bool]:
-        """EHLO, falling back to HELO when EHLO is refused. Returns (reply, used_helo)."""
+    async def ehlo(self, name: str) -> tuple[SmtpReply, int | None]:
+        """EHLO, falling back to HELO when EHLO is refused: not implemented (500, 501, 502,
+        504) or refused for now (4yz, RFC 5321 4.2.5). Returns (reply, the EHLO reply's code
+        when HELO was used instead, else None)."""
         reply = await self.command(f"EHLO {name}")
-        if reply.code in (500, 501, 502, 504):
+        if reply.code in (500, 501, 502, 504) or 400 <= reply.code < 500:
             helo = await self.command(f"HELO {name}")
-            return helo, True
-        return reply, False
+            return helo, reply.code
+        return reply, None
 
     async def quit(self) -> None:
         """Polite QUIT; any failure is irrelevant by now."""
@@ -162,6 +190,11 @@ class SmtpSession:
                 await self.read_reply("QUIT")
         except Exception:
             pass
+
+
+def transient_text(what: str, reply: SmtpReply) -> str:
+    """'greeting 421 4.7.0 Too many connections': a transient refusal, quoted (bounded)."""
+    return f"{what} {reply.code} {reply.first}".strip()[:160]
 
 
 def extensions_of(reply: SmtpReply) -> tuple[str, ...]:

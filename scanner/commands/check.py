@@ -96,13 +96,13 @@ def run(args: argparse.Namespace) -> int:
 def check_targets(domains: list[str]) -> list[Target]:
     """The named domains, de-duplicated; an invalid one is a usage error (exit 2) before
     anything is scanned: at the terminal, a typo deserves a message, not a report row."""
-    from reports.safe import terminal_safe
+    from scanner.textsafe import for_terminal
 
     targets = list(targets_from_strings(domains))
     bad = next((t for t in targets if not t.domain), None)
     if bad is not None:
-        raise UsageError(f"{terminal_safe(bad.input)!r} is not a valid domain: "
-                         f"{terminal_safe(bad.invalid_reason)}")
+        raise UsageError(f"{for_terminal(bad.input)!r} is not a valid domain: "
+                         f"{for_terminal(bad.invalid_reason)}")
     return targets
 
 

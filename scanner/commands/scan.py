@@ -31,7 +31,9 @@ examples:
   mxaudit scan domains.txt --out out/ --pdf --metrics /var/lib/node_exporter/mxaudit.prom
 
 exit status: 0 the scan ran (whatever it found); 1 --fail-on matched; 2 usage or input error;
-3 interrupted by SIGINT/SIGTERM (finished domains kept and reported; 'scan --resume' goes on).
+3 interrupted by SIGINT/SIGTERM (finished domains kept and reported; 'scan --resume' goes on);
+70 internal error; 74 the reports could not be written (disk full: the previous reports stay,
+the scan is kept, 'scan --resume' writes them).
 """
 
 
@@ -133,7 +135,7 @@ def resume(args: argparse.Namespace) -> int:
 
 _SCAN_OPTION_ATTRS = {"nameserver", "ca_file", "allow_private", "port", "ehlo_name",
                       "mta_sts_port", "dkim_selector", "profile", "concurrency", "timeout",
-                      "deadline"}
+                      "deadline", "ip_version", "no_port25", "port25_canary", "retry_pause"}
 
 
 def _resolve_out(pattern: str | Path, rec: ScanRecord) -> Path:

@@ -85,7 +85,7 @@ class DnsClient:
         self._servers = [UdpMux(ip, port) for ip, port in servers]
         self._timeout, self._retries = timeout, retries
         self._cache: SharedOnce[DnsResult] = SharedOnce(cache_size, inline=True)
-        self._limit = _Slots(max_in_flight)
+        self._limit = Slots(max_in_flight)
 
     @property
     def nameservers(self) -> list[str]:
@@ -174,7 +174,7 @@ class DnsClient:
     async def _lookup_many(self, keys: list[tuple[str, str]],
                            settle: Callable[[int, DnsResult], None]) -> None:
         """The questions nobody had asked yet, all sent at once to the first server, as
-        ``max_in_flight`` slots allow (taken several at a time, see ``_Slots``); a callback
+        ``max_in_flight`` slots allow (taken several at a time, see ``Slots``); a callback
         per answer settles its question. The first attempt at the first server is all most
         questions need; an answer that needs more (a timeout, SERVFAIL/REFUSED, truncation)
         continues ``_lookup`` from there in a Task of its own, with the same slot, so every
@@ -255,7 +255,7 @@ def _question(name: str, rdtype: str) -> "_Question | DnsResult":
         return DnsResult(name, rdtype, DnsOutcome.ERROR, detail=_short(exc))
 
 
-class _Slots:
+class Slots:
     """The ``max_in_flight`` bound: a FIFO counting semaphore that hands released slots
     straight to the first waiter, who may ask for several (``asyncio.Semaphore`` wakes one
     waiter per slot: a batch of ~24 DKIM questions behind a busy bound was woken up to 24

@@ -14,8 +14,10 @@ from pathlib import Path
 
 from scanner.collect.domain import now_iso
 from scanner.evidence import DomainEvidence
+from scanner.evidence.environment import ScanEnvironment
 from scanner.inputs import Target
 from scanner.options import ScanOptions
+from scanner.errors import OutputError
 from scanner.profiles import Profile
 from scanner.rating import distribution_text
 from scanner.result import DomainResult
@@ -132,6 +134,7 @@ def run_job(job: Job, targets: Iterable[Target]) -> int:
             progress.close()
             interrupted = stop.received
             store.end_scan(scan_id, now_iso())
+            store.set_environment(scan_id, stats.environment)
             summary = (_reports(job, worker, progress) if job.out is not None else
                        {**counts, "grades": distribution_text(grades), "reports_by": None,
                         "report_seconds": 0.0})
@@ -152,8 +155,18 @@ def run_job(job: Job, targets: Iterable[Target]) -> int:
                    profile=profile.name,
                    seconds=round(max(stats.finished - stats.started, 0.0), 1),
                    report_seconds=summary["report_seconds"], reports_by=summary["reports_by"],
-                   out=None if job.out is None else str(job.out), exit=status)
+                   out=None if job.out is None else str(job.out), exit=status,
+                   **environment_fields(stats.environment))
     return status
+
+
+def environment_fields(env: ScanEnvironment) -> dict:
+    """The summary event's ``environment`` (every note) and ``throttled`` (the MX hosts that
+    throttled the scan, and what they cost) fields."""
+    return {"environment": [{"id": n.id, "status": n.status, "message": n.message,
+                             "domains": n.domains, "endpoints": n.endpoints} for n in env.notes],
+            "throttled": [{"ip": t.ip, "hosts": list(t.hosts), "refusals": t.refusals,
+                           "waited_s": t.waited, "reply": t.reply} for t in env.throttled]}
 
 
 def run_unstored(targets: Iterable[Target], options: ScanOptions, profile: Profile,
@@ -174,10 +187,15 @@ def run_unstored(targets: Iterable[Target], options: ScanOptions, profile: Profi
             progress.tick(r)
         on_result(r)
 
+    stats = ScanStats()
     with StopSignals() as stop:
-        _collect(targets, options, judging(profile, judged), ScanStats(), stop, dask=dask)
+        _collect(targets, options, judging(profile, judged), stats, stop, dask=dask)
     if progress is not None:
         progress.close()
+        for note in stats.environment.notes:      # said once, not blamed on each domain
+            if note.status == "warn":
+                progress.event("environment", level="warning", id=note.id,
+                               message=note.message)
     if stop.received:
         if progress is not None:
             progress.event("interrupted", level="warning", signal=stop.received,
@@ -223,8 +241,13 @@ def _reports(job: Job, worker, progress) -> dict:
                        hint="reports written by the scan process instead")
     by = "scan" if counts is None else "worker"
     if counts is None:
-        counts = render_scan(job.store, job.record.id, job.out, job.profile,
-                             pdf=job.pdf).counts()
+        try:
+            counts = render_scan(job.store, job.record.id, job.out, job.profile,
+                                 pdf=job.pdf).counts()
+        except OutputError as exc:     # the scan stays 'running': resumed, not lost
+            raise OutputError(f"{exc}; the previous reports are untouched and scan "
+                              f"{job.record.id} is kept: free space, then 'mxaudit scan "
+                              "--resume' writes its reports") from exc
     return {**counts, "reports_by": by, "report_seconds": round(time.monotonic() - started, 1)}
 
 

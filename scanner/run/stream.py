@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from scanner.collect.context import ScanContext
 from scanner.collect.domain import collect_domain
 from scanner.evidence import DomainEvidence
+from scanner.evidence.environment import ScanEnvironment
 from scanner.inputs import Target
 from scanner.options import ScanOptions
 from scanner.profiles import Profile
@@ -32,6 +33,9 @@ class ScanStats:
     errors: int = 0
     started: float = field(default_factory=time.time)
     finished: float = 0.0
+    # what the scan learnt about its own network (notes, throttling MX hosts); with Dask
+    # the shards' views merged
+    environment: ScanEnvironment = field(default_factory=ScanEnvironment)
 
 
 def judging(profile: Profile, on_result: Callable[[DomainResult], None]) -> Sink:
@@ -71,6 +75,7 @@ async def collect_stream(ctx: ScanContext, targets: Iterable[Target],
         await queue.put(None)
 
     n_workers = max(ctx.options.concurrency, 1)
+    ctx.env.start(ctx)
     workers = [asyncio.create_task(worker()) for _ in range(n_workers)]
     try:
         done = 0
@@ -84,10 +89,13 @@ async def collect_stream(ctx: ScanContext, targets: Iterable[Target],
             stats.completed += 1
             stats.errors += bool(item.error)
             yield item
+        await ctx.env.settle()
     finally:
         for w in workers:
             w.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
+        ctx.env.stop()
+        stats.environment = stats.environment.merged(ctx.env.summary(ctx.limiter.throttled()))
         stats.finished = time.time()
 
 

@@ -14,6 +14,7 @@ from reports.files import FileSet
 from reports.manifest import describe, publish, redact
 from reports.summary import Summary
 from scanner.api import get_profile
+from scanner.errors import OutputError
 from scanner.store import Store
 
 from ..reports.test_outputs import results
@@ -153,7 +154,7 @@ def test_a_failed_set_leaves_the_previous_set_and_manifest_whole(tmp_path):
         yield from results()
         raise OSError("disk full")
 
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError, match="cannot write .*results.jsonl: disk full"):
         write_reports(tmp_path, broken(), profile, meta, count=2)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 

@@ -83,12 +83,13 @@ def test_v1_database_migrates_to_current_with_data_intact(tmp_path):
     db = tmp_path / "v1.sqlite"
     make_v1_db(db)
     with Store(db) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 2
+        assert store.schema_version() == SCHEMA_VERSION == 3
         old, killed = store.scans()
         assert (old.id, old.state, old.finished, old.domains, old.invalid) == \
                (1, COMPLETE, "2025-01-01T02:05:00+00:00", 2, 2)
         assert old.options == {"timeout": 10.0} and old.inputs is None and not old.resumable
         assert (killed.id, killed.state, killed.finished) == (2, RUNNING, None)
+        assert old.environment is None and killed.environment is None   # v3: not known before
         assert not killed.resumable          # v1 did not record its inputs
         assert [r.evidence.input for r in store.results(1)] == ["not a domain", "also bad"]
         assert [(f.check, f.status.value) for f in next(store.results(1)).findings
@@ -98,7 +99,7 @@ def test_v1_database_migrates_to_current_with_data_intact(tmp_path):
         "SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "results_by_domain" in indexes
     with Store(db) as store:   # reopening is a no-op
-        assert store.schema_version() == 2 and len(store.scans()) == 2
+        assert store.schema_version() == 3 and len(store.scans()) == 2
 
 
 def test_new_database_is_created_through_the_migrations(tmp_path):
@@ -140,3 +141,20 @@ def test_newer_schema_is_a_usage_error_on_the_command_line(tmp_path, run_cli):
         con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     proc = run_cli(["history", "--db", db], timeout=30)
     assert proc.returncode == 2 and "schema v99" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_v3_stores_the_scan_environment(tmp_path):
+    from scanner.evidence.environment import EnvNote, ScanEnvironment, ThrottledIp
+
+    env = ScanEnvironment(
+        (EnvNote("env.ipv6", "warn", "this host has no route to global IPv6: ...", 3, 6),
+         EnvNote("env.port25", "pass", "outbound port 25 works from this host"),
+         EnvNote("env.resolver", "pass", "the resolver answers for the root zone")),
+        (ThrottledIp("192.0.2.25", ("mx1.example", "mx2.example"), 4, 12.5,
+                     "greeting 421 4.7.0 <b>Too many</b>"),))
+    with Store(tmp_path / "h.sqlite") as store:
+        scan_id = store.begin_scan("2025-01-03T02:00:00+00:00", "baseline", {}, "0.1.0")
+        assert store.scan(scan_id).environment is None
+        store.set_environment(scan_id, env)
+    with Store(tmp_path / "h.sqlite") as store:
+        assert store.scan(scan_id).environment == env

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from reports.machine import CsvView, JsonlView, JsonView
-from reports.safe import terminal_safe
+from scanner.textsafe import for_terminal as terminal_safe
 from reports.tabular import result_line
 from reports.terminal import TerminalView, categories, grade_text
 from scanner.evidence import DomainEvidence
