@@ -138,8 +138,10 @@ def run_job(job: Job, targets: Iterable[Target]) -> int:
             summary = (_reports(job, worker, progress) if job.out is not None else
                        {**counts, "grades": distribution_text(grades), "reports_by": None,
                         "report_seconds": 0.0})
-            store.set_state(scan_id, INTERRUPTED if interrupted else COMPLETE)
+            # a signal while the reports were written counts too: the state and the exit
+            # status must agree (an interrupted scan is resumable, a complete one is not)
             interrupted = interrupted or stop.received
+            store.set_state(scan_id, INTERRUPTED if interrupted else COMPLETE)
             if job.metrics is not None:
                 _metrics(job, not interrupted, time.monotonic() - began, progress)
     finally:
