@@ -226,7 +226,7 @@ def network_notes(ev: Any) -> list[str]:
         for note, ps in held.items():
             lines.append(f"{len(ps)} endpoint(s) not probed because of the scanning host's "
                          f"network ({note}: {_clip(ps[0].error, 160)}); not scored, the verdict "
-                         "rests on what was probed")
+                         "rests on what was probed and the grade says what that leaves open")
         for note, n in explained.items():
             lines.append(f"{n} port-25 connection timeout(s) put down to the scanning host's "
                          f"network ({note}); could not be tested, not scored")

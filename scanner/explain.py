@@ -23,12 +23,20 @@ from scanner.result import DomainResult
 _GROUP_TEXT = {
     "invalid": ("not graded", "not a valid domain name"),
     "untested": ("not graded", "required, could not be tested (the outcome could change the grade)"),
+    "env-untested": ("not graded", "not tested because of the scanning host's own network "
+                                   "(the outcome could change the grade)"),
     "critical": ("F at best", "critical findings"),
     "high": ("C at best", "high-severity findings"),
     "unmet": (f"D at best (score {NOT_COMPLIANT_MAX} at most)", "requirements of the profile not met"),
     "medium": ("B at best", "medium-severity findings"),
     "low": ("A at best", "low-severity findings"),
-    "env": (f"{ENV_CAP} at best", "not fully tested from this host (the scanner's own network)"),
+    "env": (f"{ENV_CAP} at best", "partly not tested because of the scanning host's own network"),
+}
+# What a scan-environment note (CHECKS.md "Scan environment") held back, for the caps' lines.
+NOTE_TEXT = {
+    "env.port25": "outbound port 25 looked filtered from the scanning host: port 25 of the MX "
+                  "hosts was not tested",
+    "env.ipv6": "the scanning host has no IPv6 route: IPv6 addresses were not probed",
 }
 
 
@@ -115,8 +123,11 @@ def explain_cap(cap: str) -> str:
     if kind == "unmet":
         return (f"{check}: a requirement of the profile is not met "
                 f"(score {NOT_COMPLIANT_MAX} at most: D at best)")
+    if kind == "env-untested":
+        return (f"{check}: {NOTE_TEXT.get(check, 'not tested from the scanning host')}; the "
+                "outcome could change the grade: not graded (scan from a host that can reach it)")
     if kind == "env":
-        return (f"{check}: not fully tested from this host (the scanner's own network); "
+        return (f"{check}: {NOTE_TEXT.get(check, 'partly not tested from the scanning host')}; "
                 f"graded on what was probed ({ENV_CAP} at best)")
     return cap
 

@@ -19,9 +19,12 @@ implements, and every verdict records it, so a re-graded old scan is explainable
    (critical F, high C, medium B, low A: SSL Labs' caps); A+ is an A with nothing to improve.
 6. A required check in ``error`` leaves the domain not graded, unless every outcome it could
    have gives the same grade (the grade is computed with it passed and with it failed).
-   Subjects that the scanner's own network prevented (CHECKS.md "Scan environment": port 25
-   filtered, no IPv6 route; the finding's message starts with the note's ID) are left out
-   instead: the domain is graded on what was probed, A at best, and the caps say so.
+7. SMTP endpoints that the scanner's own network kept from being probed (CHECKS.md "Scan
+   environment": ``SmtpProbe.environment`` is env.port25 or env.ipv6 and no connection was
+   made) are left out of the score, and the checks they left untested are treated like rule
+   6: graded only when every outcome they could have gives the same grade, else not graded
+   (never F because of the scanner's network, never A by omission). A host judged on its
+   other addresses (an IPv6 address held back, IPv4 probed) is graded, A at best.
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ from typing import TYPE_CHECKING
 from scanner.evidence.smtp import DEFAULT_PORTS
 from scanner.findings import SEVERITY, Finding, Status, subject_endpoint
 from scanner.profiles import Profile
-from scanner.profiles.severity import LEVELS, SUBMISSION, rank
+from scanner.profiles.severity import LEVELS, SUBMISSION, max_level, rank
 
 if TYPE_CHECKING:
     from scanner.evidence import DomainEvidence
@@ -50,18 +53,15 @@ MEANINGS = {
     "D": "Fails a requirement of the profile, or has several serious weaknesses.",
     "F": "Broken or exposed: mail or passwords in clear, spoofing invited (SPF +all), DNSSEC "
          "bogus, a domain that does not exist - or many serious weaknesses at once.",
-    NOT_GRADED: "Not a domain, or a required check could not be tested and its outcome could "
-                "change the grade.",
+    NOT_GRADED: "Not a domain, or a required check (or, from the scanning host, a mail server "
+                "port) could not be tested and its outcome could change the grade.",
 }
 PENALTY = {"critical": 40, "high": 15, "medium": 6, "low": 2}
 CAP = {"critical": "F", "high": "C", "medium": "B", "low": "A"}
-ENV_CAP = "A"                       # graded on what the scanner's network let it probe
+ENV_CAP = "A"                       # graded on part of what the scanner's network held back
 BANDS = ((90, "A"), (75, "B"), (60, "C"), (40, "D"), (0, "F"))
 COMPLIANT_MIN, NOT_COMPLIANT_MAX = 50, 49
 PREREQUISITES = ("domain.valid", "domain.exists")
-# Scan-level notes (CHECKS.md "Scan environment") whose error subjects are not the domain's fault.
-ENV_NOTES = ("env.port25", "env.ipv6")
-_ENV_PREFIXES = tuple(f"{note}:" for note in ENV_NOTES)
 # A well-formed null MX receives no mail: what protects mail *to* the domain does not apply.
 NULL_MX_EXEMPT = frozenset({"mta_sts.record", "mta_sts.policy", "mta_sts.mode",
                             "mta_sts.mx_coverage", "tls_rpt.record", "dane.tlsa", "dane.rollover",
@@ -81,8 +81,8 @@ _GROUP_OF = {c: g for g, cats in SCORE_GROUPS.items() for c in cats}
 _SUBMISSION_ROLES = ("submission", "submissions")
 _PORT_ROLES = {p.port: p.role for p in DEFAULT_PORTS}
 # Cap kinds in the order the caps are listed (worst first); severities in between.
-_KIND_ORDER = {k: i for i, k in enumerate(("invalid", "untested", "critical", "unmet", "high",
-                                                 "medium", "low", "env"))}
+_KIND_ORDER = {k: i for i, k in enumerate(("invalid", "untested", "env-untested", "critical",
+                                           "unmet", "high", "medium", "low", "env"))}
 
 
 _GRADE_RANK = {g: len(GRADES) - i for i, g in enumerate(GRADES)}
@@ -107,26 +107,43 @@ class Observation:
     """What the rating reads from one domain's findings."""
 
     full: Mapping[str, Status]                     # check -> worst status of every subject
-    rated: Mapping[str, Mapping[str, Status]]      # check -> scope -> worst, env-excused left out
-    env: frozenset[str] = frozenset()              # checks with an env-excused subject
+    rated: Mapping[str, Mapping[str, Status]]      # check -> scope -> worst, held subjects left out
+    # Rule 7: checks left untested on an endpoint the scanner's network held back - ``env``
+    # where no other address of the host was judged on that port, ``env_partial`` where one
+    # was - and the scan-environment notes (env.port25, env.ipv6) that held them back.
+    env: frozenset[str] = frozenset()
+    env_partial: frozenset[str] = frozenset()
+    env_notes: frozenset[str] = frozenset()
+    partial_notes: frozenset[str] = frozenset()
+
+    @property
+    def held(self) -> frozenset[str]:
+        """Every check with a held-back subject."""
+        return self.env | self.env_partial
 
 
 def observe(findings: Iterable[Finding], evidence: DomainEvidence | None = None) -> Observation:
     scopes_of = _scopes(evidence)
+    held = _held(evidence)
     severity = SEVERITY
-    error = Status.ERROR
+    untested = (Status.ERROR, Status.SKIPPED)
     full: dict[str, Status] = {}
     rated: dict[str, dict[str, Status]] = {}
-    env: set[str] = set()
+    env: dict[str, set[str]] = {}          # "" (no other address judged) / "partial" -> checks
+    notes: dict[str, set[str]] = {}
     for f in findings:
         check, status, subject = f.check, f.status, f.subject
         cur = full.get(check)
         if cur is None or severity[status] > severity[cur]:
             full[check] = status
-        if status is error and f.message.startswith(_ENV_PREFIXES):
-            env.add(check)
-            rated.setdefault(check, {})
-            continue
+        if held and status in untested:
+            why = held.get(subject)
+            if why is not None and _applies(check, why[0]):
+                kind = "partial" if why[2] else ""
+                env.setdefault(kind, set()).add(check)
+                notes.setdefault(kind, set()).add(why[1])
+                rated.setdefault(check, {})
+                continue
         # an SMTP endpoint ('host [ip]:port') is rated in its port's scope
         scope = scopes_of(subject) if subject[-1:].isdigit() and "]:" in subject else ""
         scopes = rated.get(check)
@@ -136,7 +153,35 @@ def observe(findings: Iterable[Finding], evidence: DomainEvidence | None = None)
         cur = scopes.get(scope)
         if cur is None or severity[status] > severity[cur]:
             scopes[scope] = status
-    return Observation(full, rated, frozenset(env))
+    if not env:
+        return Observation(full, rated)
+    return Observation(full, rated, frozenset(env.get("", ())), frozenset(env.get("partial", ())),
+                       frozenset(notes.get("", ())), frozenset(notes.get("partial", ())))
+
+
+def _held(ev: DomainEvidence | None) -> dict[str, tuple[str, str, bool]]:
+    """SMTP endpoints the scanner's own network kept from being probed (the probe names the
+    scan-environment note and no connection was made): subject -> (role, note, whether the
+    same host was judged on another address on that port). Read from the evidence, never
+    from a message: text quoted from a server cannot excuse anything."""
+    probes = () if ev is None else ev.smtp or ()
+    held = [p for p in probes if p.environment and not p.connected]
+    if not held:
+        return {}
+    judged = {(p.host, p.port) for p in probes if not (p.environment and not p.connected)}
+    return {subject_endpoint(p.host, p.ip, p.port): (p.role, p.environment,
+                                                       (p.host, p.port) in judged)
+            for p in held}
+
+
+def _applies(check: str, role: str) -> bool:
+    """Whether ``check`` judges an endpoint of ``role`` (for the others it is not applicable)."""
+    from scanner.checks.smtp import ENDPOINT_ROLES
+
+    if check not in ENDPOINT_ROLES:
+        return False
+    roles = ENDPOINT_ROLES[check]
+    return roles is None or role in roles
 
 
 def _scopes(ev: DomainEvidence | None):
@@ -191,13 +236,18 @@ def assess(obs: Observation, profile: Profile, categories: Mapping[str, str],
     fixed, broken = frozenset(fixed), frozenset(broken)
     rating = _assess(obs, profile, categories, evidence, fixed, broken)
     untested = _untested(obs, rating)
-    if not untested or "untested:all" in rating.caps:
+    held = obs.env - fixed - broken if not rating.invalid else frozenset()
+    if not (untested or held) or "untested:all" in rating.caps:
         return rating
-    best = _assess(obs, profile, categories, evidence, fixed | untested, broken)
-    worst = _assess(obs, profile, categories, evidence, fixed, broken | untested)
+    best = (_assess(obs, profile, categories, evidence, fixed | untested, broken)
+            if untested else rating)
+    worst = _assess(obs, profile, categories, evidence, fixed, broken | untested, held)
     if best.grade == worst.grade:
         return replace(rating, grade=best.grade)
-    caps = _sorted_caps([f"untested:{c}" for c in untested] + list(rating.caps), categories)
+    env = [f"env-untested:{n}" for n in obs.env_notes] if held else []
+    kept = [c for c in rating.caps if not (env and c.startswith("env:")
+                                           and c[4:] in obs.env_notes)]
+    caps = _sorted_caps([f"untested:{c}" for c in untested] + env + kept, categories)
     return Rating(NOT_GRADED, rating.score, caps, rating.failed, rating.undetermined,
                   rating.invalid, rating.penalties, (worst.grade, best.grade))
 
@@ -213,17 +263,20 @@ def _untested(obs: Observation, rating: Rating) -> frozenset[str]:
 
 
 def _env_only(obs: Observation, check: str) -> bool:
-    """True when every error subject of the check was the scanner's network's doing."""
-    return check in obs.env and Status.ERROR not in obs.rated.get(check, {}).values()
+    """True when every error subject of the check was held back by the scanner's network
+    (rule 7 deals with it)."""
+    return check in obs.held and Status.ERROR not in obs.rated.get(check, {}).values()
 
 
 def _assess(obs: Observation, profile: Profile, categories: Mapping[str, str],
             evidence: DomainEvidence | None, fixed: frozenset[str],
-            broken: frozenset[str]) -> Rating:
+            broken: frozenset[str], held: frozenset[str] = frozenset()) -> Rating:
+    """``held``: checks left untested by the scanner's network, taken as failed at their worst
+    (rule 7's lower bound)."""
     statuses: Mapping[str, Status] = obs.full
-    if fixed or broken:
+    if fixed or broken or held:
         statuses = {**obs.full, **dict.fromkeys(fixed, Status.PASS),
-                    **dict.fromkeys(broken, Status.FAIL)}
+                    **dict.fromkeys(broken | held, Status.FAIL)}
     failed, undetermined = [], []
     get = statuses.get
     for req in profile.requirements:
@@ -237,7 +290,7 @@ def _assess(obs: Observation, profile: Profile, categories: Mapping[str, str],
     if statuses.get("domain.valid") is Status.FAIL:
         return Rating(NOT_GRADED, 0, ("invalid",), failed_t, undetermined_t, True)
 
-    penalties = _penalties(obs, profile, evidence, statuses, fixed, broken, failed_t)
+    penalties = _penalties(obs, profile, evidence, statuses, fixed, broken, failed_t, held)
     prerequisites = all(statuses.get(c) in (Status.PASS, None) for c in PREREQUISITES)
     rating = _graded(obs, penalties, failed_t, undetermined_t, prerequisites, categories)
     if not fixed and not broken and not _assessed(obs):
@@ -259,32 +312,32 @@ def _graded(obs: Observation, penalties: tuple[Penalty, ...], failed: tuple[str,
         score = max(score, COMPLIANT_MIN)
     if not prerequisites:
         score = 0
-    env = [c for c in undetermined if _env_only(obs, c)] if obs.env else []
+    notes = obs.env_notes | obs.partial_notes
     letter = band(score)
     for p in penalties:
         letter = worse(letter, CAP[p.severity])
-    if env:
+    if notes:
         letter = worse(letter, ENV_CAP)
     elif letter == "A" and not penalties and not failed:
         letter = "A+"
     caps = () if categories is None else _sorted_caps(
         [f"{p.severity}:{p.check}" for p in penalties] + [f"unmet:{c}" for c in failed]
-        + [f"env:{c}" for c in env], categories)
+        + [f"env:{n}" for n in notes], categories)
     return Rating(letter, score, caps, failed, undetermined, False, penalties)
 
 
 def _penalties(obs: Observation, profile: Profile, evidence: DomainEvidence | None,
                statuses: Mapping[str, Status], fixed: frozenset[str], broken: frozenset[str],
-               failed: Sequence[str]) -> tuple[Penalty, ...]:
+               failed: Sequence[str], held: frozenset[str] = frozenset()) -> tuple[Penalty, ...]:
     null_mx = statuses.get("mx.null") is Status.INFO
     levels: dict[str, str] = {}
-    fail, warn, env = Status.FAIL, Status.WARN, obs.env
+    fail, warn, env = Status.FAIL, Status.WARN, obs.held
     for check, worst in obs.full.items():
         if worst is not fail and worst is not warn and check not in env:
             continue        # passed, skipped...: nothing to rate (the common case, made cheap)
         judged = [(scope, s) for scope, s in obs.rated.get(check, {}).items()
                   if s is fail or s is warn]
-        if not judged or check in fixed or check in broken \
+        if not judged or check in fixed or check in broken or check in held \
                 or (null_mx and check in NULL_MX_EXEMPT):
             continue
         rule = profile.rule(check)
@@ -300,6 +353,11 @@ def _penalties(obs: Observation, profile: Profile, evidence: DomainEvidence | No
             levels[check] = level
     for check in broken:
         levels[check] = profile.rule(check).worst(Status.FAIL) or "high"
+    for check in held:          # the worst the check can say, under this profile
+        rule = profile.rule(check)
+        level = max_level(rule.worst(Status.FAIL), rule.worst(Status.WARN))
+        if level is not None:
+            levels[check] = level
     unmet = set()
     for check in failed:
         # skipped: not applicable because of an earlier problem, which carries the penalty
@@ -391,8 +449,8 @@ def improvements(obs: Observation, profile: Profile, categories: Mapping[str, st
     graded or already A+."""
     current = current or assess(obs, profile, categories, evidence)
     if current.grade not in GRADES or current.grade == "A+" or _untested(obs, current) \
-            or obs.full.get("domain.exists", Status.PASS) is not Status.PASS:
-        return []    # a domain that does not exist, or whose required checks were not all tested
+            or obs.env or obs.full.get("domain.exists", Status.PASS) is not Status.PASS:
+        return []    # a domain that does not exist, or whose checks were not all tested
     order = _catalogue_order(categories)
     points = {p.check: (rank(p.severity), p.points) for p in current.penalties}
     followers = {c for c in current.failed if obs.full.get(c) is Status.SKIPPED}

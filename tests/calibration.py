@@ -25,6 +25,7 @@ from pathlib import Path
 from scanner.evidence import AddressEvidence, DnsOutcome, DnsResult, DomainEvidence
 from scanner.evidence.mx import PtrEvidence
 from scanner.evidence.records import DmarcReportAuth, MtaStsEvidence
+from scanner.evidence.smtp import SmtpProbe
 from scanner.serde import dumps, from_jsonable
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -77,10 +78,11 @@ def with_dkim_key(ev: DomainEvidence, record: str) -> DomainEvidence:
     return replace(ev, records=replace(ev.records, dkim=replace(dkim, probes=probes)))
 
 
-def with_ipv6(ev: DomainEvidence) -> DomainEvidence:
-    """A public IPv6 address (with forward-confirmed reverse DNS) on every MX host; not probed,
-    as from a scanner without an IPv6 route."""
-    hosts = []
+def with_ipv6(ev: DomainEvidence, *, routed: bool = True) -> DomainEvidence:
+    """A public IPv6 address (with forward-confirmed reverse DNS) on every MX host. ``routed``:
+    probed, answering as the host's IPv4 address did; else held back as a scanner without an
+    IPv6 route holds it (CHECKS.md env.ipv6: the endpoint names the note, no connection)."""
+    hosts, probes = [], []
     for i, h in enumerate(ev.mx.hosts):
         ip = f"2a01:4f8:25::{i + 1}"
         aaaa = DnsResult(h.name, "AAAA", DnsOutcome.OK, (ip,), h.name)
@@ -88,7 +90,28 @@ def with_ipv6(ev: DomainEvidence) -> DomainEvidence:
                           (aaaa,), h.name)
         hosts.append(replace(h, aaaa=aaaa, addresses=(*h.addresses,
                                                       AddressEvidence(ip, 6, True, False, ptr))))
-    return replace(ev, mx=replace(ev.mx, hosts=tuple(hosts)))
+        for p in ev.smtp:
+            if p.host == h.name and p.ip == h.addresses[0].ip:
+                probes.append(replace(p, ip=ip) if routed else _held(
+                    p, ip, "env.ipv6", "not probed: this host has no route to IPv6 addresses "
+                                       "like this one"))
+    return replace(ev, mx=replace(ev.mx, hosts=tuple(hosts)), smtp=(*ev.smtp, *probes))
+
+
+def _held(p: SmtpProbe, ip: str, note: str, reason: str) -> SmtpProbe:
+    """The evidence of an endpoint the scanner's own network kept from being probed, as
+    scanner/collect/environment.py records it."""
+    return SmtpProbe(host=p.host, ip=ip, port=p.port, role=p.role, environment=note,
+                     error=reason, transcript=(f"*: {reason} ({note})",))
+
+
+def port25_filtered(ev: DomainEvidence) -> DomainEvidence:
+    """Every port-25 endpoint (role smtp: the lab's port 25 is a high port) held back: a scan
+    from a host whose outbound port 25 is filtered."""
+    reason = ("not probed: outbound port 25 looks filtered from this host (port-25 connections "
+              "to 3 different MX addresses timed out while their other ports answered)")
+    return replace(ev, smtp=tuple(_held(p, p.ip, "env.port25", reason) if p.role == "smtp" else p
+                                  for p in ev.smtp))
 
 
 def _rsa_1024() -> str:
@@ -112,6 +135,7 @@ def variants(good: DomainEvidence) -> dict[str, DomainEvidence]:
         DnsResult("good.test._report._dmarc.dmarc.cyber.dhs.gov", "TXT", DnsOutcome.OK,
                   ("v=DMARC1",)))
     exemplary = with_ipv6(good)
+    plus_all = with_spf(good, "v=spf1 mx +all")
     return {name: named(name, ev) for name, ev in {
         "exemplary.test": exemplary,
         "dmarc-none.test": with_dmarc(good, "v=DMARC1; p=none; rua=mailto:dmarc@good.test"),
@@ -120,7 +144,7 @@ def variants(good: DomainEvidence) -> dict[str, DomainEvidence]:
         "no-dmarc.test": with_dmarc(good, None),
         "dmarc-servfail.test": with_dmarc(good, None, outcome=DnsOutcome.SERVFAIL),
         "softfail.test": with_spf(good, "v=spf1 mx ~all"),
-        "plus-all.test": with_spf(good, "v=spf1 mx +all"),
+        "plus-all.test": plus_all,
         "neutral-all.test": with_spf(good, "v=spf1 mx ?all"),
         "spf-permerror.test": with_spf(good, "v=spf1 mx -all", lookups=11),
         "no-mta-sts.test": without_mta_sts(good),
@@ -128,6 +152,9 @@ def variants(good: DomainEvidence) -> dict[str, DomainEvidence]:
         "dkim-1024.test": with_dkim_key(good, _rsa_1024()),
         "bod-ready.test": with_dmarc(exemplary, f"v=DMARC1; p=reject; rua={CISA}",
                                      auths=(cisa_auth,)),
+        "port25-filtered.test": port25_filtered(good),
+        "port25-filtered-plus-all.test": port25_filtered(plus_all),
+        "ipv6-unprobed.test": with_ipv6(good, routed=False),
     }.items()}
 
 

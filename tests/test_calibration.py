@@ -69,6 +69,30 @@ def test_the_issues_anchors():
 
 
 @pytest.mark.parametrize("profile", PROFILES)
+def test_what_the_scanners_network_held_back_is_never_f_nor_a_by_omission(profile):
+    """Rule 11: port 25 held back by env.port25 leaves a domain that is otherwise good not
+    graded (never F for the scanner's network, never A for what it did not see), shows the
+    range, and lists no fixes; a critical finding elsewhere is F all the same; an IPv6 address
+    held back on a host judged over IPv4 costs A+ only."""
+    from scanner.explain import explain
+
+    prof = get_profile(profile)
+    r = judge(EVIDENCE["port25-filtered.test"], prof)
+    assert r.verdict.grade == NOT_GRADED and "env-untested:env.port25" in r.verdict.caps
+    assert "smtp.reachable" not in r.verdict.failed
+    why = explain(r, prof)
+    assert why.range is not None and why.range[0] == "F" and why.steps == ()
+    seen = judge(EVIDENCE["good.test"], prof).verdict
+    assert why.range[1] == min(seen.grade, "A", key=grade_rank)
+    assert r.verdict.score == seen.score                   # scored on what was probed
+    bad = judge(EVIDENCE["port25-filtered-plus-all.test"], prof).verdict
+    assert bad.grade == "F" and "env:env.port25" in bad.caps
+    v6 = judge(EVIDENCE["ipv6-unprobed.test"], prof).verdict
+    assert "env:env.ipv6" in v6.caps and v6.grade != "A+"
+    assert v6.grade == min(_verdict("exemplary.test", profile).grade, "A", key=grade_rank)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
 def test_the_order_of_grades_is_the_contracts(profile):
     """The ranking of the fixture by (grade, score), best first, is the contract's."""
     def ranking(entries):

@@ -15,6 +15,7 @@ from scanner.explain import cap_groups, explain_cap
 from scanner.rating import (CAP, GRADES, GUIDE_VERSION, MEANINGS, NOT_GRADED, PENALTY, assess, band,
                             distribution, grade_rank, improvements, observe)
 from scanner.checks import all_checks
+from scanner.checks.smtp import ENDPOINT_ROLES
 from scanner.serde import from_jsonable
 from scanner.verdict import Verdict, grade
 
@@ -194,39 +195,105 @@ def test_a_non_required_check_in_error_is_left_out():
 
 
 # ------------------------------------------------------------- the scanner's network (rule 11)
-def _port25_filtered(*extra, subject25=MX25):
-    return ([Finding("smtp.starttls", subject25, E,
-                     "env.port25: not probed, outbound port 25 is filtered from this host")]
-            + list(extra))
+PORT25_HELD = "not probed: outbound port 25 looks filtered from this host (...)"
 
 
-def test_env_excused_subjects_are_left_out_and_the_grade_says_so():
-    findings = OK + _port25_filtered(Finding("smtp.starttls", MX587, P, "ok"))
-    r = assess(observe(findings), required("smtp.starttls"), CATS)
-    assert r.undetermined == ("smtp.starttls",)         # the verdict stays honest
-    assert (r.grade, r.score, r.caps) == ("A", 100, ("env:smtp.starttls",))
-    assert "graded on what was probed" in explain_cap("env:smtp.starttls")
+def _held(port: int, role: str, note: str = "env.port25", ip: str = "192.0.2.1",
+          **kw) -> SmtpProbe:
+    return SmtpProbe("mx1.example.test", ip, port, role, environment=note, error=PORT25_HELD,
+                     **kw)
 
 
-def test_env_excused_alone_leaves_the_check_unrated_and_graded():
-    findings = OK + _port25_filtered()
-    r = assess(observe(findings), required("smtp.starttls"), CATS)
-    assert (r.grade, r.caps) == ("A", ("env:smtp.starttls",))
+def _smtp_findings(e):
+    """OK plus what the real SMTP checks say of the evidence."""
+    from scanner.registry import run_check
+
+    return OK + [f for cid in ENDPOINT_ROLES for f in run_check(all_checks()[cid], e)]
 
 
-def test_an_observed_failure_beside_an_env_excused_subject_counts():
-    findings = OK + _port25_filtered(Finding("smtp.starttls", MX587, F, "not offered"))
-    r = assess(observe(findings), required("smtp.starttls"), CATS)
-    assert r.grade == "F" and "critical:smtp.starttls" in r.caps
+def _good(port: int, role: str, ip: str = "192.0.2.1") -> SmtpProbe:
+    from tests.checks.test_smtp import good
+
+    return replace(good(port, role), ip=ip)
+
+
+def test_port25_held_back_is_not_graded_never_f_never_a_by_omission():
+    """The SMTP checks put the held endpoint down as error (smtp.reachable) and skipped (the
+    rest): without rule 11 the submission port alone would make the domain A+."""
+    e = replace(ev(), smtp=(_held(25, "smtp"), _good(587, "submission")))
+    findings = _smtp_findings(e)
+    r = assess(observe(findings, e), required("smtp.starttls"), CATS, e)
+    assert (r.grade, r.range, r.score) == (NOT_GRADED, ("F", "A"), 100)
+    assert r.caps == ("env-untested:env.port25",) and r.compliant     # the verdict as main's
+    assert "port 25 of the MX hosts was not tested" in explain_cap("env-untested:env.port25")
+    assert improvements(observe(findings, e), required("smtp.starttls"), CATS, e) == []
+    # the same endpoint probed and passing: A+
+    ok = replace(e, smtp=(_good(25, "smtp"), _good(587, "submission")))
+    assert assess(observe(_smtp_findings(ok), ok), EMPTY, CATS, ok).grade == "A+"
+
+
+def test_a_port25_timeout_put_down_to_the_filter_is_held_back_too():
+    from scanner.evidence.smtp import Failure
+
+    e = replace(ev(), smtp=(_held(25, "smtp", failure=Failure.TIMEOUT, connections=1),
+                            _good(587, "submission")))
+    r = assess(observe(_smtp_findings(e), e), EMPTY, CATS, e)
+    assert r.grade == NOT_GRADED and r.caps == ("env-untested:env.port25",)
+
+
+def test_port25_held_back_beside_a_critical_finding_is_f_all_the_same():
+    e = replace(ev(), smtp=(_held(25, "smtp"), _good(587, "submission")))
+    findings = _smtp_findings(e) + [Finding("spf.all", D, F, "+all")]
+    r = assess(observe(findings, e), EMPTY, CATS, replace(e, records=ev(
+        spf=spf_simple("v=spf1 +all")).records))
+    assert (r.grade, r.caps) == ("F", ("critical:spf.all", "env:env.port25"))
+
+
+def test_a_profile_that_rates_no_smtp_check_grades_around_the_held_endpoint():
+    e = replace(ev(), smtp=(_held(25, "smtp"), _good(587, "submission")))
+    quiet = user_profile("[severity]\n" + "".join(f'"{c}" = "none"\n' for c in ENDPOINT_ROLES))
+    r = assess(observe(_smtp_findings(e), e), quiet, CATS, e)
+    assert (r.grade, r.caps) == ("A", ("env:env.port25",))      # graded, but not A+
+
+
+def test_an_ipv6_address_held_back_on_a_host_judged_over_ipv4_costs_a_plus_only():
+    v6 = "2001:db8::25"
+    e = replace(ev(), smtp=(_good(25, "smtp"), _held(25, "smtp", "env.ipv6", v6)))
+    r = assess(observe(_smtp_findings(e), e), EMPTY, CATS, e)
+    assert (r.grade, r.score, r.caps) == ("A", 100, ("env:env.ipv6",))
+    # an IPv6-only host held back: nothing of it was judged
+    only = replace(ev(), smtp=(_held(25, "smtp", "env.ipv6", v6),))
+    r = assess(observe(_smtp_findings(only), only), EMPTY, CATS, only)
+    assert r.grade == NOT_GRADED and r.caps == ("env-untested:env.ipv6",)
+
+
+def test_the_held_endpoints_checks_are_the_ones_that_apply_to_its_role():
+    """ENDPOINT_ROLES (which the rating reads) says what the checks do: an endpoint of a role
+    a check does not judge gets 'not applicable' from it, the others judge it."""
+    from scanner.registry import run_check
+
+    for role, port in (("smtp", 25), ("submission", 587), ("submissions", 465)):
+        e = replace(ev(), smtp=(_good(port, role),))
+        for cid, roles in ENDPOINT_ROLES.items():
+            (f,) = run_check(all_checks()[cid], e)
+            applies = roles is None or role in roles
+            assert f.message.startswith("not applicable") is not applies, (cid, role)
+    assert set(ENDPOINT_ROLES) == {c for c in all_checks() if c.startswith("smtp.")}
 
 
 def test_an_error_that_is_not_the_scanners_network_is_not_excused():
     findings = OK + [Finding("smtp.starttls", MX25, E, "timeout after 10s"),
                      Finding("smtp.starttls", MX587, P, "ok")]
     assert assess(observe(findings), required("smtp.starttls"), CATS).grade == NOT_GRADED
-    # the prefix must start the message: text quoted from a server cannot excuse itself
-    findings[0] = Finding("smtp.starttls", MX25, E, "greeting 421 env.port25: busy")
-    assert assess(observe(findings), required("smtp.starttls"), CATS).grade == NOT_GRADED
+    # only the evidence excuses: text quoted from a server cannot excuse itself
+    findings[0] = Finding("smtp.starttls", MX25, E, "env.port25: not probed (env.port25)")
+    r = assess(observe(findings), required("smtp.starttls"), CATS)
+    assert r.grade == NOT_GRADED and r.caps == ("untested:smtp.starttls",)
+
+
+def test_old_evidence_without_environment_holds_nothing_back():
+    e = replace(ev(), smtp=(SmtpProbe("mx1.example.test", "192.0.2.1", 25, "smtp"),))
+    assert observe(_smtp_findings(e), e).held == frozenset()
 
 
 # -------------------------------------------------------------------- refinements (3, 4, 5)
