@@ -161,10 +161,10 @@ def _duration(seconds: float) -> str:
 
 
 _SENTENCES = {
-    "summary": "scan {scan} {state}: {domains} domains, {compliant} compliant under {profile} "
-               "(grades {grades}), {incomplete} incomplete, in {seconds}s; reports in {out}",
+    "summary": "scan {scan} {state}: {domains} domains, {compliant} compliant under {profile}"
+               "{graded}, {incomplete} incomplete, in {seconds}s; reports in {out}",
     "summary-stored": "scan {scan} {state}: {domains} domains, {compliant} compliant under "
-                      "{profile} (grades {grades}), {incomplete} incomplete, in {seconds}s; "
+                      "{profile}{graded}, {incomplete} incomplete, in {seconds}s; "
                       "stored in the history",
     "interrupted": "scan {scan} interrupted by {signal}: {finished} domains finished and "
                    "reported; {hint}",
@@ -174,8 +174,9 @@ _SENTENCES = {
 def _sentence(event: str, fields: dict) -> str:
     if event == "summary" and fields.get("out") is None:
         event = "summary-stored"     # mxaudit check --db: stored, no report folder
+    grades = fields.get("grades")
     try:
-        text = _SENTENCES[event].format(**fields)
+        text = _SENTENCES[event].format(graded=f" (grades {grades})" if grades else "", **fields)
     except (KeyError, IndexError):
         return f"{event}: " + ", ".join(f"{k} {v}" for k, v in fields.items() if v is not None)
     return text + "".join(f"\nmxaudit: {line}" for line in _environment_lines(fields))
