@@ -203,3 +203,22 @@ def test_a_standards_profile_shows_what_it_does_not_assess(tmp_path):
         assert f"needs the check {check}, which this version does not have" in section
     missing = len(get_profile("tr-03108").unassessed())
     assert f"this version of mxaudit assesses; {missing} are not assessed" in page
+
+
+def test_a_domain_whose_port25_the_scanners_network_held_back_says_why_it_is_not_graded(tmp_path):
+    """Rule 11 in the report: the grade badge says not graded, the why section gives the
+    range and names the note, no fixes are offered, and main's network note stays."""
+    from scanner.result import judge
+    from tests.calibration import load_evidence
+
+    profile = get_profile("baseline")
+    r = judge(load_evidence()["port25-filtered.test"], profile)
+    meta = {"scan_id": 1, "started": "s", "finished": "f", "profile": "baseline", "version": "t"}
+    write_reports(tmp_path, [r], profile, meta)
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    why = page[page.index('<section class="why"'):]
+    why = why[:why.index("</section>")]
+    assert "Once tested, the grade would be between F and A." in why
+    assert "not tested because of the scanning host&#39;s own network" in why
+    assert "<code>env.port25</code>" in why and "What would raise it" not in why
+    assert "partly not tested: the scan's network conditions" in page
