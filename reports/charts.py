@@ -70,8 +70,8 @@ def horizontal_bars(rows: Sequence[tuple[str, Sequence[tuple[int, str, str]]]], 
     return _svg(CHART_W + 160, max(len(rows) * (BAR_H + 4), BAR_H), f"{title}. {words}", body)
 
 
-def histogram(buckets: Sequence[tuple[str, int]], title: str) -> Markup:
-    """Vertical bars (label, count), count written above each bar."""
+def histogram(buckets: Sequence[tuple[str, int]], title: str, what: str = "score") -> Markup:
+    """Vertical bars (label, count), count written above each bar; ``what`` the labels are."""
     top = max((n for _, n in buckets), default=0) or 1
     col, plot_h = CHART_W // max(len(buckets), 1), 110
     body = []
@@ -79,7 +79,7 @@ def histogram(buckets: Sequence[tuple[str, int]], title: str) -> Markup:
         h = plot_h * n / top
         x = i * col
         body.append(f'<rect class="c-bar" x="{x + 4}" y="{plot_h - h + 16:.1f}" width="{col - 8}" '
-                    f'height="{h:.1f}"><title>score {escape(label)}: {n} domains</title></rect>'
+                    f'height="{h:.1f}"><title>{escape(what)} {escape(label)}: {n} domains</title></rect>'
                     f'<text x="{x + col / 2:.1f}" y="{plot_h - h + 12:.1f}" text-anchor="middle">{n}</text>'
                     f'<text class="lbl" x="{x + col / 2:.1f}" y="{plot_h + 32}" '
                     f'text-anchor="middle">{escape(label)}</text>')

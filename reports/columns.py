@@ -78,25 +78,36 @@ def _mechanisms(ev: DomainEvidence, attr: str) -> str:
     return " ".join(dict.fromkeys(m for p in ev.smtp or () for m in getattr(p, attr)))
 
 
-# name -> function of the evidence, in column order. Columns are appended, never renamed or
-# reordered (the README's contract): read them by header name.
-DETAIL_COLUMNS: dict[str, Callable[[DomainEvidence], str]] = {
-    "mx_hosts": _mx_hosts,
-    "mx_addresses": _mx_ips,
-    "scan_error": _error,
-    "spf_record": _spf_record,
-    "spf_lookups": _spf_lookups,
-    "dmarc_policy": _dmarc_policy,
-    "dkim_selectors": _dkim_selectors,
-    "tls_versions": _tls_versions,
-    "auth_mechanisms": lambda ev: _mechanisms(ev, "auth_after_tls"),
-    "auth_before_tls": lambda ev: _mechanisms(ev, "auth_before_tls"),
+def _of_evidence(fn: Callable[[DomainEvidence], str]) -> Callable[[DomainResult], str]:
+    return lambda r: fn(r.evidence)
+
+
+# name -> function of the result, in column order, after the per-check columns. Columns are
+# appended, never renamed or reordered (the README's contract): read them by header name. The
+# grade columns (the rating guide, docs/rating.md): the grade (A+ .. F, "not graded"; empty for
+# a verdict stored before the guide), the caps that limited it (space-separated,
+# "critical:smtp.starttls" ...) and the guide's version.
+DETAIL_COLUMNS: dict[str, Callable[[DomainResult], object]] = {
+    "mx_hosts": _of_evidence(_mx_hosts),
+    "mx_addresses": _of_evidence(_mx_ips),
+    "scan_error": _of_evidence(_error),
+    "spf_record": _of_evidence(_spf_record),
+    "spf_lookups": _of_evidence(_spf_lookups),
+    "dmarc_policy": _of_evidence(_dmarc_policy),
+    "dkim_selectors": _of_evidence(_dkim_selectors),
+    "tls_versions": _of_evidence(_tls_versions),
+    "auth_mechanisms": _of_evidence(lambda ev: _mechanisms(ev, "auth_after_tls")),
+    "auth_before_tls": _of_evidence(lambda ev: _mechanisms(ev, "auth_before_tls")),
+    "grade": lambda r: r.verdict.grade,
+    "caps": lambda r: " ".join(r.verdict.caps),
+    "rating_guide": lambda r: r.verdict.guide,
 }
 
 
 def domain_row(r: DomainResult, check_ids: list[str]) -> list[object]:
     ev = r.evidence
     levels = domain_statuses(r.findings)
-    return ([ev.domain, ev.input, r.status, "true" if r.verdict.compliant else "false", r.verdict.score]
+    v = r.verdict
+    return ([ev.domain, ev.input, r.status, "true" if v.compliant else "false", v.score]
             + [levels[c].value if c in levels else "" for c in check_ids]
-            + [fn(ev) for fn in DETAIL_COLUMNS.values()])
+            + [fn(r) for fn in DETAIL_COLUMNS.values()])

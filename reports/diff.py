@@ -4,7 +4,10 @@ previous scan" section).
 Domains are matched by name (invalid inputs by their text). A change is one of:
 ``added`` / ``removed`` (the domain is in one scan only), ``compliance`` (the verdict flipped),
 ``worse`` / ``better`` (a check's domain-level status moved on the catalogue's severity
-scale: fail > error > warn > pass). Only graded statuses are compared: a check that was or
+scale: fail > error > warn > pass), ``grade`` (the letter grade changed; ``check`` says
+``down`` or ``up``, or ``guide N -> M`` when the two were made by different rating guides).
+Verdicts stored before the rating guide have no grade and are not compared (``--profile``
+re-grades both scans). Only graded statuses are compared: a check that was or
 became ``skipped`` or ``info`` (not applicable, e.g. DMARC tag checks once the record is gone),
 or that ran in only one of the two scans, is neither better nor worse; the change that caused
 it (``dmarc.present`` pass -> fail) is what the diff shows. Both scans are read as merge-joined
@@ -18,11 +21,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from scanner.findings import SEVERITY, Status, domain_statuses
+from scanner.rating import grade_rank
 from scanner.result import DomainResult, judge
 from scanner.profiles import Profile
 from scanner.store import ScanRecord, Store, diff_key
 
-KINDS = ("added", "removed", "compliance", "worse", "better")
+KINDS = ("added", "removed", "compliance", "grade", "worse", "better")
 GRADED = frozenset({Status.PASS, Status.WARN, Status.ERROR, Status.FAIL})
 CSV_COLUMNS = ("change", "domain", "check", "old", "new")
 
@@ -41,7 +45,21 @@ def _name(r: DomainResult) -> str:
 
 
 def _verdict_text(r: DomainResult) -> str:
-    return f"{'compliant' if r.verdict.compliant else 'not compliant'} ({r.verdict.score})"
+    v = r.verdict
+    graded = f"{v.grade}, " if v.grade else ""
+    return f"{'compliant' if v.compliant else 'not compliant'} ({graded}{v.score})"
+
+
+def grade_change(old: DomainResult, new: DomainResult) -> Change | None:
+    """The grade's move, when both verdicts have one and it differs."""
+    a, b = old.verdict, new.verdict
+    if not a.grade or not b.grade or a.grade == b.grade:
+        return None
+    if a.guide != b.guide:
+        how = f"guide {a.guide} -> {b.guide}"
+    else:
+        how = "up" if grade_rank(b.grade) > grade_rank(a.grade) else "down"
+    return Change("grade", _name(new), how, a.grade, b.grade)
 
 
 def got_worse(c: Change) -> bool:
@@ -54,6 +72,9 @@ def compare(old: DomainResult, new: DomainResult) -> Iterator[Change]:
     name = _name(new)
     if old.verdict.compliant != new.verdict.compliant:
         yield Change("compliance", name, "", _verdict_text(old), _verdict_text(new))
+    moved = grade_change(old, new)
+    if moved is not None:
+        yield moved
     before, after = domain_statuses(old.findings), domain_statuses(new.findings)
     for check in sorted(before.keys() & after.keys()):
         if before[check] not in GRADED or after[check] not in GRADED:

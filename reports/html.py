@@ -23,6 +23,8 @@ from typing import Any, TextIO
 import jinja2
 from markupsafe import Markup
 
+from scanner import rating
+from scanner.explain import explain, grade_class
 from scanner.findings import SEVERITY, Finding, Status
 from scanner.profiles import Profile
 from scanner.checks import all_checks
@@ -65,6 +67,8 @@ def environment() -> jinja2.Environment:
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["worst_first"] = _worst_first
+    env.globals["grade_rank"] = rating.grade_rank
+    env.globals["grade_class"] = grade_class
     return env
 
 
@@ -102,11 +106,13 @@ class HtmlSpool:
     def add(self, r: DomainResult) -> None:
         ctx = domain_context(r, self.specs, self.profile, compact=self.compact)
         self.rows.write(self.domain.row(r, ctx))
+        if self.with_details or self.paper is not None:
+            ctx["rating"] = explain(r, self.profile)
         if self.with_details:
             self.details.write(self.domain.details(r, ctx, self.trend, self.compact))
         if self.paper is not None:
-            on_paper = ctx if self.compact else domain_context(r, self.specs, self.profile,
-                                                               compact=True)
+            on_paper = ctx if self.compact else dict(
+                domain_context(r, self.specs, self.profile, compact=True), rating=ctx["rating"])
             self.paper.write(self.domain.details(r, on_paper, self.trend, True))
 
     def finish(self, files: FileSet, out: Path, summary: Summary, diff: object = None) -> None:
@@ -140,7 +146,7 @@ class HtmlSpool:
             summary=summary, meta=self.meta, diff=diff, trend=self.trend, profile=self.profile,
             charts=drawn, specs=self.specs,
             group_titles=_group_titles(), compact=compact, with_details=with_details,
-            paper=paper, with_table=with_table,
+            rating=rating, paper=paper, with_table=with_table,
             paper_css=Markup(paper_stylesheet()) if paper else "",
             table_rows=_spool(self.rows) if with_table else iter(()),
             domain_details=_spool(details) if with_details and details is not None else iter(()))
@@ -173,6 +179,8 @@ def summary_charts(summary: Summary, specs: dict) -> dict[str, Markup]:
                                                 scale=max(summary.domains, 1))
     if summary.domains - summary.invalid:
         out["scores"] = charts.histogram(summary.score_buckets(), "Domains by score")
+    if summary.domains:
+        out["grades"] = charts.histogram(summary.grade_buckets(), "Domains by grade", what="grade")
     return out
 
 
@@ -192,7 +200,7 @@ def domain_context(r: DomainResult, specs: dict, profile: Profile, *,
         "counts": counts,                         # checks (domain level) per status
         "not_tested": not_tested(r.findings),
         "unmet": unmet(r.verdict, profile),
-        "scores": ({g: round(v) for g, v in domain_groups(statuses, profile).items()}
+        "scores": ({g: round(v) for g, v in domain_groups(r, profile).items()}
                    if r.evidence.valid else {}),
         "groups": group_findings(r.findings, specs, compact=compact),
         "evidence": evidence_view(r.evidence, compact=compact),
@@ -218,7 +226,7 @@ def network_notes(ev: Any) -> list[str]:
         for note, ps in held.items():
             lines.append(f"{len(ps)} endpoint(s) not probed because of the scanning host's "
                          f"network ({note}: {_clip(ps[0].error, 160)}); not scored, the verdict "
-                         "rests on what was probed")
+                         "rests on what was probed and the grade says what that leaves open")
         for note, n in explained.items():
             lines.append(f"{n} port-25 connection timeout(s) put down to the scanning host's "
                          f"network ({note}); could not be tested, not scored")

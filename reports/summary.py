@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 from scanner.findings import Status, domain_statuses
 from scanner.profiles import Profile
-from scanner.registry import categories
+from scanner.explain import category_scores_of
+from scanner.rating import distribution, distribution_text
 from scanner.result import DomainResult
-from scanner.verdict import group_scores
 
 
 @dataclass
@@ -37,11 +37,11 @@ class Summary:
         self.undetermined += verdict_state(r) == "undetermined"
         statuses = domain_statuses(r.findings)
         self.not_tested += Status.ERROR in statuses.values()
-        self.grades[getattr(v, "grade", "")] += 1     # the letter grade of the rating guide
-        self.guides.add(getattr(v, "guide", ""))     # (verdicts before it have none)
+        self.grades[v.grade] += 1           # "" for a verdict stored before the rating guide
+        self.guides.add(v.guide)
         if r.evidence.valid:
             self.scores[min(v.score // 10, 9)] += 1
-            for group, value in domain_groups(statuses, self.profile).items():
+            for group, value in domain_groups(r, self.profile).items():
                 self.group_totals[group] += value
                 self.group_counts[group] += 1
         for check_id, status in statuses.items():
@@ -49,7 +49,12 @@ class Summary:
 
     def counts(self) -> dict[str, int]:
         """What the scan's summary line reports (and the report worker answers with)."""
-        return {"domains": self.domains, "compliant": self.compliant, "errors": self.errors}
+        return {"domains": self.domains, "compliant": self.compliant, "errors": self.errors,
+                "grades": self.grades_text()}
+
+    def grades_text(self) -> str:
+        """'A 2, B 1, F 3, not graded 1': the grades that occur, best first."""
+        return distribution_text(self.grades)
 
     @property
     def not_compliant(self) -> int:
@@ -59,6 +64,11 @@ class Summary:
     def group_average(self, group: str) -> int | None:
         n = self.group_counts[group]
         return round(self.group_totals[group] / n) if n else None
+
+    def grade_buckets(self) -> list[tuple[str, int]]:
+        """(grade, domains) from A+ to F, then not graded (and "no grade" for verdicts stored
+        before the rating guide, if any)."""
+        return distribution(self.grades)
 
     def score_buckets(self) -> list[tuple[str, int]]:
         return [(f"{10 * i}-{10 * i + 9}" if i < 9 else "90-100", n)
@@ -85,6 +95,7 @@ def verdict_state(r: DomainResult) -> str:
     return "fail"
 
 
-def domain_groups(statuses: dict, profile: Profile) -> dict[str, float]:
-    """Score group -> 0-100 for one domain, under the profile's weights (as its verdict)."""
-    return group_scores(statuses, profile, categories())
+def domain_groups(r: DomainResult, profile: Profile) -> dict[str, float]:
+    """Score group -> 0-100 for one domain: 100 minus the penalties of the group's checks
+    under the profile (scanner/rating.py), for the groups it has something rated in."""
+    return category_scores_of(r, profile)

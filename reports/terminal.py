@@ -1,6 +1,7 @@
-"""`mxaudit check`'s answer on the terminal: per domain the verdict, score and grade, then the
-findings grouped by category, worst category first, each with its status word, check,
-subject, message and, for what failed, the remediation. Passing, informational and skipped
+"""`mxaudit check`'s answer on the terminal: per domain the verdict, score and grade (with its
+worst limit and the next step that raises it), then the findings grouped by category, worst
+category first, each with its status word, check, subject, message and, for what failed, the
+remediation. Passing, informational and skipped
 checks fold into one line per category and status unless ``verbose``.
 
 Colour (rich) only when the stream is a terminal and ``NO_COLOR`` is not set
@@ -24,8 +25,10 @@ from rich.console import Console
 from rich.text import Text
 
 from scanner.checks import all_checks
+from scanner.explain import cap_groups, explain
 from scanner.findings import SEVERITY, Finding, Status, domain_statuses
 from scanner.profiles import Profile
+from scanner.rating import NOT_GRADED
 from scanner.registry import CATEGORY_TITLES
 from scanner.result import DomainResult
 from scanner.verdict import Verdict, unmet
@@ -45,13 +48,33 @@ INDENT = "    "
 
 
 def grade_text(verdict: Verdict) -> str:
-    """'grade B', with what capped it; "" while verdicts carry no grade (issue 15 adds
-    ``Verdict.grade``, "" for "no grade", and ``Verdict.caps``)."""
-    grade = getattr(verdict, "grade", "")
-    if not grade:
+    """'grade B' (or 'not graded'); "" for a verdict stored before the rating guide."""
+    if not verdict.grade:
         return ""
-    caps = getattr(verdict, "caps", ())
-    return f"grade {grade}" + (f" (capped by {', '.join(caps)})" if caps else "")
+    return verdict.grade if verdict.grade == NOT_GRADED else f"grade {verdict.grade}"
+
+
+def grade_notes(r: DomainResult, profile: Profile | None) -> list[str]:
+    """Why the grade is what it is, in two lines: the worst limit on it (the rating guide's
+    caps, docs/rating.md) and the first step that would raise it (re-graded under
+    ``profile``: only when the verdict was made under it)."""
+    v = r.verdict
+    if not v.grade:
+        return []
+    groups = cap_groups(v.caps)
+    notes = []
+    if groups:
+        limit, what, checks = groups[0]
+        notes.append(f"grade limit: {limit}: {what}" + (f": {', '.join(checks)}" if checks else ""))
+    if profile is not None and v.profile == profile.name:
+        why = explain(r, profile)
+        if why.range is not None:
+            notes.append(f"grade once tested: between {why.range[0]} and {why.range[1]}")
+        if why.steps:
+            step = why.steps[0]
+            notes.append(f"next step: fix {', '.join(c for c, _ in step.actions)} "
+                         f"(grade {step.before} -> {step.after})")
+    return notes
 
 
 def use_colour(stream: TextIO) -> bool:
@@ -163,6 +186,7 @@ def domain_lines(r: DomainResult, profile: Profile | None, *,
         lines.append(_note("requirements not met: " + ", ".join(map(terminal_safe, failed))))
     if v.undetermined:
         lines.append(_note("required but could not be tested: " + ", ".join(v.undetermined)))
+    lines.extend(_note(note) for note in grade_notes(r, profile))
     for title, rows in categories(r.findings, name, verbose=verbose):
         lines.append((Text(), Text()))
         lines.append((Text("  "), Text(title, style="bold")))

@@ -51,6 +51,24 @@ def test_user_profile_file(tmp_path):
     ('name = "x"\nrequire = 3\n', "'require' must be an array of tables"),
     ('title = "no name"\n', "profile t.toml: missing 'name'"),
     ('name = "x"\n[[require]\ncheck = "mx.ptr"\n', "profile t.toml: "),     # malformed TOML
+    # [severity]: unknown check IDs and severities are load errors
+    ('name = "x"\n[severity]\n"no.such" = "high"\n', "[severity]: unknown check ID 'no.such'"),
+    ('name = "x"\n[severity]\n"mx.ptr" = "severe"\n',
+     "[severity] mx.ptr: severity must be one of critical, high, medium, low, none (got 'severe')"),
+    ('name = "x"\n[severity]\n"mx.ptr" = { warn = "urgent" }\n',
+     "[severity] mx.ptr: warn: severity must be one of"),
+    ('name = "x"\n[severity]\n"mx.ptr" = { error = "high" }\n',
+     "[severity] mx.ptr: unknown key(s) error (use fail, warn, submission)"),
+    ('name = "x"\n[severity]\n"mx.ptr" = 3\n', "[severity] mx.ptr: a severity"),
+    ('name = "x"\n[severity]\n"smtp.cert_key" = { submission = { info = "low" } }\n',
+     "[severity] smtp.cert_key: submission: a severity or a table"),
+    ('name = "x"\nseverity = "high"\n', "[severity] must be a table"),
+    # [[not_assessed]] and unknown top-level keys
+    ('name = "x"\n[[not_assessed]]\nrequirement = "r"\n',
+     'not_assessed #1: needs requirement = "..." and source = "..."'),
+    ('name = "x"\n[[not_assessed]]\nrequirement = "r"\nsource = "s"\nwhy = "?"\n',
+     "not_assessed #1: unknown key(s) why"),
+    ('name = "x"\n[severty]\n"mx.ptr" = "low"\n', "profile t.toml: unknown key(s) severty"),
 ])
 def test_bad_profiles(text, message):
     with pytest.raises(UsageError) as info:
@@ -77,3 +95,49 @@ def test_bad_profile_through_the_cli(run_cli, tmp_path):
                     "--db", tmp_path / "db.sqlite", "--nameserver", "127.0.0.1:9"], timeout=30)
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"mxaudit: error: profile {path}: require #1: unknown check ID 'smtp.made_up'"
+
+
+def test_severity_overrides():
+    from scanner.profiles.severity import SeverityRule, default_rule
+
+    p = parse_profile('name = "x"\n[severity]\n"mx.ipv6" = "none"\n'
+                      '"dmarc.policy" = { warn = "high" }\n'
+                      '"smtp.cert_expiry" = { submission = { fail = "critical" } }\n'
+                      '"spf.all" = { fail = "medium" }\n', "t.toml", KNOWN)
+    assert p.rule("mx.ipv6") == SeverityRule(None, None)
+    assert p.rule("dmarc.policy") == SeverityRule("high", "high")       # fail kept, warn raised
+    assert p.rule("smtp.cert_expiry") == SeverityRule("medium", "low", ("critical", "low"))
+    assert p.rule("spf.all") == SeverityRule("medium", "medium")        # +all refinement off
+    assert p.rule("mx.ptr") == default_rule("mx.ptr") == SeverityRule(None, "low")
+    assert default_rule("spf.all").plus_all_critical
+
+
+def test_planned_checks_load_as_pending_requirements():
+    """A requirement on a catalogue check this build does not register is pending (not
+    assessed); once the check is registered it is a real requirement, with no edit."""
+    text = 'name = "x"\n[[require]]\ncheck = "dane.tlsa"\naccept = ["pass"]\nsource = "s"\n'
+    pending = parse_profile(text, "t.toml", KNOWN - {"dane.tlsa"})
+    assert [(r.check, r.pending) for r in pending.requirements] == [("dane.tlsa", True)]
+    assert [(n.requirement, n.source) for n in pending.unassessed()] == [("dane.tlsa", "s")]
+    real = parse_profile(text, "t.toml", KNOWN | {"dane.tlsa"})
+    assert [(r.check, r.pending) for r in real.requirements] == [("dane.tlsa", False)]
+    assert real.unassessed() == ()
+    with pytest.raises(UsageError, match="unknown check ID 'dane.tlsb'"):
+        parse_profile(text.replace("dane.tlsa", "dane.tlsb"), "t.toml", KNOWN)
+
+
+def test_a_pending_requirement_is_never_met_or_failed():
+    from scanner.findings import Finding
+    from scanner.verdict import grade
+
+    p = parse_profile('name = "x"\n[[require]]\ncheck = "dane.tlsa"\naccept = ["pass"]\n',
+                      "t.toml", KNOWN - {"dane.tlsa"})
+    v = grade([Finding("dane.tlsa", "d", Status.FAIL, "")], p, {})
+    assert (v.compliant, v.failed, v.undetermined) == (True, (), ())
+
+
+def test_not_assessed_entries():
+    p = parse_profile('name = "x"\n[[not_assessed]]\nrequirement = "IMAPS"\nsource = "TR 4.1.1"\n'
+                      'reason = "SMTP only"\n', "t.toml", KNOWN)
+    assert [(n.requirement, n.source, n.reason) for n in p.unassessed()] == [
+        ("IMAPS", "TR 4.1.1", "SMTP only")]

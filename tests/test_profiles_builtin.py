@@ -8,11 +8,13 @@ from scanner.api import get_profile
 from scanner.evidence import DnsOutcome, DnsResult, DomainEvidence
 from scanner.evidence.records import DmarcEvidence, RecordsEvidence
 from scanner.findings import Finding, Status
-from scanner.profiles import FACTS, builtin_names, fact_values, parse_profile
+from scanner.profiles import FACTS, PLANNED_CHECKS, builtin_names, fact_values, parse_profile
 from scanner.checks import all_checks
 from scanner.verdict import grade, not_tested, unmet
 
-BUILTIN = ("baseline", "bod-18-01", "bulk-sender-2024", "nist-800-177")
+BUILTIN = ("baseline", "bod-18-01", "bulk-sender-2024", "nist-800-177", "tr-03108", "tr-03182",
+           "internet-nl")
+STANDARDS = {"tr-03108": "TR-03108 v2.0 4.", "tr-03182": "TR-03182", "internet-nl": "internet.nl"}
 CHECK_IDS = set(all_checks())
 CATEGORIES = {cid: spec.category for cid, spec in all_checks().items()}
 CISA = "mailto:reports@dmarc.cyber.dhs.gov"
@@ -20,20 +22,28 @@ CISA = "mailto:reports@dmarc.cyber.dhs.gov"
 BREAKING = (Status.FAIL, Status.WARN, Status.INFO, Status.SKIPPED, Status.PASS)
 
 
-def dmarc_evidence(record: str | None, *, outcome: DnsOutcome = DnsOutcome.OK) -> DomainEvidence:
+TLS_RPT = "v=TLSRPTv1; rua=mailto:tls@example.com"
+
+
+def dmarc_evidence(record: str | None, *, outcome: DnsOutcome = DnsOutcome.OK,
+                   tls_rpt: str = TLS_RPT) -> DomainEvidence:
     records = (record,) if record is not None else ()
     lookup = DnsResult("_dmarc.example.com", "TXT",
                        outcome if record is not None or outcome is not DnsOutcome.OK
                        else DnsOutcome.NODATA, records)
     dmarc = DmarcEvidence(lookup=lookup, org_domain="example.com")
-    return DomainEvidence(0, "example.com", "example.com", records=RecordsEvidence(dmarc=dmarc))
+    rpt = DnsResult("_smtp._tls.example.com", "TXT", DnsOutcome.OK, (tls_rpt,))
+    return DomainEvidence(0, "example.com", "example.com",
+                          records=RecordsEvidence(dmarc=dmarc, tls_rpt=rpt))
 
 
 STRICT_DMARC = f"v=DMARC1; p=reject; pct=100; rua={CISA},mailto:dmarc@example.com"
 
 
 def rules() -> list[tuple[str, int]]:
-    return [(name, i) for name in BUILTIN for i in range(len(get_profile(name).requirements))]
+    """Every assessed requirement (pending ones, on checks this build lacks, are not)."""
+    return [(name, i) for name in BUILTIN for i, r in enumerate(get_profile(name).requirements)
+            if not r.pending]
 
 
 def passing_findings(profile) -> list[Finding]:
@@ -41,7 +51,7 @@ def passing_findings(profile) -> list[Finding]:
     return [Finding(r.check, "example.com", r.accept[0], "ok") for r in profile.requirements]
 
 
-def test_the_builtin_profiles_are_the_four_of_the_design():
+def test_the_builtin_profiles_are_the_designs_and_the_standards():
     assert set(BUILTIN) <= set(builtin_names())
 
 
@@ -51,9 +61,33 @@ def test_builtin_profile_loads_and_every_requirement_names_its_source(name):
     assert profile.name == name and profile.title and profile.description
     assert profile.requirements
     for req in profile.requirements:
-        assert req.check in CHECK_IDS
+        assert req.check in CHECK_IDS or (req.pending and req.check in PLANNED_CHECKS)
         assert req.source.strip(), f"{name}: {req.check} has no source"
         assert req.match is None or req.match.fact in FACTS
+
+
+@pytest.mark.parametrize("name", sorted(STANDARDS))
+def test_standards_profiles_cite_a_section_of_the_publication_on_every_line(name):
+    profile = get_profile(name)
+    for req in profile.requirements:
+        if req.source.startswith("Prerequisite"):
+            continue
+        assert STANDARDS[name] in req.source, f"{name}: {req.check}: {req.source}"
+    assert profile.not_assessed, f"{name} says nothing about what mxaudit cannot assess"
+    for item in profile.not_assessed:
+        assert item.requirement and item.reason and STANDARDS[name].split(" ")[0] in item.source
+
+
+@pytest.mark.parametrize(("name", "planned"), [
+    ("tr-03108", ["dnssec.signed", "dnssec.mx_signed", "dane.tlsa"]),
+    ("internet-nl", ["dnssec.signed", "dnssec.mx_signed", "dane.tlsa"]),
+    ("tr-03182", [])])
+def test_dnssec_and_dane_lines_are_pending_until_the_checks_exist(name, planned):
+    profile = get_profile(name)
+    assert [r.check for r in profile.requirements if r.check in PLANNED_CHECKS] == planned
+    pending = [r.check for r in profile.requirements if r.pending]
+    assert pending == [c for c in planned if c not in CHECK_IDS]
+    assert [n.requirement for n in profile.unassessed()][:len(pending)] == pending
 
 
 @pytest.mark.parametrize("name", BUILTIN)
@@ -195,3 +229,47 @@ def test_fail_on_counts_an_unmet_match_as_a_failure(record, level, matched):
     findings = tuple(passing_findings(profile))
     result = DomainResult(ev, findings, grade(findings, profile, CATEGORIES, ev))
     assert fail_on_matches(result, profile, level) is matched
+
+
+# ---- the standards' rules that read a record
+@pytest.mark.parametrize(("tls_rpt", "met"), [
+    ("v=TLSRPTv1; rua=mailto:tls@example.com", True),
+    ("v=TLSRPTv1; rua=mailto:tls@example.com,https://r.example.com/tlsrpt", False),
+    ("v=TLSRPTv1; rua=https://r.example.com/tlsrpt", False)])
+def test_tr_03108_asks_for_tls_reports_by_mail_not_https(tls_rpt, met):
+    profile = get_profile("tr-03108")
+    verdict = grade(passing_findings(profile), profile, CATEGORIES,
+                    dmarc_evidence(STRICT_DMARC, tls_rpt=tls_rpt))
+    assert ("tls_rpt.record" in verdict.failed) is (not met)
+
+
+@pytest.mark.parametrize(("record", "unmet"), [
+    ("v=DMARC1; p=quarantine; rua=mailto:d@example.com", ()),
+    ("v=DMARC1; p=reject; sp=quarantine; rua=mailto:d@example.com", ()),
+    ("v=DMARC1; p=reject; sp=none; rua=mailto:d@example.com", ("dmarc.subdomain_policy",)),
+])
+def test_tr_03182_wants_quarantine_or_reject_for_subdomains_too(record, unmet):
+    profile = get_profile("tr-03182")
+    verdict = grade(passing_findings(profile), profile, CATEGORIES, dmarc_evidence(record))
+    assert verdict.failed == unmet
+
+
+@pytest.mark.parametrize(("name", "status", "met"), [
+    ("tr-03182", Status.WARN, True), ("internet-nl", Status.WARN, True),   # ~all is enough
+    ("nist-800-177", Status.WARN, False)])                                   # -all only
+def test_spf_softfail_is_enough_for_the_german_and_dutch_standards(name, status, met):
+    profile = get_profile(name)
+    findings = [f if f.check != "spf.all" else Finding("spf.all", f.subject, status, "~all")
+                for f in passing_findings(profile)]
+    verdict = grade(findings, profile, CATEGORIES, dmarc_evidence(STRICT_DMARC))
+    assert ("spf.all" not in verdict.failed) is met
+
+
+def test_internet_nl_fails_tls_1_0_still_accepted_where_tr_03108_permits_it():
+    """internet.nl: TLS 1.0/1.1 insufficient; TR-03108 4.3.2: allowed on opportunistic
+    connections at low priority."""
+    for name, met in (("internet-nl", False), ("tr-03108", True)):
+        profile = get_profile(name)
+        findings = passing_findings(profile) + [Finding("smtp.legacy_tls", "mx", Status.WARN, "")]
+        verdict = grade(findings, profile, CATEGORIES, dmarc_evidence(STRICT_DMARC))
+        assert ("smtp.legacy_tls" not in verdict.failed) is met, name

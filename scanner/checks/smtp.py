@@ -37,6 +37,18 @@ from scanner.findings import Status, subject_endpoint
 from scanner.registry import Outcome, check
 
 STARTTLS_ROLES = ("smtp", "submission")
+IMPLICIT_ROLES = ("submissions",)
+SUBMISSION_ROLES = ("submission",)
+# The per-endpoint checks and the roles each judges (None: every role; an endpoint of another
+# role is `skipped`, not applicable). The rating reads it to know which checks an endpoint the
+# scanner's own network kept from being probed left untested (scanner/rating.py, rule 11).
+ENDPOINT_ROLES: dict[str, tuple[str, ...] | None] = {
+    "smtp.reachable": None, "smtp.starttls": STARTTLS_ROLES, "smtp.implicit_tls": IMPLICIT_ROLES,
+    "smtp.tls_version": None, "smtp.legacy_tls": None, "smtp.weak_cipher": None,
+    "smtp.cert_trusted": None, "smtp.cert_hostname": None, "smtp.cert_expiry": None,
+    "smtp.cert_key": None, "smtp.auth_before_tls": STARTTLS_ROLES, "smtp.auth_mechanisms": None,
+    "smtp.submission_tls_required": SUBMISSION_ROLES,
+}
 MODERN_VERSIONS = ("TLSv1.2", "TLSv1.3")
 CLEARTEXT_AUTH = ("PLAIN", "LOGIN")
 WEAK_AUTH = ("CRAM-MD5", "DIGEST-MD5")
@@ -208,7 +220,7 @@ def implicit_tls(ev: DomainEvidence) -> Iterable[Outcome]:
             return Status.ERROR, f"no TLS handshake attempted ({_why(p)})"
         return _handshake_verdict(p)
 
-    return _per_endpoint(ev, judge, ("submissions",))
+    return _per_endpoint(ev, judge, IMPLICIT_ROLES)
 
 
 def _handshake_verdict(p: SmtpProbe) -> Judgement:
@@ -469,4 +481,4 @@ def submission_tls_required(ev: DomainEvidence) -> Iterable[Outcome]:
                                   "inconclusive")
         return Status.ERROR, f"MAIL FROM before STARTTLS answered {code}: inconclusive"
 
-    return _per_endpoint(ev, judge, ("submission",))
+    return _per_endpoint(ev, judge, SUBMISSION_ROLES)

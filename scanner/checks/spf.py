@@ -193,6 +193,16 @@ def _effective_all(spf: SpfEvidence, index: int, depth: int = 0) -> tuple[str | 
     return None, f"redirect to {record.redirect} was not followed"
 
 
+def all_qualifier(ev: DomainEvidence) -> str | None:
+    """The qualifier of the 'all' that ends the domain's SPF evaluation ('+', '?', '~', '-';
+    '' when there is no 'all' and no redirect); None when there is no single readable record
+    or the redirect chain could not be followed. The profiles' ``spf.all`` fact reads it."""
+    spf, problem = _single_record(ev)
+    if problem:
+        return None
+    return _effective_all(spf, 0)[0]
+
+
 @check("spf.all", title="SPF default result", category="sender", reference="RFC 7208 5.1",
        remediation="End the SPF record with '-all' (or '~all' while you are still monitoring).")
 def spf_all(ev: DomainEvidence):

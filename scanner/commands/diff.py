@@ -18,7 +18,7 @@ from scanner.store import ScanRecord, Store, default_db_path
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("diff", help="what got better or worse between two stored scans",
                        description="Compare two stored scans, offline: domains added and "
-                       "removed, compliance flips, checks that got worse or better.",
+                       "removed, compliance flips, grade changes, checks that got worse or better.",
                        epilog="SCAN is a scan ID (see 'mxaudit history'), 'latest' or "
                               "'previous'. Exit status: 0; 1 with --fail-on-worse when anything "
                               "got worse; 2 usage error.")
@@ -31,8 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", metavar="NAME|FILE",
                    help="re-grade both scans under this profile first (default: as stored)")
     p.add_argument("--fail-on-worse", action="store_true",
-                   help="exit 1 when a check got worse, a domain became non-compliant or a "
-                        "domain was removed")
+                   help="exit 1 when a check got worse, a domain became non-compliant, its "
+                        "grade went down, or a domain was removed")
     p.add_argument("--db", type=Path, metavar="PATH", help="scan history database")
     p.set_defaults(func=run)
 
@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         shown = None
         for c in changes(store, old.id, new.id, profile):
             counts[c.kind] += 1
-            counts["down"] += c.kind == "compliance" and c.new.startswith("not")
+            counts["down"] += ((c.kind == "compliance" and c.new.startswith("not"))
+                               or (c.kind == "grade" and c.check == "down"))
             shown = _print_change(c, shown)
             if writer is not None:
                 writer.writerow([csv_cell(v) for v in (c.kind, c.domain, c.check, c.old, c.new)])
@@ -81,6 +82,8 @@ def _print_change(c: Change, shown: str | None) -> str:
             print(f"~ {name}")
         if c.kind == "compliance":
             print(f"    compliance  {old} -> {new}")
+        elif c.kind == "grade":
+            print(f"    grade       {old} -> {new} ({for_terminal(c.check)})")
         else:
             print(f"    {c.kind:<11} {for_terminal(c.check)}: {old} -> {new}")
     return c.domain

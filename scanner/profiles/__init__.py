@@ -9,6 +9,15 @@ Schema:
     match = { fact = "dmarc.rua", contains = "mailto:reports@dmarc.cyber.dhs.gov" }   # optional
     [weights]                        # optional score weights per check ID (default 1)
     "spf.all" = 2
+    [severity]                       # optional: overrides the catalogue's severities
+    "mx.ipv6" = "none"               # (scanner/profiles/severity.py has the syntax)
+    [[not_assessed]]                 # a requirement of the publication no check covers
+    requirement = "..."; source = "..."; reason = "..."
+
+A requirement may name a check of the catalogue (CHECKS.md) that this build does not implement
+yet (``PLANNED_CHECKS``): it loads as *pending* - listed as "not assessed by this version",
+never counted as met or failed - and becomes a real requirement, with no edit to the profile,
+in the build that registers the check.
 
 ``match`` adds a condition on a *fact* of the evidence that no check status expresses (a
 DMARC tag's value): the requirement is met when the check's status is accepted AND the
@@ -25,7 +34,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +44,7 @@ from scanner.derived import dmarc_policy, effective   # what the DMARC checks re
 from scanner.errors import UsageError
 from scanner.findings import Status
 from scanner.parsers.tagvalue import split_list
+from scanner.profiles.severity import SeverityRule, default_rule, parse_rule
 
 if TYPE_CHECKING:
     from scanner.evidence import DomainEvidence
@@ -41,18 +52,30 @@ if TYPE_CHECKING:
 DEFAULT_ACCEPT = (Status.PASS, Status.WARN, Status.INFO, Status.SKIPPED)
 
 
+# Check IDs of the catalogue (CHECKS.md) that a profile may name before this build registers
+# them: the DNSSEC/DANE checks of issue 13. Requirements on them are pending until then.
+PLANNED_CHECKS = frozenset({"dnssec.signed", "dnssec.mx_signed", "dane.tlsa", "dane.rollover"})
+
 # DMARC tags a profile may test, with the RFC 7489 6.3 defaults that apply when a tag is absent.
 DMARC_FACT_DEFAULTS = {"p": None, "sp": None, "np": None, "pct": "100", "rua": None, "ruf": None,
                        "adkim": "r", "aspf": "r", "fo": "0"}
-FACTS = ("dmarc.policy", *(f"dmarc.{tag}" for tag in DMARC_FACT_DEFAULTS))
+FACTS = ("dmarc.policy", *(f"dmarc.{tag}" for tag in DMARC_FACT_DEFAULTS), "spf.all",
+         "tls_rpt.rua_schemes")
 MATCH_OPS = ("equals", "one_of", "contains")
+TOP_KEYS = ("name", "title", "description", "require", "weights", "severity", "not_assessed")
 
 
 def fact_values(fact: str, ev: DomainEvidence) -> tuple[str, ...] | None:
     """The values of a fact, lower case; None when it cannot be read (no DMARC record, the
     lookup failed). ``dmarc.policy`` is the policy in effect for the domain (``sp`` of an
     organisational record, else ``p``), as dmarc.policy judges it; rua/ruf are URI lists
-    without the ``!size`` suffix."""
+    without the ``!size`` suffix. ``spf.all`` is the 'all' term that ends SPF evaluation
+    ('-all', '~all', '?all', '+all'; none when the record has no 'all' and no redirect).
+    ``tls_rpt.rua_schemes`` are the URI schemes of the TLS-RPT record's rua ('mailto', 'https')."""
+    if fact == "spf.all":
+        return _spf_all(ev)
+    if fact == "tls_rpt.rua_schemes":
+        return _tls_rpt_schemes(ev)
     rec, _ = effective(ev) if ev.records is not None else (None, None)
     if rec is None:
         return None
@@ -67,6 +90,29 @@ def fact_values(fact: str, ev: DomainEvidence) -> tuple[str, ...] | None:
     if tag in ("rua", "ruf"):
         return tuple(u.split("!", 1)[0].strip().lower() for u in split_list(value, ","))
     return (value.strip().lower(),)
+
+
+def _spf_all(ev: DomainEvidence) -> tuple[str, ...] | None:
+    from scanner.checks.spf import all_qualifier
+
+    qualifier = all_qualifier(ev) if ev.records is not None else None
+    if qualifier is None:
+        return None
+    return (f"{qualifier}all",) if qualifier else ()
+
+
+def _tls_rpt_schemes(ev: DomainEvidence) -> tuple[str, ...] | None:
+    from scanner.checks._policy import versioned_records
+    from scanner.parsers.tagvalue import parse
+
+    if ev.records is None:
+        return None
+    _, records, problem = versioned_records(ev, "tls_rpt", "TLSRPTv1")
+    if problem is not None or len(records) != 1:
+        return None
+    rua = parse(records[0]).get("rua") or ""
+    return tuple(dict.fromkeys(u.split(":", 1)[0].strip().lower()
+                               for u in split_list(rua, ",") if ":" in u))
 
 
 @dataclass(frozen=True)
@@ -98,10 +144,38 @@ class Requirement:
     accept: tuple[Status, ...] = DEFAULT_ACCEPT
     source: str = ""
     match: Match | None = None
+    pending: bool = False        # names a planned check this build does not implement
 
     def describe(self) -> str:
         """'dmarc.policy', or 'dmarc.policy (dmarc.policy = reject)' with a match."""
         return f"{self.check} ({self.match.describe()})" if self.match else self.check
+
+    def outcome(self, status: Status | None, evidence: DomainEvidence | None) -> str | None:
+        """None when met, else "failed" or "undetermined". A check with no finding at all has
+        no subject here (e.g. no MX host to probe) and does not count against the domain; a
+        pending requirement is never assessed."""
+        if status is None or self.pending:
+            return None
+        if status not in self.accept:
+            return "undetermined" if status is Status.ERROR else "failed"
+        if self.match is None:
+            return None
+        holds = self.match.holds(evidence)
+        if holds:
+            return None
+        if holds is None and (evidence is None or status is Status.ERROR):
+            return "undetermined"
+        return "failed"
+
+
+@dataclass(frozen=True)
+class NotAssessed:
+    """A requirement of the publication that no check of this build covers: shown in the
+    report as "not assessed by this version", never passed silently."""
+
+    requirement: str
+    source: str
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,9 +185,24 @@ class Profile:
     description: str
     requirements: tuple[Requirement, ...]
     weights: dict[str, float]
+    severity: Mapping[str, SeverityRule] = field(default_factory=dict)   # overrides only
+    not_assessed: tuple[NotAssessed, ...] = ()
 
     def weight(self, check_id: str) -> float:
         return self.weights.get(check_id, 1.0)
+
+    def rule(self, check_id: str) -> SeverityRule:
+        """The severity rule of a check under this profile (its override, else the default)."""
+        rule = self.severity.get(check_id)
+        return rule if rule is not None else default_rule(check_id)
+
+    def unassessed(self) -> tuple[NotAssessed, ...]:
+        """Everything of the publication this build does not assess: pending requirements
+        (their check is planned, not implemented) and the profile's [[not_assessed]] list."""
+        pending = tuple(NotAssessed(r.describe(), r.source,
+                                    f"needs the check {r.check}, which this version does not have")
+                        for r in self.requirements if r.pending)
+        return pending + self.not_assessed
 
 
 def builtin_names() -> list[str]:
@@ -143,6 +232,10 @@ def parse_profile(text: str, label: str, known_checks: set[str]) -> Profile:
     name = data.get("name")
     if not isinstance(name, str) or not name:
         raise UsageError(f"profile {label}: missing 'name'")
+    unknown = set(data) - set(TOP_KEYS)
+    if unknown:
+        raise UsageError(f"profile {label}: unknown key(s) {', '.join(sorted(unknown))} "
+                         f"(a profile has {', '.join(TOP_KEYS)})")
     reqs = data.get("require", [])
     if not isinstance(reqs, list):
         raise UsageError(f"profile {label}: 'require' must be an array of tables ([[require]])")
@@ -156,7 +249,37 @@ def parse_profile(text: str, label: str, known_checks: set[str]) -> Profile:
         if not isinstance(value, (int, float)) or value < 0:
             raise UsageError(f"profile {label}: [weights] {key}: must be a number >= 0")
     return Profile(name, str(data.get("title", name)), str(data.get("description", "")),
-                   requirements, {k: float(v) for k, v in weights.items()})
+                   requirements, {k: float(v) for k, v in weights.items()},
+                   _severity(data.get("severity", {}), label, known_checks),
+                   _not_assessed(data.get("not_assessed", []), label))
+
+
+def _severity(raw: object, label: str, known: set[str]) -> dict[str, SeverityRule]:
+    where = f"profile {label}: [severity]"
+    if not isinstance(raw, dict):
+        raise UsageError(f"{where} must be a table")
+    rules = {}
+    for check_id, value in raw.items():
+        _known(check_id, where, known, planned=True)
+        rules[check_id] = parse_rule(check_id, value, f"{where} {check_id}")
+    return rules
+
+
+def _not_assessed(raw: object, label: str) -> tuple[NotAssessed, ...]:
+    if not isinstance(raw, list):
+        raise UsageError(f"profile {label}: 'not_assessed' must be an array of tables "
+                         "([[not_assessed]])")
+    out = []
+    for i, item in enumerate(raw, 1):
+        where = f"profile {label}: not_assessed #{i}"
+        if not isinstance(item, dict) or not isinstance(item.get("requirement"), str) \
+                or not isinstance(item.get("source"), str):
+            raise UsageError(f"{where}: needs requirement = \"...\" and source = \"...\"")
+        unknown = set(item) - {"requirement", "source", "reason"}
+        if unknown:
+            raise UsageError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        out.append(NotAssessed(item["requirement"], item["source"], str(item.get("reason", ""))))
+    return tuple(out)
 
 
 def _toml_error(exc: tomllib.TOMLDecodeError) -> str:
@@ -172,7 +295,7 @@ def _toml_error(exc: tomllib.TOMLDecodeError) -> str:
 def _requirement(raw: object, where: str, known: set[str]) -> Requirement:
     if not isinstance(raw, dict) or not isinstance(raw.get("check"), str):
         raise UsageError(f"{where}: needs check = \"<check ID>\"")
-    _known(raw["check"], where, known)
+    pending = not _known(raw["check"], where, known, planned=True)
     accept = raw.get("accept", [s.value for s in DEFAULT_ACCEPT])
     try:
         statuses = tuple(Status(s) for s in accept)
@@ -183,7 +306,7 @@ def _requirement(raw: object, where: str, known: set[str]) -> Requirement:
     if unknown_keys:
         raise UsageError(f"{where}: unknown key(s) {', '.join(sorted(unknown_keys))}")
     match = _match(raw["match"], where) if "match" in raw else None
-    return Requirement(raw["check"], statuses, str(raw.get("source", "")), match)
+    return Requirement(raw["check"], statuses, str(raw.get("source", "")), match, pending)
 
 
 def _match(raw: object, where: str) -> Match:
@@ -204,6 +327,10 @@ def _match(raw: object, where: str) -> Match:
     return Match(fact, op, tuple(v.strip().lower() for v in values))
 
 
-def _known(check_id: str, where: str, known: set[str]) -> None:
-    if check_id not in known:
-        raise UsageError(f"{where}: unknown check ID {check_id!r}")
+def _known(check_id: str, where: str, known: set[str], *, planned: bool = False) -> bool:
+    """True for a registered check; False for a planned one (where ``planned`` allows it)."""
+    if check_id in known:
+        return True
+    if planned and check_id in PLANNED_CHECKS:
+        return False
+    raise UsageError(f"{where}: unknown check ID {check_id!r}")

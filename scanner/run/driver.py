@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from scanner.inputs import Target
 from scanner.options import ScanOptions
 from scanner.errors import OutputError
 from scanner.profiles import Profile
+from scanner.rating import distribution_text
 from scanner.result import DomainResult
 from scanner.run.stream import ScanStats, Sink, collect_all, judging
 
@@ -92,27 +94,30 @@ def run_job(job: Job, targets: Iterable[Target]) -> int:
                    out=None if job.out is None else str(job.out))
     matched = False
     counts = {"domains": 0, "compliant": 0, "errors": 0}   # the summary's, without reports
+    grades: Counter[str] = Counter()
 
-    def count(ev: DomainEvidence, compliant: bool) -> None:
+    def count(ev: DomainEvidence, compliant: bool, grade: str) -> None:
         counts["domains"] += 1
         counts["compliant"] += compliant
         counts["errors"] += bool(ev.error)
+        grades[grade] += 1
 
     def stored(r: DomainResult) -> None:      # judged in this process
         nonlocal matched
         store.add_result(scan_id, r)
         matched = matched or fail_on_matches(r, profile, job.fail_on)
-        count(r.evidence, r.verdict.compliant)
+        count(r.evidence, r.verdict.compliant, r.verdict.grade)
         progress.tick(r)
         if job.on_result is not None:
             job.on_result(r)
 
-    def acknowledged(ev: DomainEvidence, compliant: bool, score: int, failed: bool) -> None:
+    def acknowledged(ev: DomainEvidence, compliant: bool, score: int, failed: bool,
+                     grade: str) -> None:
         nonlocal matched                        # judged and stored by the report worker
         matched = matched or failed
-        count(ev, compliant)
+        count(ev, compliant, grade)
         progress.domain_done(ev.domain or ev.input, "error" if ev.error else "ok",
-                             compliant, score)
+                             compliant, score, grade)
 
     here = judging(profile, stored)
     worker = (ReportWorker.start(store.path, scan_id, job.out, profile, job.total, job.fail_on,
@@ -131,9 +136,12 @@ def run_job(job: Job, targets: Iterable[Target]) -> int:
             store.end_scan(scan_id, now_iso())
             store.set_environment(scan_id, stats.environment)
             summary = (_reports(job, worker, progress) if job.out is not None else
-                       {**counts, "reports_by": None, "report_seconds": 0.0})
-            store.set_state(scan_id, INTERRUPTED if interrupted else COMPLETE)
+                       {**counts, "grades": distribution_text(grades), "reports_by": None,
+                        "report_seconds": 0.0})
+            # a signal while the reports were written counts too: the state and the exit
+            # status must agree (an interrupted scan is resumable, a complete one is not)
             interrupted = interrupted or stop.received
+            store.set_state(scan_id, INTERRUPTED if interrupted else COMPLETE)
             if job.metrics is not None:
                 _metrics(job, not interrupted, time.monotonic() - began, progress)
     finally:
@@ -145,7 +153,8 @@ def run_job(job: Job, targets: Iterable[Target]) -> int:
                        finished=summary["domains"], hint="mxaudit scan --resume continues it")
     progress.event("summary", scan=scan_id, state=INTERRUPTED if interrupted else COMPLETE,
                    domains=summary["domains"], compliant=summary["compliant"],
-                   incomplete=summary["errors"], profile=profile.name,
+                   grades=summary.get("grades"), incomplete=summary["errors"],
+                   profile=profile.name,
                    seconds=round(max(stats.finished - stats.started, 0.0), 1),
                    report_seconds=summary["report_seconds"], reports_by=summary["reports_by"],
                    out=None if job.out is None else str(job.out), exit=status,

@@ -96,16 +96,18 @@ class Progress:
 
     def tick(self, r: DomainResult) -> None:
         ev = r.evidence
-        self.domain_done(ev.domain or ev.input, r.status, r.verdict.compliant, r.verdict.score)
+        self.domain_done(ev.domain or ev.input, r.status, r.verdict.compliant, r.verdict.score,
+                         r.verdict.grade)
 
-    def domain_done(self, domain: str, status: str, compliant: bool, score: int) -> None:
+    def domain_done(self, domain: str, status: str, compliant: bool, score: int,
+                    grade: str = "") -> None:
         """``tick`` from the fields the log line shows (a result judged by the report
         worker reaches the scan process as these, not as a DomainResult)."""
         self.done += 1
         self._new += 1
         if not self.bar:
             self.event("domain", domain=domain, status=status, compliant=compliant,
-                       score=score, done=self.done, total=self.total)
+                       score=score, grade=grade or None, done=self.done, total=self.total)
             return
         now = time.monotonic()
         if now - self._last > 0.2:
@@ -159,10 +161,11 @@ def _duration(seconds: float) -> str:
 
 
 _SENTENCES = {
-    "summary": "scan {scan} {state}: {domains} domains, {compliant} compliant under {profile}, "
-               "{incomplete} incomplete, in {seconds}s; reports in {out}",
+    "summary": "scan {scan} {state}: {domains} domains, {compliant} compliant under {profile}"
+               "{graded}, {incomplete} incomplete, in {seconds}s; reports in {out}",
     "summary-stored": "scan {scan} {state}: {domains} domains, {compliant} compliant under "
-                      "{profile}, {incomplete} incomplete, in {seconds}s; stored in the history",
+                      "{profile}{graded}, {incomplete} incomplete, in {seconds}s; "
+                      "stored in the history",
     "interrupted": "scan {scan} interrupted by {signal}: {finished} domains finished and "
                    "reported; {hint}",
 }
@@ -171,8 +174,9 @@ _SENTENCES = {
 def _sentence(event: str, fields: dict) -> str:
     if event == "summary" and fields.get("out") is None:
         event = "summary-stored"     # mxaudit check --db: stored, no report folder
+    grades = fields.get("grades")
     try:
-        text = _SENTENCES[event].format(**fields)
+        text = _SENTENCES[event].format(graded=f" (grades {grades})" if grades else "", **fields)
     except (KeyError, IndexError):
         return f"{event}: " + ", ".join(f"{k} {v}" for k, v in fields.items() if v is not None)
     return text + "".join(f"\nmxaudit: {line}" for line in _environment_lines(fields))

@@ -16,8 +16,9 @@ Protocol, one line per message (bytes; JSON never contains a raw newline):
   scan -> worker  ``S <base64 pickle of the start dict>`` once, then ``E <evidence JSON>`` per
                   domain, ``D`` when the scan ended (no more evidence), ``F`` once the scan is
                   recorded as finished.
-  worker -> scan  ``A <position> <compliant 0|1> <score> <fail-on matched 0|1>`` per stored
-                  domain, ``D`` after the last one, then one JSON line: the summary counts or
+  worker -> scan  ``A <position> <compliant 0|1> <score> <fail-on matched 0|1> <grade>`` per
+                  stored domain (the grade with "_" for spaces, ``not_graded``; ``-`` for
+                  none), ``D`` after the last one, then one JSON line: the summary counts or
                   ``{"error": ...}``.
 End of input before ``F`` (the scan process died or gave up): the worker stores the evidence
 it has read (so ``scan --resume`` keeps it), discards its partial files and exits.
@@ -82,7 +83,8 @@ def wanted(total: int | None) -> bool:
 
 
 # ---------------------------------------------------------------------------- scan side
-Judged = Callable[[DomainEvidence, bool, int, bool], None]   # ev, compliant, score, fail-on
+Judged = Callable[[DomainEvidence, bool, int, bool, str], None]  # ev, compliant, score,
+#                                                                   fail-on matched, grade
 
 
 class ReportWorker:
@@ -96,7 +98,7 @@ class ReportWorker:
         self.proc, self.stderr = proc, stderr
         self.error: str | None = None
         self.lost = False
-        self.on_judged: Judged = lambda ev, compliant, score, matched: None
+        self.on_judged: Judged = lambda ev, compliant, score, matched, grade: None
         self.on_orphan: Callable[[DomainEvidence], None] = lambda ev: None
         self._unacked: dict[int, DomainEvidence] = {}
         self._out = bytearray()
@@ -211,10 +213,11 @@ class ReportWorker:
         *lines, self._in = (self._in + data).split(b"\n")
         for line in lines:
             if line.startswith(b"A "):
-                _, pos, compliant, score, matched = line.split()
+                _, pos, compliant, score, matched, grade = line.split()
                 ev = self._unacked.pop(int(pos), None)
                 if ev is not None:
-                    self.on_judged(ev, compliant == b"1", int(score), matched == b"1")
+                    self.on_judged(ev, compliant == b"1", int(score), matched == b"1",
+                                   grade.decode("ascii").replace("_", " ").strip("-"))
             elif line == b"D":
                 self._drained = True
             else:                            # an error line before its time: give up on it
@@ -396,8 +399,9 @@ class _Worker:
                 if len(self.held) < MAX_HELD:
                     self.held[position] = r
                 matched = fail_on_matches(r, self.profile, self.fail_on)
-                acks.append(b"A %d %d %d %d\n" % (position, r.verdict.compliant, r.verdict.score,
-                                                  matched))
+                acks.append(b"A %d %d %d %d %s\n" % (
+                    position, r.verdict.compliant, r.verdict.score, matched,
+                    (r.verdict.grade or "-").replace(" ", "_").encode("ascii")))
             elif line == b"D":
                 drained = True
             elif line == b"F":

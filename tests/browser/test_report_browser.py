@@ -64,7 +64,17 @@ VISIBLE = f"{ROWS}.filter(r => getComputedStyle(r).display !== 'none')"
 def test_summary_renders(browser):
     text = browser.evaluate("document.getElementById('summary').parentElement.innerText")
     assert "Executive summary" in text and f"{N}\ndomains scanned" in text
-    assert browser.evaluate("document.querySelectorAll('svg.chart').length") == 3
+    assert browser.evaluate("document.querySelectorAll('svg.chart').length") == 4
+    # the grade distribution: a chart and a table of what each grade means
+    grades = browser.evaluate("Array.from(document.querySelectorAll('svg.chart'))"
+                              ".map(s => s.getAttribute('aria-label'))"
+                              ".find(l => l.startsWith('Domains by grade'))")
+    assert grades.startswith("Domains by grade: A+: ") and "not graded: " in grades
+    table = browser.evaluate("document.querySelector('table.grades').innerText")
+    assert "Exemplary" in table and "Broken or exposed" in table
+    counts = browser.evaluate("Array.from(document.querySelectorAll('table.grades tbody tr'))"
+                              ".map(r => Number(r.cells[1].innerText))")
+    assert sum(counts) == N
     # the chart says its numbers in words, not by colour alone
     label = browser.evaluate("document.querySelector('svg.chart').getAttribute('aria-label')")
     assert label.startswith("Domains by verdict: compliant ")
@@ -88,14 +98,42 @@ def test_one_domains_details_render(browser):
     browser.screenshot(OUTPUT / "report-domain.png")
 
 
-def test_sorting_by_score(browser):
+def test_the_why_of_a_grade(browser):
+    """A domain's details say its grade and what it means, the caps that applied grouped by
+    the limit they set, and the fixes that would raise it, in order, each with what to do."""
+    browser.evaluate("document.querySelector('#dtable a[href=\"#d5\"]').click()")
+    why = "document.querySelector('#d5 section.why')"
+    text = browser.evaluate(f"{why}.innerText")
+    grade = browser.evaluate("document.querySelector('#dtable a[href=\"#d5\"]')"
+                             ".closest('tr').cells[3].innerText")
+    assert text.startswith(f"Grade {grade}, score ") and "(rating guide v1)" in text
+    assert "Why this grade:" in text and " at best: " in text
+    limits = browser.evaluate(f"Array.from({why}.querySelectorAll('ul.caps > li > b'))"
+                              ".map(b => b.innerText)")
+    assert limits and all(" at best" in limit or limit == "not graded" for limit in limits)
+    steps = browser.evaluate(f"Array.from({why}.querySelectorAll('ol.fixes > li'))"
+                             ".map(li => li.querySelector('b').innerText)")
+    assert steps and steps[0].startswith(f"{grade} → ") and steps[-1].endswith("→ A+")
+    fixes = browser.evaluate(f"Array.from({why}.querySelectorAll('ol.fixes li li'))"
+                             ".map(li => li.innerText)")
+    assert fixes and all(": " in f and f.split(":")[0].count(".") == 1 for f in fixes)
+    browser.evaluate(f"{why}.scrollIntoView()")
+    browser.screenshot(OUTPUT / "report-why.png")
+
+
+def test_sorting_by_grade_and_score(browser):
     header = "document.querySelectorAll('#dtable thead th')[3]"
+    assert browser.evaluate(f"{header}.innerText") == "Grade"
     browser.evaluate(f"{header}.querySelector('button').click()")
-    scores = browser.evaluate(f"{ROWS}.map(r => Number(r.cells[3].dataset.s))")
+    ranks = browser.evaluate(f"{ROWS}.map(r => Number(r.cells[3].dataset.s))")
+    assert ranks == sorted(ranks) and len(set(ranks)) > 2
+    header = "document.querySelectorAll('#dtable thead th')[4]"
+    browser.evaluate(f"{header}.querySelector('button').click()")
+    scores = browser.evaluate(f"{ROWS}.map(r => Number(r.cells[4].dataset.s))")
     assert scores == sorted(scores) and len(scores) == N
     assert browser.evaluate(f"{header}.getAttribute('aria-sort')") == "ascending"
     browser.evaluate(f"{header}.querySelector('button').click()")
-    scores = browser.evaluate(f"{ROWS}.map(r => Number(r.cells[3].dataset.s))")
+    scores = browser.evaluate(f"{ROWS}.map(r => Number(r.cells[4].dataset.s))")
     assert scores == sorted(scores, reverse=True)
     browser.evaluate("document.querySelectorAll('#dtable thead th')[0].querySelector('button').click()")
     assert browser.evaluate(f"{ROWS}.map(r => Number(r.cells[0].dataset.s))") == list(range(N))

@@ -144,8 +144,10 @@ def test_plain_text_says_what_failed_and_how_to_fix_it(world, plain, as_json):
     verdicts = {o["domain"]: o["verdict"] for o in json.loads(as_json.stdout)}
     bad = blocks(plain.stdout)[world["bad"]]
     assert bad[0] == (f"{world['bad']}  NOT COMPLIANT  score {verdicts[world['bad']]['score']}"
-                      "/100  (profile baseline)")
+                      "/100  grade F  (profile baseline)")
     assert bad[1] == "  requirements not met: spf.all, dmarc.present"
+    assert bad[2] == "  grade limit: F at best: critical findings: spf.all"   # +all
+    assert bad[3].startswith("  next step: fix spf.all") and bad[3].endswith(" (grade F -> D)")
     i = bad.index("    FAIL    spf.all")
     assert bad[i + 1:i + 3] == [
         "            ends with +all (or a bare 'all'): anyone may send as the domain",
@@ -154,7 +156,7 @@ def test_plain_text_says_what_failed_and_how_to_fix_it(world, plain, as_json):
     assert "    FAIL    dmarc.present" in bad
     good = blocks(plain.stdout)[world["good"]]
     assert good[0] == (f"{world['good']}  COMPLIANT  score {verdicts[world['good']]['score']}"
-                       "/100  (profile baseline)")
+                       f"/100  grade {verdicts[world['good']]['grade']}  (profile baseline)")
     assert not any(line.startswith("    FAIL") for line in good)
     passed = next(line for line in good if line.startswith("    PASS") and "spf.all" in line)
     assert passed.startswith("    PASS    ") and "spf.present" in passed
@@ -282,9 +284,13 @@ def test_machine_formats_keep_stdout_clean(world):
 
 
 def test_db_only_keeps_history_and_writes_no_folder(world, tmp_path, run_cli):
-    proc = check(world, world["good"], "--db", tmp_path / "h.sqlite", "--format", "jsonl")
+    proc = check(world, world["good"], "--db", tmp_path / "h.sqlite", "--format", "jsonl",
+                 "--log-format", "json")
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["h.sqlite"]
+    summary = json.loads(proc.stderr.splitlines()[-1])
+    assert summary["event"] == "summary" and summary["out"] is None
+    assert summary["grades"] == f"{json.loads(proc.stdout)['verdict']['grade']} 1"
     hist = run_cli(["history", "--db", tmp_path / "h.sqlite"])
     assert hist.returncode == 0, hist.stderr
     assert "complete" in hist.stdout

@@ -1,7 +1,8 @@
 """`mxaudit scan` end to end against the lab: the four outputs, the store, --fail-on, the DNS cache.
 
-A test profile (`mx-only`) requires the MX-stage checks and weighs only them, so the expected
-verdicts and scores do not move when other stages gain checks.
+A test profile (`mx-only`) requires the MX-stage checks and rates only them (the others have
+weight 0 and severity none), so the expected verdicts, scores and grades do not move when other
+stages gain checks.
 """
 from __future__ import annotations
 
@@ -26,8 +27,10 @@ REQUIRED = ["domain.valid", "domain.exists", "mx.present", "mx.null", "mx.resolv
 
 def write_profile(path: Path) -> Path:
     reqs = "".join(f'[[require]]\ncheck = "{c}"\n' for c in REQUIRED)
-    weights = "".join(f'"{cid}" = 0\n' for cid, spec in all_checks().items() if spec.category != "mx")
-    path.write_text(f'name = "mx-only"\n{reqs}[weights]\n{weights}')
+    others = [cid for cid, spec in all_checks().items() if spec.category != "mx"]
+    weights = "".join(f'"{cid}" = 0\n' for cid in others)
+    severity = "".join(f'"{cid}" = "none"\n' for cid in others)
+    path.write_text(f'name = "mx-only"\n{reqs}[weights]\n{weights}[severity]\n{severity}')
     return path
 
 
@@ -85,27 +88,28 @@ def run_cli_module():
 
 def expected_rows(world):
     P, W, F, I, E, S, N = "pass", "warn", "fail", "info", "error", "skipped", ""
+    NG = "not graded"
     return [
-        # domain, input, compliant, score, statuses of MX_CHECKS
-        (world["good"], world["good"], "true", "90", [P, P, P, S, P, P, I, W, P]),
-        (world["null"], f"{world['null'].upper()}.", "true", "100", [P, P, P, I, S, S, S, S, S]),
-        (world["cname"], world["cname"], "true", "80", [P, P, P, S, P, W, I, W, P]),
-        (world["implicit"], world["implicit"], "true", "62", [P, P, W, S, P, N, I, W, W]),
-        (world["fail"], world["fail"], "false", "0", [P, E, E, E, E, E, E, E, E]),
-        (world["nx"], world["nx"], "false", "0", [P, F, S, S, S, S, S, S, S]),
-        ("", "<script>alert(1)</script>", "false", "0", [F, N, N, N, N, N, N, N, N]),
-        ("", "'=cmd|calc!A0", "false", "0", [F, N, N, N, N, N, N, N, N]),
-        ("", "'+sum", "false", "0", [F, N, N, N, N, N, N, N, N]),
-        ("", "'@at", "false", "0", [F, N, N, N, N, N, N, N, N]),
-        (world["good2"], world["good2"], "true", "90", [P, P, P, S, P, P, I, W, P]),
+        # domain, input, compliant, score, grade, statuses of MX_CHECKS
+        (world["good"], world["good"], "true", "98", "A", [P, P, P, S, P, P, I, W, P]),
+        (world["null"], f"{world['null'].upper()}.", "true", "100", "A+", [P, P, P, I, S, S, S, S, S]),
+        (world["cname"], world["cname"], "true", "96", "A", [P, P, P, S, P, W, I, W, P]),
+        (world["implicit"], world["implicit"], "true", "90", "B", [P, P, W, S, P, N, I, W, W]),
+        (world["fail"], world["fail"], "false", "0", NG, [P, E, E, E, E, E, E, E, E]),
+        (world["nx"], world["nx"], "false", "0", "F", [P, F, S, S, S, S, S, S, S]),
+        ("", "<script>alert(1)</script>", "false", "0", NG, [F, N, N, N, N, N, N, N, N]),
+        ("", "'=cmd|calc!A0", "false", "0", NG, [F, N, N, N, N, N, N, N, N]),
+        ("", "'+sum", "false", "0", NG, [F, N, N, N, N, N, N, N, N]),
+        ("", "'@at", "false", "0", NG, [F, N, N, N, N, N, N, N, N]),
+        (world["good2"], world["good2"], "true", "98", "A", [P, P, P, S, P, P, I, W, P]),
     ]
 
 
 def test_domains_csv(world, scanned):
     tmp, _ = scanned
     rows = read_csv(tmp / "out" / "domains.csv")
-    got = [(r["domain"], r["input"], r["compliant"], r["score"], [r[c] for c in MX_CHECKS])
-           for r in rows]
+    got = [(r["domain"], r["input"], r["compliant"], r["score"], r["grade"],
+            [r[c] for c in MX_CHECKS]) for r in rows]
     assert got == expected_rows(world)
     assert {r["status"] for r in rows} == {"ok"}
     header = next(csv.reader(open(tmp / "out" / "domains.csv", encoding="utf-8")))

@@ -87,6 +87,24 @@ def test_shared_mx_host_probed_once(demo):
     assert good and good == partner
 
 
+def test_grades_are_the_calibration_contracts(demo):
+    """A live scan of the lab grades the demo as the stored calibration evidence says
+    (tests/fixtures/calibration.toml), so the contract's evidence is what the lab really shows;
+    the report explains each grade."""
+    import tomllib
+
+    from tests.calibration import CONTRACT
+
+    contract = tomllib.loads(CONTRACT.read_text(encoding="utf-8"))["domains"]
+    out, rows, results = demo
+    for name, row in rows.items():
+        grade, _, score = contract[name]["baseline"].rpartition(" ")
+        assert (row["grade"], row["score"], row["rating_guide"]) == (grade, score, "1"), name
+    assert [r["verdict"]["grade"] for r in results] == [r["grade"] for r in rows.values()]
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.count('<section class="why"') == len(rows) and "Domains by grade" in page
+
+
 @pytest.mark.parametrize("domain, column, value", [
     ("good.test", "spf_record", "v=spf1 mx -all"),
     ("good.test", "spf_lookups", "1"),
@@ -106,10 +124,11 @@ def test_shared_mx_host_probed_once(demo):
     ("ghost.test", "spf_record", ""),
 ])
 def test_detail_columns(demo, domain, column, value):
-    """DESIGN.md's detail columns, appended after scan_error (never renamed or reordered)."""
+    """DESIGN.md's detail columns, appended after scan_error (never renamed or reordered), then
+    the grade columns."""
     out, rows, _ = demo
     assert rows[domain][column] == value
     header = next(csv.reader((out / "domains.csv").open(encoding="utf-8")))
     assert header[header.index("scan_error") + 1:] == [
         "spf_record", "spf_lookups", "dmarc_policy", "dkim_selectors", "tls_versions",
-        "auth_mechanisms", "auth_before_tls"]
+        "auth_mechanisms", "auth_before_tls", "grade", "caps", "rating_guide"]

@@ -135,9 +135,12 @@ def test_per_domain_series_when_asked(lab, tmp_path, run_cli, listing, lab_args)
             assert value(found, "mxaudit_domain_compliant", domain=row["domain"]) == \
                 (row["compliant"] == "true")
             assert value(found, "mxaudit_domain_score", domain=row["domain"]) == int(row["score"])
+            assert value(found, "mxaudit_domain_grade", domain=row["domain"],
+                         grade=row["grade"]) == 1
     per_domain = Counter(name for name, labels in found if dict(labels).get("domain"))
     assert per_domain == {"mxaudit_domain_compliant": len(rows) - 1,
-                          "mxaudit_domain_score": len(rows) - 1}
+                          "mxaudit_domain_score": len(rows) - 1,
+                          "mxaudit_domain_grade": len(rows) - 1}
 
 
 def test_report_worker_writes_the_pdf_too(lab, tmp_path, run_cli, listing, lab_args,

@@ -16,25 +16,40 @@ from scanner.verdict import Verdict
 from .conftest import BAD_ZONE, GOOD_ZONE, read_csv
 
 
-def _result(findings, compliant: bool, score: int) -> DomainResult:
+def _result(findings, compliant: bool, score: int, grade: str = "", guide: str = "1"
+            ) -> DomainResult:
     ev = DomainEvidence(position=0, input="a.test", domain="a.test", scanned_at="2025-01-01T00:00:00+00:00")
     base = judge(ev, get_profile("baseline")).verdict
-    verdict: Verdict = dataclasses.replace(base, compliant=compliant, score=score)
+    verdict: Verdict = dataclasses.replace(base, compliant=compliant, score=score, grade=grade,
+                                           guide=guide if grade else "")
     return DomainResult(ev, tuple(Finding(c, "", Status(s), "") for c, s in findings), verdict)
 
 
 def test_compare_classifies_by_severity_and_ignores_ungraded_and_one_sided_checks():
     old = _result([("spf.all", "pass"), ("dmarc.policy", "fail"), ("smtp.starttls", "warn"),
                    ("smtp.starttls", "pass"), ("dkim.present", "pass"), ("dmarc.pct", "pass"),
-                   ("tls_rpt.present", "skipped")], True, 90)
+                   ("tls_rpt.present", "skipped")], True, 90, "A")
     new = _result([("spf.all", "fail"), ("dmarc.policy", "error"), ("smtp.starttls", "warn"),
                    ("mta_sts.present", "fail"), ("dmarc.pct", "skipped"),
-                   ("tls_rpt.present", "fail")], False, 40)
+                   ("tls_rpt.present", "fail")], False, 40, "D")
     assert list(compare(old, new)) == [
-        Change("compliance", "a.test", "", "compliant (90)", "not compliant (40)"),
+        Change("compliance", "a.test", "", "compliant (A, 90)", "not compliant (D, 40)"),
+        Change("grade", "a.test", "down", "A", "D"),
         Change("better", "a.test", "dmarc.policy", "fail", "error"),
         Change("worse", "a.test", "spf.all", "pass", "fail"),
     ]
+
+
+@pytest.mark.parametrize(("old", "new", "change"), [
+    (("B", "1"), ("A", "1"), Change("grade", "a.test", "up", "B", "A")),
+    (("A", "1"), ("A", "1"), None),
+    (("", ""), ("A", "1"), None),                   # stored before the rating guide: no grade
+    (("B", "1"), ("C", "2"), Change("grade", "a.test", "guide 1 -> 2", "B", "C")),
+])
+def test_grade_changes(old, new, change):
+    a = _result([("spf.all", "pass")], True, 90, *old)
+    b = _result([("spf.all", "pass")], True, 90, *new)
+    assert [c for c in compare(a, b) if c.kind == "grade"] == ([change] if change else [])
 
 
 @pytest.fixture
@@ -67,20 +82,24 @@ def test_diff_text_csv_and_exit_status(two_scans, tmp_path, run_cli):
            {("removed", gone), ("removed", "junk !"), ("added", fresh)}
     assert not any(d == keep for _, d, *_ in changes)            # unchanged: not listed
     assert {(c, ch) for c, d, ch, *_ in changes if d == flip} == \
-           {("compliance", ""), ("worse", "spf.all"), ("worse", "dmarc.present")}
+           {("compliance", ""), ("grade", "down"), ("worse", "spf.all"), ("worse", "dmarc.present")}
+    grade_change = next(r for r in rows if r["change"] == "grade")
+    assert (grade_change["domain"], grade_change["old"], grade_change["new"]) == (flip, "A", "F")
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("scan 1 (") and "-> scan 2 (" in lines[0]
     assert f"~ {flip}" in lines and f"- {gone}  removed (was compliant (" in proc.stdout
     assert any(line.startswith(f"+ {fresh}  added: ") for line in lines)
     assert "    worse       spf.all: pass -> fail" in lines
+    assert "    grade       A -> F (down)" in lines
     n_worse = sum(c == "worse" for c, *_ in changes)
-    assert lines[-1].startswith(f"changes: 1 added, 2 removed, ") and f"{n_worse} worse, 0 better" in lines[-1]
+    assert lines[-1].startswith("changes: 1 added, 2 removed, 1 compliance, 1 grade, ")
+    assert f"{n_worse} worse, 0 better" in lines[-1]
 
     proc = run_cli(["diff", "1", "2", "--db", db, "--fail-on-worse"], timeout=30)
     assert proc.returncode == 1
     proc = run_cli(["diff", "2", "2", "--db", db, "--fail-on-worse"], timeout=30)
     assert proc.returncode == 0 and proc.stdout.splitlines()[1:] == \
-        ["changes: 0 added, 0 removed, 0 compliance, 0 worse, 0 better"]
+        ["changes: 0 added, 0 removed, 0 compliance, 0 grade, 0 worse, 0 better"]
     proc = run_cli(["diff", "1", "7", "--db", db], timeout=30)
     assert proc.returncode == 2 and "no scan '7'" in proc.stderr
 
@@ -93,4 +112,5 @@ def test_report_html_has_since_previous_section_and_trend(two_scans, tmp_path):
     assert "since-previous" not in first                   # no earlier scan to compare with
     assert 'id="since-previous"' in second and "Compared with scan 1" in second
     assert "Checks that got worse" in second and "Domains removed" in second
+    assert "Grade changes" in second and "grade changes</div>" in second
     assert "Trend over the last 2 scans" in second and "Trend over" not in first

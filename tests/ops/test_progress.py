@@ -34,8 +34,8 @@ def test_text_log_lines_quote_hostile_values():
     line = out.getvalue()
     assert line.count("\n") == 1 and " level=info event=domain " in line
     # the newline went through scanner.textsafe first (\x0a), then logfmt's quoting
-    assert ('domain="bad \\"x\\"\\\\x0anext=1" status=ok compliant=false score=0 done=1 '
-            'total=2') in line
+    assert ('domain="bad \\"x\\"\\\\x0anext=1" status=ok compliant=false score=0 '
+            'grade="not graded" done=1 total=2') in line
 
 
 def test_json_log_lines_and_quiet():
@@ -64,6 +64,14 @@ def test_terminal_summary_is_a_sentence():
     out = io.StringIO()
     p = Progress(bar=True, total=1, stream=out)
     p.event("summary", scan=4, state="complete", domains=9, compliant=4, incomplete=0,
-            profile="baseline", seconds=0.5, out="reports", exit=0)
+            grades="A+ 1, A 3, F 5", profile="baseline", seconds=0.5, out="reports", exit=0)
     assert out.getvalue().endswith("mxaudit: scan 4 complete: 9 domains, 4 compliant under "
-                                   "baseline, 0 incomplete, in 0.5s; reports in reports\n")
+                                   "baseline (grades A+ 1, A 3, F 5), 0 incomplete, in 0.5s; "
+                                   "reports in reports\n")
+    out = io.StringIO()
+    p = Progress(bar=True, total=1, stream=out)     # mxaudit check --db: no report folder
+    p.event("summary", scan=5, state="complete", domains=2, compliant=1, incomplete=0,
+            grades="B 1, F 1", profile="baseline", seconds=0.5, out=None, exit=0)
+    assert out.getvalue().endswith("mxaudit: scan 5 complete: 2 domains, 1 compliant under "
+                                   "baseline (grades B 1, F 1), 0 incomplete, in 0.5s; "
+                                   "stored in the history\n")

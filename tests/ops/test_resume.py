@@ -188,3 +188,40 @@ def test_crash_while_writing_reports_leaves_previous_report_intact(lab, tmp_path
     # what the killed writer left is only its own temporary files, never a report
     left = {p.name for p in out.iterdir()} - set(before)
     assert left and all(name.startswith(".") and name.endswith(".tmp") for name in left)
+
+
+def test_a_signal_while_the_reports_are_written_records_the_scan_interrupted(tmp_path,
+                                                                             monkeypatch):
+    """SIGTERM after the last domain, while the reports are being written: the reports are
+    finished, and the stored state agrees with the exit status (interrupted, 3), so the scan
+    is listed as resumable instead of complete."""
+    import io
+
+    from scanner.api import get_profile
+    from scanner.inputs import make_target
+    from scanner.options import ScanOptions
+    from scanner.run import driver
+    from scanner.run.progress import Progress
+    from scanner.store import INTERRUPTED, Store
+
+    real = driver._reports
+
+    def signalled(job, worker, progress):
+        os.kill(os.getpid(), signal.SIGTERM)       # handled by StopSignals: recorded, not fatal
+        return real(job, worker, progress)
+
+    monkeypatch.setattr(driver, "_reports", signalled)
+    monkeypatch.setenv("MXAUDIT_REPORT_WORKER", "0")
+    targets = [make_target("not a domain!"), make_target("also bad!")]
+    out = tmp_path / "out"
+    log = io.StringIO()
+    with Store(tmp_path / "h.sqlite") as store:
+        scan_id = store.begin_scan("2026-01-01T00:00:00Z", "baseline", {}, "test")
+        job = driver.Job(store, store.scan(scan_id), ScanOptions(), get_profile("baseline"), out,
+                         Progress(bar=False, log_format="json", total=2, stream=log), total=2)
+        status = driver.run_job(job, targets)
+        assert store.scan(scan_id).state == INTERRUPTED
+    assert status == driver.EXIT_INTERRUPTED
+    assert (out / "domains.csv").exists()
+    events = [json.loads(line)["event"] for line in log.getvalue().splitlines()]
+    assert "interrupted" in events and events[-1] == "summary"

@@ -59,12 +59,24 @@ def make_v1_db(path):
     con.execute("INSERT INTO scans (id, started, profile, options, version) VALUES "
                 "(2, '2025-01-02T02:00:00+00:00', 'baseline', '{}', '0.1.0')")   # killed, v1
     for pos, text in enumerate(["not a domain", "also bad"]):
-        r = _invalid_result(pos, text)
-        dump = lambda o: json.dumps(to_jsonable(o))   # noqa: E731
-        con.execute("INSERT INTO results VALUES (1, ?, '', ?, 'ok', 0, 0, ?, ?, ?)",
-                    (pos, text, dump(r.evidence), dump(r.findings), dump(r.verdict)))
+        insert_v1_result(con, 1, _invalid_result(pos, text))
     con.commit()
     con.close()
+
+
+def insert_v1_result(con, scan_id: int, r, score: int | None = None) -> None:
+    """One result row as mxaudit 0.1.0 stored it: its verdict without the fields the rating
+    guide added (grade, caps, guide), with ``score`` as it was then."""
+    verdict = to_jsonable(r.verdict)
+    for key in ("grade", "caps", "guide"):
+        verdict.pop(key, None)
+    if score is not None:
+        verdict["score"] = score
+    ev = r.evidence
+    con.execute("INSERT INTO results VALUES (?, ?, ?, ?, 'ok', ?, ?, ?, ?, ?)",
+                (scan_id, ev.position, ev.domain, ev.input, int(r.verdict.compliant),
+                 verdict["score"], json.dumps(to_jsonable(ev)), json.dumps(to_jsonable(r.findings)),
+                 json.dumps(verdict)))
 
 
 def test_v1_database_migrates_to_current_with_data_intact(tmp_path):

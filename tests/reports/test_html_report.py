@@ -46,7 +46,10 @@ def test_self_contained_and_fetches_forbidden(tmp_path):
 
 def test_structure_summary_table_details_catalogue(tmp_path):
     page = render(tmp_path, n=30)
-    assert page.count('<svg class="chart" role="img"') == 3
+    # verdicts, grades, scores and failing checks
+    assert page.count('<svg class="chart" role="img"') == 4
+    assert 'aria-label="Domains by grade: A+: ' in page and "How grades are made" in page
+    assert page.count('<section class="why" aria-label="Why this grade">') == 30
     table = page[page.index('id="dtable"'):page.index("</table>", page.index('id="dtable"'))]
     assert table.count('<tr data-v="') == 30
     positions = [int(p) for p in re.findall(r'<a href="#d(\d+)">', table)]
@@ -83,37 +86,39 @@ def test_full_details_show_transcript_and_certificate(tmp_path):
     assert "issuer CN=Synthetic CA,O=mxaudit bench" in page
 
 
-def test_a_weighted_profile_from_a_file_is_what_the_report_averages(tmp_path):
+def test_a_weighted_profile_from_a_file_is_what_the_report_rates(tmp_path):
     """The report is given the Profile it renders: a user's weighted profile file yields the
-    per-category scores its verdicts were computed from, not weight-1 averages."""
+    per-category scores and the scores its verdicts were computed from (100 minus the
+    weighted penalties), not those of the default weights."""
     import html as html_lib
-    import statistics
 
-    from scanner.findings import domain_statuses
+    from scanner.rating import category_scores, observe, assess
     from scanner.registry import categories
-    from scanner.verdict import group_scores
 
     path = tmp_path / "weighted.toml"
     path.write_text('name = "weighted"\ntitle = "Weighted test profile"\n'
-                    '[weights]\n"smtp.starttls" = 9\n"spf.all" = 6\n"dmarc.policy" = 4\n'
+                    '[weights]\n"smtp.starttls" = 0.5\n"spf.all" = 0.5\n"dmarc.policy" = 3\n'
                     '"smtp.cert_trusted" = 0\n', encoding="utf-8")
-    prof = get_profile(str(path))
+    prof, plain_prof = get_profile(str(path)), get_profile("baseline")
     rs = list(results(30, prof))
     meta = {"scan_id": 1, "started": "s", "finished": "f", "profile": prof.name, "version": "t"}
     write_reports(tmp_path, rs, prof, meta)
     page = html_lib.unescape((tmp_path / "report.html").read_text(encoding="utf-8"))
     shown = re.findall(r"Score by category: ([^<]*)</p>", page)
-    scored = [r for r in rs if r.evidence.valid and group_scores(
-        domain_statuses(r.findings), prof, categories())]
+
+    def groups(r, profile):
+        obs = observe(r.findings, r.evidence)
+        return category_scores(obs, assess(obs, profile, categories(), r.evidence), categories())
+
+    scored = [r for r in rs if r.evidence.valid and groups(r, prof)]
     assert len(shown) == len(scored) > 0
     differs = False
     for r, line in zip(scored, shown):
-        statuses = domain_statuses(r.findings)
-        weighted = group_scores(statuses, prof, categories())
-        plain = group_scores(statuses, get_profile("baseline"), categories())
+        weighted, plain = groups(r, prof), groups(r, plain_prof)
         numbers = [int(n) for n in re.findall(r" (\d+)(?: ·|$)", line)]
         assert numbers == [round(v) for v in weighted.values()], line
-        assert r.verdict.score == round(statistics.fmean(weighted.values()))
+        assert r.verdict.score == assess(observe(r.findings, r.evidence), prof, categories(),
+                                         r.evidence).score
         differs |= [round(v) for v in weighted.values()] != [round(v) for v in plain.values()]
     assert differs          # the weights changed something, so the test can tell
     assert "Weighted test profile" in page
@@ -164,7 +169,8 @@ def test_a_scan_of_invalid_inputs_only_renders(tmp_path):
     meta = {"scan_id": 1, "started": "s", "finished": "f", "profile": "baseline", "version": "t"}
     write_reports(tmp_path, junk, profile, meta)
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert page.count('<svg class="chart"') == 2        # verdicts, failing checks: no scores
+    # verdicts, grades and failing checks; no score histogram (nothing valid to score)
+    assert page.count('<svg class="chart"') == 3
     assert "junk 2 &lt;b&gt;" in page and page.count("invalid input") >= 3
 
 
@@ -212,3 +218,42 @@ def test_dnssec_and_dane_in_the_evidence_view_and_the_page(tmp_path):
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "<script>alert(1)" not in page and "RRSIG expired &lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "DANE: TLSA _25._tcp." in page and "To publish" in page
+
+
+def test_a_standards_profile_shows_what_it_does_not_assess(tmp_path):
+    """tr-03108: the report lists the TR's requirements this version cannot see - its
+    [[not_assessed]] entries and, in a build without the DANE checks, the pending DANE and
+    DNSSEC lines - beside the profile, and each compliant domain points at them."""
+    from scanner.checks import all_checks
+
+    page = render(tmp_path, n=40, profile="tr-03108")
+    section = page[page.index('<table class="not-assessed">'):]
+    section = section[:section.index("</table>")]
+    assert "Not assessed by this version of mxaudit" in section
+    assert "TR-03108 v2.0 4.1.1 (TR-03108-01-M)" in section and "IMAPS" in section
+    pending = [c for c in ("dnssec.signed", "dnssec.mx_signed", "dane.tlsa") if c not in all_checks()]
+    for check in pending:
+        assert f"needs the check {check}, which this version does not have" in section
+    missing = len(get_profile("tr-03108").unassessed())
+    assert section.count("<tr>") - 1 == missing or section.count("<tr") - 1 == missing
+    if "Compliant with every requirement" in page:   # a compliant domain points at the list
+        assert f"this version of mxaudit assesses; {missing} are not assessed" in page
+
+
+def test_a_domain_whose_port25_the_scanners_network_held_back_says_why_it_is_not_graded(tmp_path):
+    """Rule 11 in the report: the grade badge says not graded, the why section gives the
+    range and names the note, no fixes are offered, and main's network note stays."""
+    from scanner.result import judge
+    from tests.calibration import load_evidence
+
+    profile = get_profile("baseline")
+    r = judge(load_evidence()["port25-filtered.test"], profile)
+    meta = {"scan_id": 1, "started": "s", "finished": "f", "profile": "baseline", "version": "t"}
+    write_reports(tmp_path, [r], profile, meta)
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    why = page[page.index('<section class="why"'):]
+    why = why[:why.index("</section>")]
+    assert "Once tested, the grade would be between F and A." in why
+    assert "not tested because of the scanning host&#39;s own network" in why
+    assert "<code>env.port25</code>" in why and "What would raise it" not in why
+    assert "partly not tested: the scan's network conditions" in page

@@ -40,8 +40,10 @@ def test_values_times_and_bounded_labels(tmp_path):
     assert found[("mxaudit_domains_invalid", ())] == 1
     assert found[("mxaudit_check_domains", (("check", "mx.present"), ("status", "fail")))] == 1
     assert found[("mxaudit_check_domains", (("check", "spf.all"), ("status", "error")))] == 0
+    assert found[("mxaudit_domains_by_grade", (("grade", "D"),))] == 1     # the rating guide's
+    assert found[("mxaudit_domains_by_grade", (("grade", "not graded"),))] == 1   # (invalid)
     labels = {k for _, ls in found for k, _ in ls}
-    assert labels == {"verdict", "check", "status", "profile", "version"}
+    assert labels == {"verdict", "check", "status", "profile", "version", "grade"}
     assert ("mxaudit_domains_worse", ()) not in found          # a first scan: nothing to compare
 
 
@@ -72,4 +74,5 @@ def test_the_file_is_replaced_whole(tmp_path):
     assert target.stat().st_ino != before                     # renamed over, never rewritten
     assert [p.name for p in tmp_path.iterdir() if p.is_file()] == ["mxaudit.prom"]
     found = parse(target.read_text())
-    assert found[("mxaudit_domain_score", (("domain", "a.example"),))] == 55
+    assert found[("mxaudit_domain_score", (("domain", "a.example"),))] == 49
+    assert found[("mxaudit_domain_grade", (("domain", "a.example"), ("grade", "D")))] == 1

@@ -36,10 +36,12 @@ def results() -> list[DomainResult]:
         (Finding("domain.valid", "a.example", Status.PASS, "valid"),
          Finding("mx.present", "a.example", Status.WARN, f"TXT says {EVIL}", "=HYPERLINK(\"x\")"),
          Finding("mx.present", "b", Status.FAIL, "-2+3")),
-        Verdict("baseline", False, 55, ("mx.present",)))
+        Verdict("baseline", False, 49, ("mx.present",), grade="D",
+                caps=("unmet:mx.present", "high:mx.present"), guide="1"))
     junk = DomainResult(DomainEvidence(1, EVIL, "", "not a valid domain name"),
                         (Finding("domain.valid", EVIL, Status.FAIL, "not valid"),),
-                        Verdict("baseline", False, 0))
+                        Verdict("baseline", False, 0, grade="not graded", caps=("invalid",),
+                                guide="1"))
     return [good, junk]
 
 
@@ -53,14 +55,15 @@ def out(tmp_path):
 
 def test_domains_csv(out):
     rows = list(csv.reader(open(out / "domains.csv", newline="", encoding="utf-8")))
+    # columns are appended (the grade columns after the detail columns): positions never move
     assert rows[0] == ["domain", "input", "status", "compliant", "score", *CHECKS,
                        "mx_hosts", "mx_addresses", "scan_error", "spf_record", "spf_lookups",
                        "dmarc_policy", "dkim_selectors", "tls_versions", "auth_mechanisms",
-                       "auth_before_tls"]
-    assert rows[1] == ["a.example", "A.example", "ok", "false", "55", "pass", "", "fail", "", "", "",
-                       "", "", "", "", "", "", ""]
+                       "auth_before_tls", "grade", "caps", "rating_guide"]
+    assert rows[1] == ["a.example", "A.example", "ok", "false", "49", "pass", "", "fail", "", "", "",
+                       "", "", "", "", "", "", "", "D", "unmet:mx.present high:mx.present", "1"]
     assert rows[2] == ["", EVIL, "ok", "false", "0", "fail", "", "", "", "", "not a valid domain name",
-                       "", "", "", "", "", "", ""]
+                       "", "", "", "", "", "", "", "not graded", "invalid", "1"]
 
 
 def test_findings_csv(out):
@@ -76,10 +79,12 @@ def test_findings_csv(out):
 def test_results_jsonl(out):
     objs = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     assert [from_jsonable(DomainEvidence, o["evidence"]) for o in objs] == [r.evidence for r in results()]
-    verdict = {k: objs[0]["verdict"][k] for k in ("profile", "compliant", "score", "failed",
-                                                  "undetermined")}
-    assert verdict == {"profile": "baseline", "compliant": False, "score": 55,
-                       "failed": ["mx.present"], "undetermined": []}
+    # the verdict object gained fields (after the old ones, none renamed)
+    assert list(objs[0]["verdict"]) == ["profile", "compliant", "score", "failed", "undetermined",
+                                        "grade", "caps", "guide"]
+    assert objs[0]["verdict"] == {"profile": "baseline", "compliant": False, "score": 49,
+                                  "failed": ["mx.present"], "undetermined": [], "grade": "D",
+                                  "caps": ["unmet:mx.present", "high:mx.present"], "guide": "1"}
     assert objs[0]["findings"][1]["message"] == f"TXT says {EVIL}"   # JSON keeps the raw text
 
 

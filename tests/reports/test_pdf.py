@@ -70,7 +70,8 @@ def test_summary_first_then_table_then_one_section_per_domain(pack):
     marks = outline(out / "report.pdf")
     assert [m[:2] for m in marks if m[0] == 1] == [
         (1, "mxaudit report"), (1, "Executive summary"), (1, "Domains"),
-        (1, "Findings and evidence per domain"), (1, "Checks: remediation and references")]
+        (1, "Findings and evidence per domain"), (1, "Checks: remediation and references"),
+        (1, "How grades are made (rating guide v1)")]
     assert marks[0][2] == marks[1][2] == 0 and "Domains by verdict" in text[0]
     table = next(page for level, title, page in marks if title == "Domains")
     assert "Every scanned domain, in input order" in text[table]
@@ -80,6 +81,7 @@ def test_summary_first_then_table_then_one_section_per_domain(pack):
     assert starts == sorted(set(starts)) and starts[0] > table     # each on a page of its own
     for (title, page), r in zip(domains, rs):
         assert f"{r.evidence.domain} " in text[page] and "Findings by category" in text[page]
+        assert "Why this grade" in text[page] and f"Grade {r.verdict.grade}" in text[page]
     catalogue = next(page for level, title, page in marks if title.startswith("Checks:"))
     assert catalogue > starts[-1] and "dmarc.present" in " ".join(text[catalogue:])
 

@@ -8,7 +8,8 @@ import csv
 import io
 import json
 import re
-from dataclasses import dataclass
+
+import pytest
 
 from reports.machine import CsvView, JsonlView, JsonView
 from scanner.textsafe import for_terminal as terminal_safe
@@ -154,22 +155,54 @@ def test_colour_marks_the_status_word():
     assert re.search(r"\x1b\[[0-9;]*33mWARN\x1b\[0m", out.getvalue())   # yellow
 
 
-@dataclass(frozen=True)
-class GradedVerdict(Verdict):       # the fields issue 15 adds to Verdict
-    grade: str = ""
-    caps: tuple[str, ...] = ()
-
-
 def test_grade_shown_when_the_verdict_has_one():
-    assert grade_text(Verdict("baseline", True, 90)) == ""
-    assert grade_text(GradedVerdict("baseline", True, 90, grade="A")) == "grade A"
-    assert grade_text(GradedVerdict("baseline", False, 40, grade="F",
-                                    caps=("critical:smtp.starttls",))) == \
-        "grade F (capped by critical:smtp.starttls)"
+    assert grade_text(Verdict("baseline", True, 90)) == ""      # stored before the rating guide
+    assert grade_text(Verdict("baseline", True, 90, grade="A")) == "grade A"
+    assert grade_text(Verdict("baseline", False, 40, grade="not graded")) == "not graded"
     r = result([Finding("mx.present", "a.test", P, "ok")])
-    r = DomainResult(r.evidence, r.findings, GradedVerdict("baseline", True, 90, grade="B"))
-    assert render(r).splitlines()[0] == \
-        "a.test  COMPLIANT  score 90/100  grade B  (profile baseline)"
+    r = DomainResult(r.evidence, r.findings,
+                     Verdict("baseline", True, 90, grade="B", caps=("medium:mx.ipv6",)))
+    assert render(r).splitlines()[:2] == [
+        "a.test  COMPLIANT  score 90/100  grade B  (profile baseline)",
+        "  grade limit: B at best: medium-severity findings: mx.ipv6"]
+
+
+@pytest.mark.parametrize("domain, lines", [
+    ("legacy.test", ["legacy.test  NOT COMPLIANT  score 0/100  grade F  (profile baseline)",
+                     "  requirements not met: smtp.starttls, smtp.submission_tls_required, spf.all",
+                     "  grade limit: F at best: critical findings: smtp.starttls, spf.all",
+                     "  next step: fix smtp.starttls, spf.all (grade F -> D)"]),
+    ("partner.test", ["partner.test  COMPLIANT  score 80/100  grade B  (profile baseline)",
+                      "  grade limit: B at best: medium-severity findings: mta_sts.record, "
+                      "dkim.present",
+                      "  next step: fix mta_sts.record, dkim.present (grade B -> A)"]),
+    ("dmarc-servfail.test", None),
+])
+def test_grade_limit_and_next_step(domain, lines):
+    """The calibration evidence (tests/fixtures/calibration.toml), judged under baseline: the
+    worst cap on the grade and the step the report's "why" section puts first."""
+    from reports.terminal import grade_notes
+    from scanner.api import get_profile
+    from scanner.explain import explain
+    from scanner.result import judge
+    from tests.calibration import load_evidence
+
+    profile = get_profile("baseline")
+    r = judge(load_evidence()[domain], profile)
+    out = io.StringIO()
+    view = TerminalView(out, profile, colour=False)
+    view.add(r)
+    view.close()
+    if lines is not None:
+        assert out.getvalue().splitlines()[:len(lines)] == lines
+        return
+    why = explain(r, profile)                  # not graded: the range instead of a step
+    assert r.verdict.grade == "not graded" and why.range is not None and not why.steps
+    assert grade_notes(r, profile) == [
+        "grade limit: not graded: required, could not be tested (the outcome could change the "
+        "grade): " + ", ".join(c for c in r.verdict.undetermined),
+        f"grade once tested: between {why.range[0]} and {why.range[1]}"]
+    assert grade_notes(r, None) == grade_notes(r, profile)[:1]
 
 
 def test_input_order_whatever_the_completion_order():
