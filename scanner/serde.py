@@ -20,6 +20,7 @@ result. Input the fast path does not expect goes through the generic decoder it 
 """
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import enum
 import functools
@@ -139,8 +140,28 @@ def _dumps_items(obj: Any) -> str:
     return "[" + ",".join([dumps(v) for v in obj]) + "]"
 
 
+def dumps_split(obj: Any, shared: frozenset[type], intern: Callable[[Any], str]) -> str:
+    """``dumps(obj)``, except that each instance of a class in ``shared`` (where the type hints
+    say one may be) is written as the text ``intern(instance)`` returns instead of its JSON.
+    The store uses it to write the evidence of a probe shared by many domains once per scan
+    and a reference to it in each domain's row (scanner/store_codec.py)."""
+    token = _intern.set(intern)
+    try:
+        return _dumper(type(obj), shared)(obj)
+    finally:
+        _intern.reset(token)
+
+
+_intern: contextvars.ContextVar[Callable[[Any], str]] = contextvars.ContextVar("serde_intern")
+
+
+def _call_intern(obj: Any) -> str:
+    return _intern.get()(obj)
+
+
 @functools.cache
-def _dumper(cls: type) -> Callable[[Any], str]:
+def _dumper(cls: type, shared: frozenset[type] = frozenset()) -> Callable[[Any], str]:
+    """The text writer of ``cls``; ``shared``: classes written by the ``dumps_split`` hook."""
     if cls is str:
         return _str_text
     if cls is int:
@@ -150,20 +171,20 @@ def _dumper(cls: type) -> Callable[[Any], str]:
     if cls is type(None):
         return lambda obj: "null"
     if dataclasses.is_dataclass(cls):
-        _building_text.add(cls)
+        _building_text.add((cls, shared))
         try:
-            return _dataclass_dumper(cls)
+            return _dataclass_dumper(cls, shared)
         finally:
-            _building_text.discard(cls)
+            _building_text.discard((cls, shared))
     if cls is tuple or cls is list:
         return _dumps_items
     return _plain_dumps
 
 
-_building_text: set[type] = set()
+_building_text: set[tuple[type, frozenset[type]]] = set()
 
 
-def _dataclass_dumper(cls: type) -> Callable[[Any], str]:
+def _dataclass_dumper(cls: type, shared: frozenset[type]) -> Callable[[Any], str]:
     """``def dump(obj): return f'{"a":{<text of obj.a>},...}'``, compiled once per class."""
     try:
         hints = typing.get_type_hints(cls)
@@ -171,12 +192,13 @@ def _dataclass_dumper(cls: type) -> Callable[[Any], str]:
         hints = {}
     # no string literal may appear inside the f-string's expressions (Python < 3.12)
     env: dict[str, Any] = {"_D": dumps, "_S": _str_text, "_I": int.__repr__, "_NULL": "null",
-                           "_TRUE": "true", "_FALSE": "false", "_L": _list_text}
+                           "_TRUE": "true", "_FALSE": "false", "_L": _list_text,
+                           "_X": _call_intern}
     lines, parts = [], []
     for i, f in enumerate(dataclasses.fields(cls)):
         lines.append(f"    v{i} = obj.{f.name}")
         key = _str_text(f.name).replace("{", "{{").replace("}", "}}")
-        parts.append(f"{key}:{{{_text_expr(hints.get(f.name, Any), f'v{i}', env)}}}")
+        parts.append(f"{key}:{{{_text_expr(hints.get(f.name, Any), f'v{i}', env, shared)}}}")
     body = ",".join(parts)
     src = ("def dump(obj):\n" + "\n".join(lines)
            + f"\n    return f'{{{{{body}}}}}'\n")
@@ -184,18 +206,18 @@ def _dataclass_dumper(cls: type) -> Callable[[Any], str]:
     return env["dump"]
 
 
-def _text_expr(tp: Any, v: str, env: dict[str, Any]) -> str:
+def _text_expr(tp: Any, v: str, env: dict[str, Any], shared: frozenset[type]) -> str:
     """A Python expression giving ``dumps(<v>)``, specialised for the hinted type."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         if len(args) == 1:
-            return f"(_NULL if {v} is None else {_text_expr(args[0], v, env)})"
+            return f"(_NULL if {v} is None else {_text_expr(args[0], v, env, shared)})"
         return f"_D({v})"
     if origin is tuple:
         args = typing.get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:
-            item = _text_expr(args[0], "x", env)
+            item = _text_expr(args[0], "x", env, shared)
             return f"(_L([{item} for x in {v}]) if {v}.__class__ is tuple else _D({v}))"
         return f"_D({v})"
     if isinstance(tp, type) and origin is None:
@@ -207,19 +229,32 @@ def _text_expr(tp: Any, v: str, env: dict[str, Any]) -> str:
             return f"((_TRUE if {v} else _FALSE) if {v}.__class__ is bool else _D({v}))"
         name = f"_t{len(env)}"
         env[name] = tp
+        if tp in shared:
+            return f"(_X({v}) if {v}.__class__ is {name} else _D({v}))"
         if issubclass(tp, enum.Enum):
             env[f"{name}n"] = {m._name_: _plain_dumps(m) for m in tp}
             return f"({name}n[{v}._name_] if {v}.__class__ is {name} else _D({v}))"
-        if dataclasses.is_dataclass(tp) and tp not in _building_text:
-            env[f"{name}d"] = _dumper(tp)
+        if dataclasses.is_dataclass(tp) and (tp, shared) not in _building_text:
+            env[f"{name}d"] = _dumper(tp, shared)
             return f"({name}d({v}) if {v}.__class__ is {name} else _D({v}))"
     return f"_D({v})"
 
 
-def from_jsonable(tp: Any, data: Any) -> Any:
+def from_jsonable(tp: Any, data: Any, refs: Callable[[type, str], Any] | None = None) -> Any:
     """Rebuild a value of type ``tp`` from ``to_jsonable`` output (unknown keys ignored,
-    missing keys left to the field defaults)."""
-    return _decoder(tp)(data)
+    missing keys left to the field defaults). ``refs``: where a dataclass is expected and a
+    string is found (what a ``dumps_split`` hook wrote), the value is ``refs(cls, string)``."""
+    if refs is None:
+        return _decoder(tp)(data)
+    token = _refs.set(refs)
+    try:
+        return _decoder(tp)(data)
+    finally:
+        _refs.reset(token)
+
+
+_refs: contextvars.ContextVar[Callable[[type, str], Any] | None] = contextvars.ContextVar(
+    "serde_refs", default=None)
 
 
 def _none_safe(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -317,6 +352,10 @@ def _dataclass_decoder(cls: type) -> Callable[[Any], Any]:
     def slow(data: Any) -> Any:
         if data is None:
             return None
+        if data.__class__ is str:
+            resolve = _refs.get()
+            if resolve is not None:
+                return resolve(cls, data)
         return cls(**{name: _decoder(tp)(data[name]) for name, tp in fields if name in data})
 
     env: dict[str, Any] = {"_cls": cls, "_slow": slow, "_H": _HASHABLE, "_new": object.__new__,

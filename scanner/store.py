@@ -11,6 +11,11 @@ created at v1 and migrated forward like any old one, so the migration path is th
 - v2: scans get ``state`` (running / interrupted / complete), ``inputs`` (what to re-read
   to resume), ``out`` (the report folder used), ``invalid`` (count); an index on
   results(domain, scan_id) for per-domain trends.
+- v3: ``shared`` (evidence shared by many domains, once per scan, by digest) and
+  ``dictionaries`` (each scan's zlib preset dictionaries); results rows written from v3 on
+  hold compressed BLOBs whose evidence refers to ``shared`` (scanner/store_codec.py). Rows
+  written before stay JSON text and are read as they are. New databases use incremental
+  auto-vacuum, so ``prune`` gives space back without rewriting the file.
 """
 from __future__ import annotations
 
@@ -28,9 +33,11 @@ from scanner.evidence import DomainEvidence
 from scanner.findings import Finding
 from scanner.result import DomainResult
 from scanner.serde import dumps, from_jsonable
+from scanner.store_codec import (KINDS, SharedObjects, Splitter, compress, decompress,
+                                 dictionary, needs_dictionary)
 from scanner.verdict import Verdict
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS scans (
@@ -68,6 +75,18 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "UPDATE scans SET invalid = (SELECT COUNT(*) FROM results r "
         "WHERE r.scan_id = scans.id AND r.domain = '')",
         "CREATE INDEX IF NOT EXISTS results_by_domain ON results(domain, scan_id)",
+    ),
+    3: (
+        """CREATE TABLE shared (
+            scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,
+            digest TEXT NOT NULL,
+            body BLOB NOT NULL,
+            PRIMARY KEY (scan_id, digest)) WITHOUT ROWID""",
+        """CREATE TABLE dictionaries (
+            scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            body BLOB NOT NULL,
+            PRIMARY KEY (scan_id, kind)) WITHOUT ROWID""",
     ),
 }
 _SCAN_COLUMNS = ("id, started, finished, profile, options, version, domains, compliant, errors, "
@@ -107,6 +126,7 @@ class Store:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")   # takes effect on a new file only
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -115,6 +135,10 @@ class Store:
             self._migrate()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"scan database {self.path}: {exc}") from None
+        self._splitters: dict[int, Splitter] = {}
+        self._dicts: dict[int, dict[str, bytes]] = {}
+        self._shared: dict[int, SharedObjects] = {}
+        self._undictionaried: dict[int, int] = {}
 
     def _migrate(self) -> None:
         """Bring the database to SCHEMA_VERSION, one version per step, in one transaction
@@ -187,18 +211,68 @@ class Store:
                          (RUNNING, scan_id))
 
     def add_result(self, scan_id: int, r: DomainResult) -> None:
-        self._db.execute(_INSERT_RESULT, result_row(scan_id, r))
-
-    def add_rows(self, scan_id: int, rows: list[tuple]) -> None:
-        """Rows from ``result_row``, in one transaction (the report worker stores what it
-        judged in batches: one commit per batch instead of one per domain)."""
-        self._db.execute("BEGIN")
+        """Store one judged result (its shared evidence split out by this store's own
+        Splitter: what the scan process judges itself)."""
+        splitter = self._splitters.setdefault(scan_id, Splitter())
+        skeleton, shared = splitter.split(r.evidence)
         try:
-            self._db.executemany(_INSERT_RESULT, rows)
+            self.add_rows(scan_id, [(r, skeleton)], shared)
+        except BaseException:
+            splitter.forget([d for d, _ in shared])
+            raise
+
+    def add_rows(self, scan_id: int, rows: list[tuple[DomainResult, str]],
+                 shared: list[tuple[str, str]] = ()) -> None:
+        """Results with their evidence skeletons (``Splitter.split``), and the shared objects
+        (digest, text) they refer to that may not be stored yet, in one transaction (the
+        report worker stores what it judged in batches: one commit per batch)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            dicts = self._dictionaries(scan_id, rows, shared)
+            if shared:
+                zd = dicts.get("shared")
+                self._db.executemany("INSERT OR IGNORE INTO shared VALUES (?, ?, ?)",
+                                     [(scan_id, d, compress(text, zd)) for d, text in shared])
+            if rows:
+                ze, zf, zv = dicts.get("evidence"), dicts.get("findings"), dicts.get("verdict")
+                self._db.executemany(_INSERT_RESULT, [
+                    _row(scan_id, r, compress(skeleton, ze), compress(_dumps(r.findings), zf),
+                         compress(_dumps(r.verdict), zv)) for r, skeleton in rows])
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+    def _dictionaries(self, scan_id: int, rows: list[tuple[DomainResult, str]],
+                      shared: list[tuple[str, str]]) -> dict[str, bytes]:
+        """The scan's preset dictionaries, made from this batch if the scan has none yet
+        (within the caller's transaction: two writers of one scan agree on the first)."""
+        dicts = self._dicts_of(scan_id)
+        if len(dicts) == len(KINDS):
+            return dicts
+        samples: dict[str, list[str]] = {}
+        if "shared" not in dicts and shared:
+            samples["shared"] = [text for _, text in shared]
+        if "evidence" not in dicts and rows:
+            typical = _typical(rows, self._undictionaried.get(scan_id, 0) >= _DICT_PATIENCE)
+            if typical is None:
+                self._undictionaried[scan_id] = self._undictionaried.get(scan_id, 0) + len(rows)
+            else:
+                r, skeleton = typical
+                samples.update(evidence=[skeleton], findings=[_dumps(r.findings)],
+                               verdict=[_dumps(r.verdict)])
+        if samples:
+            self._db.executemany("INSERT OR IGNORE INTO dictionaries VALUES (?, ?, ?)",
+                                 [(scan_id, kind, dictionary(texts))
+                                  for kind, texts in samples.items()])
+            dicts = self._dicts_of(scan_id, reload=True)
+        return dicts
+
+    def _dicts_of(self, scan_id: int, *, reload: bool = False) -> dict[str, bytes]:
+        if reload or scan_id not in self._dicts:
+            self._dicts[scan_id] = dict(self._db.execute(
+                "SELECT kind, body FROM dictionaries WHERE scan_id = ?", (scan_id,)).fetchall())
+        return self._dicts[scan_id]
 
     def end_scan(self, scan_id: int, finished: str) -> None:
         """Record the end time and the counts; the state stays ``running`` until the reports
@@ -287,20 +361,49 @@ class Store:
         cur = self._db.execute(
             f"SELECT evidence, findings, verdict FROM results WHERE scan_id = ? ORDER BY {order}",
             (scan_id,))
-        return ResultStream(_decode_rows(cur), count)
+        return ResultStream((self._decode(scan_id, *row) for row in cur), count)
 
-
-    def row_at(self, scan_id: int, position: int) -> tuple[str, str, str] | None:
-        """The stored row at one input position, undecoded: (evidence, findings, verdict)."""
-        return self._db.execute(
+    def result_at(self, scan_id: int, position: int) -> DomainResult | None:
+        """The stored result at one input position (None: not stored)."""
+        row = self._db.execute(
             "SELECT evidence, findings, verdict FROM results WHERE scan_id = ? AND position = ?",
             (scan_id, position)).fetchone()
+        return None if row is None else self._decode(scan_id, *row)
 
     def next_position(self, scan_id: int, start: int) -> int | None:
         """The first stored input position from ``start`` on (skipping ones never scanned)."""
         return self._db.execute(
             "SELECT MIN(position) FROM results WHERE scan_id = ? AND position >= ?",
             (scan_id, start)).fetchone()[0]
+
+    def shared_objects(self, scan_id: int) -> SharedObjects:
+        """The scan's shared evidence as the decoder meets it (one cache per scan)."""
+        objs = self._shared.get(scan_id)
+        if objs is None:
+            def fetch(d: str) -> str | None:
+                row = self._db.execute("SELECT body FROM shared WHERE scan_id = ? AND digest = ?",
+                                       (scan_id, d)).fetchone()
+                return None if row is None else self._text(scan_id, "shared", row[0])
+            objs = self._shared[scan_id] = SharedObjects(fetch)
+        return objs
+
+    def _text(self, scan_id: int, kind: str, value: str | bytes) -> str:
+        """A stored column's JSON text: as written before v3 (TEXT) or compressed (BLOB)."""
+        if isinstance(value, str):
+            return value
+        zd = None
+        if needs_dictionary(value):
+            zd = self._dicts_of(scan_id).get(kind) or self._dicts_of(scan_id, reload=True).get(kind)
+            if zd is None:
+                raise StoreError(f"scan {scan_id}: a stored row needs the {kind} dictionary, "
+                                 "which is missing")
+        return decompress(value, zd)
+
+    def _decode(self, scan_id: int, evidence, findings, verdict) -> DomainResult:
+        return DomainResult(
+            self.shared_objects(scan_id).evidence(self._text(scan_id, "evidence", evidence)),
+            from_jsonable(tuple[Finding, ...], json.loads(self._text(scan_id, "findings", findings))),
+            from_jsonable(Verdict, json.loads(self._text(scan_id, "verdict", verdict))))
 
 
 class ResultStream(Iterator[DomainResult]):
@@ -314,18 +417,6 @@ class ResultStream(Iterator[DomainResult]):
 
     def __len__(self) -> int:
         return self._count
-
-
-def _decode_rows(cur) -> Iterator[DomainResult]:
-    for ev, findings, verdict in cur:
-        yield decode_result(ev, findings, verdict)
-
-
-def decode_result(evidence: str, findings: str, verdict: str) -> DomainResult:
-    """One stored row's three JSON columns back into a DomainResult."""
-    return DomainResult(from_jsonable(DomainEvidence, json.loads(evidence)),
-                        from_jsonable(tuple[Finding, ...], json.loads(findings)),
-                        from_jsonable(Verdict, json.loads(verdict)))
 
 
 def diff_key(domain: str, input_text: str) -> tuple[bool, str]:
@@ -342,15 +433,25 @@ def _scan_record(row: tuple) -> ScanRecord:
 
 
 _INSERT_RESULT = "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_DICT_PATIENCE = 100   # rows stored without a dictionary before any valid row will do
 
 
-def result_row(scan_id: int, r: DomainResult, evidence_text: str | None = None) -> tuple:
-    """One result as a row of ``results``; ``evidence_text``: the evidence already encoded
-    (by ``serde.dumps``: the report worker stores the text the scan process sent it)."""
+def _row(scan_id: int, r: DomainResult, evidence: bytes, findings: bytes, verdict: bytes) -> tuple:
     ev = r.evidence
     return (scan_id, ev.position, ev.domain, ev.input, r.status, int(r.verdict.compliant),
-            r.verdict.score, _dumps(ev) if evidence_text is None else evidence_text,
-            _dumps(r.findings), _dumps(r.verdict))
+            r.verdict.score, evidence, findings, verdict)
+
+
+def _typical(rows: list[tuple[DomainResult, str]], any_valid: bool
+             ) -> tuple[DomainResult, str] | None:
+    """The row whose texts make the scan's dictionaries: a scanned valid domain with SMTP
+    evidence (its findings carry most messages a scan repeats), or after ``_DICT_PATIENCE``
+    rows without one, any scanned valid domain."""
+    for r, skeleton in rows:
+        ev = r.evidence
+        if ev.valid and not ev.error and (ev.smtp or any_valid):
+            return r, skeleton
+    return None
 
 
 def _dumps(obj: object) -> str:

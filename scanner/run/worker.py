@@ -13,9 +13,12 @@ Results stored by someone else (an interrupted run being resumed, a Dask scan, t
 process itself) are read back from the store, so the worker renders whatever the store holds.
 
 Protocol, one line per message (bytes; JSON never contains a raw newline):
-  scan -> worker  ``S <base64 pickle of the start dict>`` once, then ``E <evidence JSON>`` per
-                  domain, ``D`` when the scan ended (no more evidence), ``F`` once the scan is
-                  recorded as finished.
+  scan -> worker  ``S <base64 pickle of the start dict>`` once, then per domain ``P <digest>
+                  <JSON>`` for each shared object (scanner/store_codec.py: an SMTP probe, an
+                  MX host) not sent before and ``E <evidence JSON>`` referring to them by
+                  digest, ``D`` when the scan ended (no more evidence), ``F`` once the scan is
+                  recorded as finished. Each shared object crosses the pipe, is decoded and
+                  is stored once per scan, not once per domain that uses it.
   worker -> scan  ``A <position> <compliant 0|1> <score> <fail-on matched 0|1>`` per stored
                   domain, ``D`` after the last one, then one JSON line: the summary counts or
                   ``{"error": ...}``.
@@ -47,8 +50,8 @@ from pathlib import Path
 from scanner.evidence import DomainEvidence
 from scanner.profiles import Profile
 from scanner.result import judge
-from scanner.serde import dumps, from_jsonable
-from scanner.store import Store, decode_result, result_row
+from scanner.store import Store
+from scanner.store_codec import Splitter, digest
 from scanner.verdict import fail_on_matches
 
 # Below this many domains the worker's start-up (an interpreter importing Jinja2 and the
@@ -99,6 +102,7 @@ class ReportWorker:
         self.on_judged: Judged = lambda ev, compliant, score, matched: None
         self.on_orphan: Callable[[DomainEvidence], None] = lambda ev: None
         self._unacked: dict[int, DomainEvidence] = {}
+        self._splitter = Splitter()
         self._out = bytearray()
         self._in = b""
         self._loop = None
@@ -165,7 +169,10 @@ class ReportWorker:
         if self.lost or len(self._unacked) >= MAX_UNACKED:
             return False
         self._unacked[ev.position] = ev
-        self._out += b"E " + dumps(ev).encode("utf-8", "surrogatepass") + b"\n"
+        skeleton, shared = self._splitter.split(ev)
+        for d, text in shared:
+            self._out += b"P %s %s\n" % (d.encode("ascii"), text.encode("utf-8", "surrogatepass"))
+        self._out += b"E " + skeleton.encode("utf-8", "surrogatepass") + b"\n"
         if self._loop is None:            # no event loop (a Dask scan): write it now
             self._pump(lambda: not self._out)
         elif not self._waiting:
@@ -385,26 +392,34 @@ class _Worker:
 
     def _take(self, lines: list[bytes]) -> bool:
         """Judge and store the evidence among ``lines``, acknowledge it; True on ``F``."""
-        rows, acks, finish, drained = [], [], False, False
+        rows, shared, acks, finish, drained = [], [], [], False, False
+        objects = self.store.shared_objects(self.scan_id)
         for line in lines:
             if line.startswith(b"E "):
-                text = line[2:].decode("utf-8", "surrogatepass")
-                r = judge(from_jsonable(DomainEvidence, json.loads(text)), self.profile)
-                rows.append(result_row(self.scan_id, r, text))
+                skeleton = line[2:].decode("utf-8", "surrogatepass")
+                r = judge(objects.evidence(skeleton), self.profile)
+                rows.append((r, skeleton))
                 position = r.evidence.position
                 if len(self.held) < MAX_HELD:
                     self.held[position] = r
                 matched = fail_on_matches(r, self.profile, self.fail_on)
                 acks.append(b"A %d %d %d %d\n" % (position, r.verdict.compliant, r.verdict.score,
                                                   matched))
+            elif line.startswith(b"P "):
+                d, text = line[2:].decode("utf-8", "surrogatepass").split(" ", 1)
+                if digest(text) != d:
+                    raise ValueError(f"shared evidence {d[:30]!r} does not match its digest")
+                objects.pending[d] = text
+                shared.append((d, text))
             elif line == b"D":
                 drained = True
             elif line == b"F":
                 finish = True
             else:
                 raise _Abandoned
-        if rows:
-            self.store.add_rows(self.scan_id, rows)
+        if rows or shared:
+            self.store.add_rows(self.scan_id, rows, shared)
+            objects.pending.clear()
         if drained:
             acks.append(b"D\n")
         if acks:
@@ -427,10 +442,9 @@ class _Worker:
                     self.position = nxt
                     r = self.held.pop(nxt, None)
                 if r is None:
-                    row = self.store.row_at(self.scan_id, self.position)
-                    if row is None:
+                    r = self.store.result_at(self.scan_id, self.position)
+                    if r is None:
                         return False          # still being scanned
-                    r = decode_result(*row)
             render(r)
             self.position += 1
             done += 1
