@@ -4,6 +4,8 @@ file of it is whole: a failure while writing (disk full) leaves the previous set
 never a new results.jsonl beside last night's CSVs."""
 from __future__ import annotations
 
+import gzip
+import io
 import os
 import tempfile
 from collections.abc import Iterator
@@ -26,32 +28,60 @@ class FileSet:
 
     def __init__(self) -> None:
         self._ready: list[tuple[str, Path]] = []
+        self._obsolete: list[Path] = []
 
     @contextmanager
     def text(self, path: Path, *, newline: str | None = None) -> Iterator[TextIO]:
+        with self._temporary(path) as fd, os.fdopen(fd, "w", encoding="utf-8",
+                                                    newline=newline) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    @contextmanager
+    def gzip_text(self, path: Path, level: int = 6) -> Iterator[TextIO]:
+        """A gzip-compressed UTF-8 text file (the header carries no name and no time, so the
+        same text gives the same bytes)."""
+        with self._temporary(path) as fd, os.fdopen(fd, "wb") as raw:
+            with gzip.GzipFile(filename="", mode="wb", compresslevel=level, fileobj=raw,
+                               mtime=0) as gz, io.TextIOWrapper(gz, encoding="utf-8") as fh:
+                yield fh
+            raw.flush()
+            os.fsync(raw.fileno())
+
+    @contextmanager
+    def _temporary(self, path: Path) -> Iterator[int]:
+        """A temporary file beside ``path`` (its descriptor), ready to become ``path``."""
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
             os.fchmod(fd, 0o666 & ~_umask())   # mkstemp makes 0600; reports get normal modes
-            with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as fh:
-                yield fh
-                fh.flush()
-                os.fsync(fh.fileno())
+            yield fd
         except BaseException:
             _unlink(tmp)
             raise
         self._ready.append((tmp, path))
 
+    def obsolete(self, path: Path) -> None:
+        """A file of an earlier set this one replaces without rewriting (results.jsonl when
+        the set now has results.jsonl.gz): removed at ``commit``."""
+        self._obsolete.append(path)
+
     def commit(self) -> None:
-        """Rename every finished file into place, back to back, then sync the folders."""
+        """Rename every finished file into place, back to back, remove the obsolete ones,
+        then sync the folders."""
         ready, self._ready = self._ready, []
+        obsolete, self._obsolete = self._obsolete, []
         for tmp, path in ready:
             os.replace(tmp, path)
-        for folder in {path.parent for _, path in ready}:
+        for path in obsolete:
+            _unlink(str(path))
+        for folder in {path.parent for _, path in ready} | {path.parent for path in obsolete}:
             _sync_folder(folder)
 
     def discard(self) -> None:
         ready, self._ready = self._ready, []
+        self._obsolete = []
         for tmp, _ in ready:
             _unlink(tmp)
 

@@ -28,8 +28,10 @@ def trend_of(store: Store, scan_id: int):
     return lambda domain: store.trend(domain, scan_id)
 
 
-def render_scan(store: Store, scan_id: int, out: Path, profile: Profile) -> Summary:
+def render_scan(store: Store, scan_id: int, out: Path, profile: Profile, *,
+                gzip_jsonl: bool = False) -> Summary:
     """The scan's four reports as stored (graded as stored, under ``profile``)."""
     rec = store.scan(scan_id)
     return write_reports(out, store.results(scan_id), profile, report_meta(rec, profile),
-                         diff=since_previous(store, rec), trend=trend_of(store, scan_id))
+                         diff=since_previous(store, rec), trend=trend_of(store, scan_id),
+                         gzip_jsonl=gzip_jsonl)

@@ -1,5 +1,5 @@
-"""The one report writer: domains.csv, findings.csv, results.jsonl and report.html from
-results fed one at a time, in input order. Every route that writes reports uses it: a scan
+"""The one report writer: domains.csv, findings.csv, results.jsonl (or results.jsonl.gz,
+``gzip_jsonl``) and report.html from results fed one at a time, in input order. Every route that writes reports uses it: a scan
 in one process, the report worker alongside a scan, ``mxaudit report`` and a Dask scan.
 
 One streaming pass feeds the tabular files and the HTML spools, so each result is read
@@ -35,7 +35,8 @@ class ReportWriter:
     without finishing discards the new files and leaves the old ones in place."""
 
     def __init__(self, out: Path, profile: Profile, meta: dict, *, count: int,
-                 trend: Trend | None = None, check_ids: list[str] | None = None) -> None:
+                 trend: Trend | None = None, check_ids: list[str] | None = None,
+                 gzip_jsonl: bool = False) -> None:
         self.out, self.layout = Path(out), layout(count)
         self._files = FileSet()
         self._stack = ExitStack()
@@ -44,7 +45,7 @@ class ReportWriter:
             HtmlSpool(meta, profile, trend, compact=compact, details=details))
         self._add, self.summary = self._stack.enter_context(tabular_writer(
             self.out, list(all_checks()) if check_ids is None else check_ids, profile,
-            self._files))
+            self._files, gzip_jsonl=gzip_jsonl))
 
     def __enter__(self) -> "ReportWriter":
         return self
@@ -76,12 +77,14 @@ class ReportWriter:
 
 def write_reports(out: Path, results: Iterable[DomainResult], profile: Profile, meta: dict, *,
                   count: int | None = None, diff: object = None, trend: Trend | None = None,
-                  check_ids: list[str] | None = None) -> Summary:
+                  check_ids: list[str] | None = None, gzip_jsonl: bool = False) -> Summary:
     """All four outputs from ``results`` (in input order) graded under ``profile``.
-    ``count``: how many there are, when ``results`` has no ``len()``."""
+    ``count``: how many there are, when ``results`` has no ``len()``; ``gzip_jsonl``:
+    results.jsonl.gz instead of results.jsonl."""
     if count is None:
         count = len(results)  # type: ignore[arg-type]
-    with ReportWriter(out, profile, meta, count=count, trend=trend, check_ids=check_ids) as w:
+    with ReportWriter(out, profile, meta, count=count, trend=trend, check_ids=check_ids,
+                      gzip_jsonl=gzip_jsonl) as w:
         for r in results:
             w.add(r)
         return w.finish(diff)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from scanner.errors import MxauditError
 
-COMMANDS = ("scan", "demo", "report", "history", "diff", "verify_dkim")
-CONFIGURED = ("scan", "report", "history", "diff")   # commands that read the config file
+COMMANDS = ("scan", "demo", "report", "history", "diff", "prune", "verify_dkim")
+CONFIGURED = ("scan", "report", "history", "diff", "prune")   # commands that read the config
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,9 +16,12 @@ command-line option, and an option given on the command line wins::
     ehlo_name = "scanner.example.com"
     out = "/var/lib/mxaudit/reports/{date}"         # {date} {time} {scan}
     db = "/var/lib/mxaudit/history.sqlite"
+    out_compress = true                             # results.jsonl.gz (scan and report)
     fail_on = "fail"
     log_format = "json"
     quiet = false
+    prune_keep = 30                                 # mxaudit prune: keep the last 30 scans
+    prune_older_than = 90                           # ... and only delete scans over 90 days old
 
 An unknown key or a bad value is a usage error (exit 2) that names the file and the key.
 """
@@ -73,6 +76,12 @@ def _port_number(v: object) -> int:
     return v
 
 
+def _days(v: object) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+        raise _Bad("must be a number of days, 0 or more")
+    return float(v)
+
+
 def _seconds(v: object) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
         raise _Bad("must be a positive number of seconds")
@@ -122,12 +131,16 @@ KEYS: dict[str, tuple[str, Callable[[object], object], bool]] = {
     "mta_sts_port": ("mta_sts_port", _port_number, False),
     "out": ("out", _out_pattern, True),
     "db": ("db", _str, True),
+    "out_compress": ("out_compress", _bool, False),
     "fail_on": ("fail_on", _choice(*FAIL_ON), False),
     "log_format": ("log_format", _choice(*LOG_FORMATS), False),
     "quiet": ("quiet", _bool, False),
+    "prune_keep": ("keep", _positive_int, False),
+    "prune_older_than": ("older_than", _days, False),
 }
 # Keys that matter to commands other than scan (all keys are still validated).
 SHARED_KEYS = ("db",)
+COMMAND_KEYS = {"report": ("out_compress",), "prune": ("keep", "older_than", "quiet")}
 
 
 def load_config(path: Path | None) -> dict[str, object]:
@@ -169,7 +182,7 @@ def apply_config(args: argparse.Namespace, command: str) -> None:
     settings = load_config(getattr(args, "config", None))
     args.explicit = {k for k, v in vars(args).items() if v not in (None, [], False)}
     for attr, value in settings.items():
-        if command != "scan" and attr not in SHARED_KEYS:
+        if command != "scan" and attr not in SHARED_KEYS + COMMAND_KEYS.get(command, ()):
             continue
         if not hasattr(args, attr) or getattr(args, attr) not in (None, []):
             continue

@@ -180,12 +180,15 @@ class Store:
              None if inputs is None else json.dumps(inputs, sort_keys=True), out))
         return int(cur.lastrowid)
 
+    def _lock_path(self, scan_id: int) -> Path:
+        return self.path.with_name(f"{self.path.name}.scan-{scan_id}.lock")
+
     @contextmanager
     def lock(self, scan_id: int) -> Iterator[None]:
         """Held while a process runs the scan: a lock file beside the database (flock, so
         the kernel releases it when the process dies, SIGKILL included). ``--resume`` of a
         scan still running elsewhere fails instead of scanning the same domains twice."""
-        path = self.path.with_name(f"{self.path.name}.scan-{scan_id}.lock")
+        path = self._lock_path(scan_id)
         fh = open(path, "a+")
         try:
             try:
@@ -196,6 +199,59 @@ class Store:
             path.unlink(missing_ok=True)
         finally:
             fh.close()
+
+    def is_running(self, scan_id: int) -> bool:
+        """Whether a process holds the scan's lock (is scanning or resuming it now)."""
+        try:
+            fh = open(self._lock_path(scan_id), "r")
+        except FileNotFoundError:
+            return False
+        with fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            return False
+
+    def delete_scans(self, scan_ids: list[int]) -> None:
+        """Delete scans with everything stored for them (results, shared evidence,
+        dictionaries: ON DELETE CASCADE), in one transaction. The space is reused by later
+        scans; ``reclaim`` gives it back to the file system."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.executemany("DELETE FROM scans WHERE id = ?", [(i,) for i in scan_ids])
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        for i in scan_ids:
+            self._forget(i)
+            self._lock_path(i).unlink(missing_ok=True)   # a killed scan's stale lock file
+
+    def reclaim(self) -> None:
+        """Give free pages back to the file system. A database in incremental auto-vacuum
+        mode (every one created since v3) frees them in place; an older one is rewritten
+        once by VACUUM, which also switches it to that mode (so the next prune is quick).
+        Then the write-ahead log is truncated."""
+        try:
+            (mode,) = self._db.execute("PRAGMA auto_vacuum").fetchone()
+            if mode == 2:     # executescript steps it to the end (execute frees one page)
+                self._db.executescript("PRAGMA incremental_vacuum;")
+            else:
+                self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")
+                self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            raise StoreError(f"scan database {self.path}: cannot reclaim space ({exc})") from None
+
+    def file_bytes(self) -> int:
+        """The database's size on disk: the file and its write-ahead log."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        return sum(p.stat().st_size for p in (self.path, wal) if p.exists())
+
+    def _forget(self, scan_id: int) -> None:
+        for cache in (self._splitters, self._dicts, self._shared, self._undictionaried):
+            cache.pop(scan_id, None)
 
     def discard_scan(self, scan_id: int) -> None:
         """Forget a scan that never scanned anything (e.g. its output folder was unusable)."""

@@ -23,6 +23,7 @@ def add_output_options(p: argparse.ArgumentParser, *, out_required: bool = True)
                         "{date}, {time} and {scan} are replaced (dated folders for nightly runs)")
     g.add_argument("--db", type=Path, metavar="PATH",
                    help="scan history database (default ~/.local/share/mxaudit/history.sqlite)")
+    add_out_compress(g)
     g.add_argument("--fail-on", choices=FAIL_ON, metavar="STATUS",
                    help="exit 1 when a required check of the profile is at STATUS or worse for any "
                         "domain (fail; error = fail or could-not-test; warn = any of these)")
@@ -31,6 +32,12 @@ def add_output_options(p: argparse.ArgumentParser, *, out_required: bool = True)
     g.add_argument("--log-format", choices=LOG_FORMATS,
                    help="structured log lines on stderr instead of the progress bar (the default "
                         "when stderr is not a terminal: text)")
+
+
+def add_out_compress(g) -> None:
+    g.add_argument("--out-compress", action="store_true", default=None,
+                   help="write results.jsonl gzip-compressed, as results.jsonl.gz (the same "
+                        "lines; read with zcat or gzip.open)")
 
 
 def add_scan_options(p: argparse.ArgumentParser) -> None:

@@ -59,7 +59,7 @@ def build_scan_parser_args(argv: list[str], output: argparse.Namespace) -> argpa
     parser.add_argument("-d", "--domain", action="append", default=[])
     add_scan_options(parser)
     args = parser.parse_args(argv)
-    for key in ("out", "db", "fail_on", "quiet", "log_format"):
+    for key in ("out", "db", "fail_on", "quiet", "log_format", "out_compress"):
         setattr(args, key, getattr(output, key, None))
     args.resume = False
     return args
@@ -148,5 +148,6 @@ def _scan_and_report(store: Store, rec: ScanRecord, targets, options: ScanOption
                         log_format=log_format or "text", quiet=bool(args.quiet),
                         total=total, done=len(done))
     job = Job(store, rec, options, profile, out, progress, fail_on=args.fail_on, total=total,
-              done=done, dask=getattr(args, "dask", None))
+              done=done, dask=getattr(args, "dask", None),
+              gzip_jsonl=bool(getattr(args, "out_compress", False)))
     return run_job(job, targets)

@@ -124,6 +124,7 @@ class Job:
     total: int | None = None     # domains expected (None: unknown, e.g. stdin)
     done: set[int] = field(default_factory=set)   # positions finished before (resume)
     dask: str | None = None      # a Dask scheduler address
+    gzip_jsonl: bool = False     # results.jsonl.gz instead of results.jsonl (--out-compress)
 
 
 class StopSignals:
@@ -184,7 +185,8 @@ def run_job(job: Job, targets: Iterable[Target]) -> int:
                              compliant, score)
 
     here = judging(profile, stored)
-    worker = (ReportWorker.start(store.path, scan_id, job.out, profile, job.total, job.fail_on)
+    worker = (ReportWorker.start(store.path, scan_id, job.out, profile, job.total, job.fail_on,
+                                 gzip_jsonl=job.gzip_jsonl)
               if wanted(job.total) else None)
     sink = here if worker is None else worker.sink(here, acknowledged)
     stats = ScanStats()
@@ -251,5 +253,6 @@ def _reports(job: Job, worker, progress) -> dict:
                        hint="reports written by the scan process instead")
     by = "scan" if counts is None else "worker"
     if counts is None:
-        counts = render_scan(job.store, job.record.id, job.out, job.profile).counts()
+        counts = render_scan(job.store, job.record.id, job.out, job.profile,
+                             gzip_jsonl=job.gzip_jsonl).counts()
     return {**counts, "reports_by": by, "report_seconds": round(time.monotonic() - started, 1)}

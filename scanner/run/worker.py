@@ -111,7 +111,7 @@ class ReportWorker:
 
     @classmethod
     def start(cls, db: Path, scan_id: int, out: Path, profile: Profile, total: int,
-              fail_on: str | None = None) -> "ReportWorker | None":
+              fail_on: str | None = None, *, gzip_jsonl: bool = False) -> "ReportWorker | None":
         # the worker's stderr goes to a file, not a pipe nobody reads during the scan: its
         # last line explains a worker that died before it could answer (an import error...)
         stderr = tempfile.TemporaryFile()
@@ -120,7 +120,7 @@ class ReportWorker:
             proc = subprocess.Popen(worker_command(), stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, stderr=stderr)
             start = {"db": str(db), "scan_id": scan_id, "out": str(out), "total": total,
-                     "profile": profile, "fail_on": fail_on}
+                     "profile": profile, "fail_on": fail_on, "gzip_jsonl": gzip_jsonl}
             proc.stdin.write(b"S " + base64.b64encode(pickle.dumps(start)) + b"\n")
             proc.stdin.flush()
         except (OSError, pickle.PicklingError):
@@ -365,9 +365,10 @@ class _Worker:
     """Judges and stores what the scan sends, renders in input order, finishes on ``F``."""
 
     def __init__(self, store: Store, scan_id: int, out: Path, total: int, profile: Profile,
-                 fail_on: str | None, messages: _Messages, answer: Callable[[bytes], None]) -> None:
+                 fail_on: str | None, messages: _Messages, answer: Callable[[bytes], None],
+                 *, gzip_jsonl: bool = False) -> None:
         self.store, self.scan_id, self.out, self.total = store, scan_id, out, total
-        self.profile, self.fail_on = profile, fail_on
+        self.profile, self.fail_on, self.gzip_jsonl = profile, fail_on, gzip_jsonl
         self.messages, self.answer = messages, answer
         self.held: dict[int, object] = {}     # position -> DomainResult judged here
         self.position = 0                     # the next one to render
@@ -378,7 +379,8 @@ class _Worker:
 
         meta = report_meta(self.store.scan(self.scan_id), self.profile)
         with ReportWriter(self.out, self.profile, meta, count=self.total,
-                          trend=trend_of(self.store, self.scan_id)) as writer:
+                          trend=trend_of(self.store, self.scan_id),
+                          gzip_jsonl=self.gzip_jsonl) as writer:
             finishing, behind = False, False
             while not finishing:
                 finishing = self._take(self.messages.read(0 if behind else POLL_S))
@@ -469,11 +471,12 @@ def main() -> int:
         with Store(Path(start["db"])) as store:
             try:
                 result = _Worker(store, start["scan_id"], Path(start["out"]), start["total"],
-                                 start["profile"], start["fail_on"], messages, answer).run()
+                                 start["profile"], start["fail_on"], messages, answer,
+                                 gzip_jsonl=start["gzip_jsonl"]).run()
             except _Relayout:
                 from reports.stored import render_scan
                 result = render_scan(store, start["scan_id"], Path(start["out"]),
-                                     start["profile"]).counts()
+                                     start["profile"], gzip_jsonl=start["gzip_jsonl"]).counts()
     except (_Abandoned, BrokenPipeError):
         return 3
     except Exception as exc:  # the parent renders the reports itself and says why

@@ -1,8 +1,13 @@
-"""The history database migrates forward from the first released schema (v1), data intact."""
+"""The history database migrates forward from every released schema, data intact: v1 (made
+here from its DDL), v2 (the same plus the v2 step, and a real v2 store written by mxaudit
+before v3: tests/fixtures/store_v2_demo.sqlite.gz)."""
 from __future__ import annotations
 
+import gzip
 import json
+import shutil
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +17,8 @@ from scanner.evidence import DomainEvidence
 from scanner.result import judge
 from scanner.serde import to_jsonable
 from scanner.store import COMPLETE, RUNNING, SCHEMA_VERSION, Store
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 # The first released schema (mxaudit 0.1.0, meta.schema_version = 1), copied verbatim: the
 # migrations must always be able to start from it.
@@ -67,11 +74,48 @@ def make_v1_db(path):
     con.close()
 
 
-def test_v1_database_migrates_to_current_with_data_intact(tmp_path):
-    db = tmp_path / "v1.sqlite"
-    make_v1_db(db)
+# The v2 step as released (mxaudit at de439e5), copied verbatim.
+V2_STEP = (
+    "ALTER TABLE scans ADD COLUMN state TEXT NOT NULL DEFAULT 'running'",
+    "UPDATE scans SET state = CASE WHEN finished IS NULL THEN 'running' ELSE 'complete' END",
+    "ALTER TABLE scans ADD COLUMN inputs TEXT",
+    "ALTER TABLE scans ADD COLUMN out TEXT",
+    "ALTER TABLE scans ADD COLUMN invalid INTEGER NOT NULL DEFAULT 0",
+    "UPDATE scans SET invalid = (SELECT COUNT(*) FROM results r "
+    "WHERE r.scan_id = scans.id AND r.domain = '')",
+    "CREATE INDEX IF NOT EXISTS results_by_domain ON results(domain, scan_id)",
+    "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
+)
+
+
+def make_v2_db(path):
+    make_v1_db(path)
+    con = sqlite3.connect(path)
+    for statement in V2_STEP:
+        con.execute(statement)
+    con.commit()
+    con.close()
+
+
+def fixture_v2_db(tmp_path) -> Path:
+    """A copy of a real v2 store: two scans of the demo world, the second after changes."""
+    db = tmp_path / "demo-v2.sqlite"
+    with gzip.open(FIXTURES / "store_v2_demo.sqlite.gz") as src, open(db, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    return db
+
+
+def _tables(db) -> set[str]:
+    with sqlite3.connect(db) as con:
+        return {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+
+
+@pytest.mark.parametrize("make", [make_v1_db, make_v2_db], ids=["from-v1", "from-v2"])
+def test_old_database_migrates_to_current_with_data_intact(tmp_path, make):
+    db = tmp_path / "old.sqlite"
+    make(db)
     with Store(db) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 2
+        assert store.schema_version() == SCHEMA_VERSION == 3
         old, killed = store.scans()
         assert (old.id, old.state, old.finished, old.domains, old.invalid) == \
                (1, COMPLETE, "2025-01-01T02:05:00+00:00", 2, 2)
@@ -85,13 +129,49 @@ def test_v1_database_migrates_to_current_with_data_intact(tmp_path):
     indexes = {r[0] for r in sqlite3.connect(db).execute(
         "SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "results_by_domain" in indexes
+    assert {"shared", "dictionaries"} <= _tables(db)
     with Store(db) as store:   # reopening is a no-op
-        assert store.schema_version() == 2 and len(store.scans()) == 2
+        assert store.schema_version() == 3 and len(store.scans()) == 2
+
+
+def test_old_rows_stay_readable_beside_new_ones(tmp_path):
+    """A migrated database keeps its JSON-text rows; a scan stored after the migration is
+    compressed, and both read back the same way."""
+    db = tmp_path / "old.sqlite"
+    make_v2_db(db)
+    with Store(db) as store:
+        old = list(store.results(1))
+        sid = store.begin_scan("2025-01-03T02:00:00+00:00", "baseline", {}, "0.2.0")
+        for r in old:
+            store.add_result(sid, r)
+        assert list(store.results(sid)) == old
+    with sqlite3.connect(db) as con:
+        kinds = con.execute("SELECT scan_id, typeof(evidence), typeof(findings), typeof(verdict) "
+                            "FROM results ORDER BY scan_id, position").fetchall()
+    assert kinds == [(1, "text", "text", "text")] * 2 + [(sid, "blob", "blob", "blob")] * 2
+
+
+def test_a_real_v2_store_loads_and_reads_back(tmp_path):
+    db = fixture_v2_db(tmp_path)
+    with Store(db) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+        first, second = store.scans()
+        assert (first.state, second.state, first.domains, second.domains) == \
+               (COMPLETE, COMPLETE, 9, 9)
+        names = [r.evidence.domain or r.evidence.input for r in store.results(2)]
+        assert names == ["good.test", "partner.test", "legacy.test", "authleak.test",
+                         "expired.test", "selfsigned.test", "nullmx.test", "not a domain!",
+                         "extra.test"]
+        good = store.result_at(2, 0)
+        assert good.verdict.compliant and [(p.host, p.role) for p in good.evidence.smtp] == \
+               [("mx.good.test", "smtp"), ("mx.good.test", "submissions"),
+                ("mx.good.test", "submission")]
 
 
 def test_new_database_is_created_through_the_migrations(tmp_path):
     with Store(tmp_path / "new.sqlite") as store:
         assert store.schema_version() == SCHEMA_VERSION
+        assert store._db.execute("PRAGMA auto_vacuum").fetchone() == (2,)   # incremental
         scan_id = store.begin_scan("2025-01-03T02:00:00+00:00", "baseline", {}, "0.1.0",
                                    inputs={"files": [], "domains": ["a.test"]})
         rec = store.scan(scan_id)
