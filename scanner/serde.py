@@ -17,6 +17,11 @@ JSON text of a value the same way, without building the intermediate dicts.
 Decoding is generated per dataclass the same way (``_dataclass_decoder``): the report worker
 decodes every stored result while the scan runs, 0.72 -> 0.21 ms of from_jsonable per bench
 result. Input the fast path does not expect goes through the generic decoder it replaced.
+
+``dumps_split`` writes the same text except that instances of chosen classes are written by a
+hook (the store writes a reference to evidence shared by many domains, scanner/store_codec.py);
+``from_jsonable(..., refs=)`` reads them back: a string where a dataclass is expected is handed
+to ``refs``. Both are the generated code above, compiled once per (class, shared classes).
 """
 from __future__ import annotations
 
