@@ -16,7 +16,7 @@ from scanner.errors import StoreError
 from scanner.evidence import DomainEvidence
 from scanner.result import judge
 from scanner.serde import to_jsonable
-from scanner.store import COMPLETE, RUNNING, SCHEMA_VERSION, Store
+from scanner.store import _MIGRATIONS, COMPLETE, RUNNING, SCHEMA_VERSION, Store
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -74,18 +74,8 @@ def make_v1_db(path):
     con.close()
 
 
-# The v2 step as released (mxaudit at de439e5), copied verbatim.
-V2_STEP = (
-    "ALTER TABLE scans ADD COLUMN state TEXT NOT NULL DEFAULT 'running'",
-    "UPDATE scans SET state = CASE WHEN finished IS NULL THEN 'running' ELSE 'complete' END",
-    "ALTER TABLE scans ADD COLUMN inputs TEXT",
-    "ALTER TABLE scans ADD COLUMN out TEXT",
-    "ALTER TABLE scans ADD COLUMN invalid INTEGER NOT NULL DEFAULT 0",
-    "UPDATE scans SET invalid = (SELECT COUNT(*) FROM results r "
-    "WHERE r.scan_id = scans.id AND r.domain = '')",
-    "CREATE INDEX IF NOT EXISTS results_by_domain ON results(domain, scan_id)",
-    "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
-)
+# The v2 step as released (a released step is never edited: store.py's rule).
+V2_STEP = (*_MIGRATIONS[2], "UPDATE meta SET value = '2' WHERE key = 'schema_version'")
 
 
 def make_v2_db(path):
