@@ -33,7 +33,7 @@ from scanner.evidence import DomainEvidence
 from scanner.findings import Finding
 from scanner.result import DomainResult
 from scanner.serde import dumps, from_jsonable
-from scanner.store_codec import (KINDS, SharedObjects, Splitter, compress, decompress,
+from scanner.store_codec import (KINDS, Compressor, SharedObjects, Splitter, decompress,
                                  dictionary, needs_dictionary)
 from scanner.verdict import Verdict
 
@@ -137,6 +137,7 @@ class Store:
             raise StoreError(f"scan database {self.path}: {exc}") from None
         self._splitters: dict[int, Splitter] = {}
         self._dicts: dict[int, dict[str, bytes]] = {}
+        self._compressors: dict[tuple[int, str], Compressor] = {}
         self._shared: dict[int, SharedObjects] = {}
         self._undictionaried: dict[int, int] = {}
 
@@ -252,6 +253,8 @@ class Store:
     def _forget(self, scan_id: int) -> None:
         for cache in (self._splitters, self._dicts, self._shared, self._undictionaried):
             cache.pop(scan_id, None)
+        for kind in KINDS:
+            self._compressors.pop((scan_id, kind), None)
 
     def discard_scan(self, scan_id: int) -> None:
         """Forget a scan that never scanned anything (e.g. its output folder was unusable)."""
@@ -286,14 +289,15 @@ class Store:
         try:
             dicts = self._dictionaries(scan_id, rows, shared)
             if shared:
-                zd = dicts.get("shared")
+                zs = self._compressor(scan_id, "shared", dicts)
                 self._db.executemany("INSERT OR IGNORE INTO shared VALUES (?, ?, ?)",
-                                     [(scan_id, d, compress(text, zd)) for d, text in shared])
+                                     [(scan_id, d, zs(text)) for d, text in shared])
             if rows:
-                ze, zf, zv = dicts.get("evidence"), dicts.get("findings"), dicts.get("verdict")
+                ze, zf, zv = (self._compressor(scan_id, kind, dicts)
+                              for kind in ("evidence", "findings", "verdict"))
                 self._db.executemany(_INSERT_RESULT, [
-                    _row(scan_id, r, compress(skeleton, ze), compress(_dumps(r.findings), zf),
-                         compress(_dumps(r.verdict), zv)) for r, skeleton in rows])
+                    _row(scan_id, r, ze(skeleton), zf(_dumps(r.findings)), zv(_dumps(r.verdict)))
+                    for r, skeleton in rows])
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
@@ -323,6 +327,13 @@ class Store:
                                   for kind, texts in samples.items()])
             dicts = self._dicts_of(scan_id, reload=True)
         return dicts
+
+    def _compressor(self, scan_id: int, kind: str, dicts: dict[str, bytes]) -> Compressor:
+        zd = dicts.get(kind)
+        c = self._compressors.get((scan_id, kind))
+        if c is None or c.zdict is not zd:
+            c = self._compressors[(scan_id, kind)] = Compressor(zd)
+        return c
 
     def _dicts_of(self, scan_id: int, *, reload: bool = False) -> dict[str, bytes]:
         if reload or scan_id not in self._dicts:
