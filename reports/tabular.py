@@ -10,6 +10,7 @@ from pathlib import Path
 from scanner.profiles import Profile
 from scanner.result import DomainResult
 from scanner.serde import dumps
+from scanner.store_codec import SharedTexts
 
 from .columns import DETAIL_COLUMNS, FINDING_COLUMNS, LEAD_COLUMNS, domain_row
 from .files import FileSet
@@ -37,6 +38,7 @@ def tabular_writer(out: Path, check_ids: list[str], profile: Profile, files: Fil
         else:
             jsonl = stack.enter_context(files.text(out / JSONL))
         files.obsolete(out / (JSONL if gzip_jsonl else JSONL_GZ))
+        texts = SharedTexts()
         dom.writerow([*LEAD_COLUMNS, *check_ids, *DETAIL_COLUMNS])
         fnd.writerow(FINDING_COLUMNS)
 
@@ -47,18 +49,20 @@ def tabular_writer(out: Path, check_ids: list[str], profile: Profile, files: Fil
             for f in r.findings:
                 fnd.writerow([csv_cell(v) for v in
                               (name, f.check, f.subject, f.status.value, f.message, f.remediation)])
-            jsonl.write(result_line(r))
+            jsonl.write(result_line(r, texts))
 
         yield add, summary
 
 
-def result_line(r: DomainResult) -> str:
+def result_line(r: DomainResult, texts: SharedTexts | None = None) -> str:
     """One line of results.jsonl: the domain, its verdict, findings and evidence, as compact
     JSON written by the generated encoders of ``serde.dumps`` (the same text as
     ``json.dumps`` of ``to_jsonable`` of each part, ~3x cheaper: results.jsonl was the report
-    worker's largest cost; tests/reports/test_result_line.py holds the reference)."""
+    worker's largest cost; tests/reports/test_result_line.py holds the reference). ``texts``:
+    the JSON of shared probes and MX hosts written once per object, not once per domain."""
     ev = r.evidence
+    evidence = dumps(ev) if texts is None else texts.full(ev)
     return (f'{{"domain":{json.dumps(ev.domain, ensure_ascii=False)},'
             f'"input":{json.dumps(ev.input, ensure_ascii=False)},"status":"{r.status}",'
             f'"verdict":{dumps(r.verdict)},"findings":{dumps(r.findings)},'
-            f'"evidence":{dumps(ev)}}}\n')
+            f'"evidence":{evidence}}}\n')

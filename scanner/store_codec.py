@@ -62,20 +62,47 @@ def ref_text(d: str) -> str:
     return f'"{REF}{d}"'
 
 
+class ByIdentity:
+    """A value remembered per live object, by identity: ``id(obj)`` with a weak reference
+    that drops the entry when the object dies (so an id cannot be reused under it). At most
+    ``limit`` entries (beyond, it starts again empty). Objects without weak references are
+    not remembered."""
+
+    def __init__(self, limit: int = 1 << 17) -> None:
+        self.limit = limit
+        self._entries: dict[int, tuple[weakref.ref, Any]] = {}
+
+    def get(self, obj: Any) -> Any:
+        hit = self._entries.get(id(obj))
+        return hit[1] if hit is not None and hit[0]() is obj else None
+
+    def put(self, obj: Any, value: Any) -> None:
+        entries, key = self._entries, id(obj)
+        if len(entries) >= self.limit:
+            entries.clear()
+
+        def gone(ref: weakref.ref) -> None:
+            entry = entries.get(key)
+            if entry is not None and entry[0] is ref:
+                del entries[key]
+        try:
+            entries[key] = (weakref.ref(obj, gone), value)
+        except TypeError:     # a class without weak references
+            pass
+
+
 class Splitter:
     """Writes evidence as its skeleton plus the shared objects not handed out before.
 
     ``split(ev)`` -> (skeleton text, [(digest, text), ...] of shared objects this splitter
     has not emitted yet). A shared object met again by identity (the scan process's probes
-    are one object per endpoint) is neither encoded nor hashed again: the memo maps
-    ``id(obj)`` to its digest for as long as the object lives (a weak reference drops the
-    entry when it dies, so an id cannot be reused under it). What was emitted is remembered
-    by digest, up to ``limit`` digests (beyond, the oldest are forgotten and emitted again if
-    met: the receiver stores a shared object idempotently)."""
+    are one object per endpoint) is neither encoded nor hashed again. What was emitted is
+    remembered by digest, up to ``limit`` digests (beyond, the oldest are forgotten and
+    emitted again if met: the receiver stores a shared object idempotently)."""
 
     def __init__(self, limit: int = 1 << 17) -> None:
         self.limit = limit
-        self._memo: dict[int, tuple[weakref.ref, str]] = {}
+        self._digests = ByIdentity(limit)
         self._emitted: OrderedDict[str, None] = OrderedDict()
         self._new: list[tuple[str, str]] = []
 
@@ -91,15 +118,12 @@ class Splitter:
             self._emitted.pop(d, None)
 
     def _intern(self, obj: Any) -> str:
-        key = id(obj)
-        hit = self._memo.get(key)
+        d = self._digests.get(obj)
         text = None
-        if hit is not None and hit[0]() is obj:
-            d = hit[1]
-        else:
+        if d is None:
             text = dumps(obj)
             d = digest(text)
-            self._remember(key, obj, d)
+            self._digests.put(obj, d)
         if d not in self._emitted:
             self._new.append((d, dumps(obj) if text is None else text))
             self._emitted[d] = None
@@ -107,19 +131,24 @@ class Splitter:
                 self._emitted.popitem(last=False)
         return ref_text(d)
 
-    def _remember(self, key: int, obj: Any, d: str) -> None:
-        if len(self._memo) >= self.limit:
-            self._memo.clear()
-        memo = self._memo
 
-        def gone(ref: weakref.ref, key: int = key) -> None:
-            entry = memo.get(key)
-            if entry is not None and entry[0] is ref:
-                del memo[key]
-        try:
-            memo[key] = (weakref.ref(obj, gone), d)
-        except TypeError:     # a class without weak references: no memo, only a re-encode
-            pass
+class SharedTexts:
+    """``dumps`` of evidence whose shared objects are met again and again (the decoded
+    results of one scan share them; so does the scan process): each shared object's JSON
+    text is written once and reused while the object lives. ``full(ev) == dumps(ev)``."""
+
+    def __init__(self, limit: int = 1 << 14) -> None:
+        self._texts = ByIdentity(limit)
+
+    def full(self, ev: DomainEvidence) -> str:
+        return dumps_split(ev, SHARED_TYPES, self._text)
+
+    def _text(self, obj: Any) -> str:
+        text = self._texts.get(obj)
+        if text is None:
+            text = dumps(obj)
+            self._texts.put(obj, text)
+        return text
 
 
 # ------------------------------------------------------------------------ compression
