@@ -14,8 +14,8 @@ created at v1 and migrated forward like any old one, so the migration path is th
 - v3: ``shared`` (evidence shared by many domains, once per scan, by digest) and
   ``dictionaries`` (each scan's zlib preset dictionaries); results rows written from v3 on
   hold compressed BLOBs whose evidence refers to ``shared`` (scanner/store_codec.py). Rows
-  written before stay JSON text and are read as they are. New databases use incremental
-  auto-vacuum, so ``prune`` gives space back without rewriting the file.
+  written before stay JSON text and are read as they are. New databases use 16 KiB pages and
+  incremental auto-vacuum, so ``prune`` gives space back without rewriting the file.
 """
 from __future__ import annotations
 
@@ -126,7 +126,11 @@ class Store:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None)
-            self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")   # takes effect on a new file only
+            # both take effect on a new file only: 16 KiB pages hold more of v3's ~1.3 KB rows
+            # per page than 4 KiB ones (a bench scan's file 12% smaller); incremental
+            # auto-vacuum lets prune give space back without rewriting the file
+            self._db.execute("PRAGMA page_size=16384")
+            self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")

@@ -162,6 +162,7 @@ def test_new_database_is_created_through_the_migrations(tmp_path):
     with Store(tmp_path / "new.sqlite") as store:
         assert store.schema_version() == SCHEMA_VERSION
         assert store._db.execute("PRAGMA auto_vacuum").fetchone() == (2,)   # incremental
+        assert store._db.execute("PRAGMA page_size").fetchone() == (16384,)
         scan_id = store.begin_scan("2025-01-03T02:00:00+00:00", "baseline", {}, "0.1.0",
                                    inputs={"files": [], "domains": ["a.test"]})
         rec = store.scan(scan_id)
