@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from reports import write_reports  # noqa: E402
 from reports.html import FULL_DETAIL_LIMIT  # noqa: E402
 from scanner.api import get_profile  # noqa: E402
-from scanner.registry import all_checks  # noqa: E402
+from scanner.checks import all_checks  # noqa: E402
 from tests.browser.cdp import Chromium, chromium_path, version  # noqa: E402
 from tests.browser.synthetic import results  # noqa: E402
 

@@ -13,7 +13,11 @@
    domains/s, peak RSS (of the tool and its helper processes together), the DNS queries / TLS sessions / SMTP
    connections the world served for it, and mxaudit's speed ratio to each tool.
 
-Options: ``--tools mxaudit,checkdmarc`` to pick; ``--floor`` to measure the unit cost of a DNS
+Options: ``--throttle N`` makes provider A's shared MX pair answer 421 beyond N open
+connections (a provider's per-client limit) and reports what it cost mxaudit: refusals, the
+most simultaneous connections after the first refusal (the per-IP backoff should keep it at
+N), domains failing or in error on SMTP, and the time mxaudit spent waiting;
+``--tools mxaudit,checkdmarc`` to pick; ``--floor`` to measure the unit cost of a DNS
 query and a TLS session and compare mxaudit's run to that floor; ``--profile`` to run mxaudit
 under py-spy (collapsed stacks in profile.txt); ``--no-smtp`` for a DNS-only world (memory runs at 100,000 domains);
 ``--scans N`` to run mxaudit N times into the same history database (nightly scans: the last
@@ -34,6 +38,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -68,6 +74,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="run checkdmarc on the first N domains only (slow with --dns-delay-ms); 0 = all")
     p.add_argument("--concurrency", type=int, default=0, help="mxaudit --concurrency (0: default)")
     p.add_argument("--no-smtp", dest="smtp", action="store_false")
+    p.add_argument("--throttle", type=int, default=0, metavar="N",
+                   help="provider A's MX pair answers 421 beyond N open connections")
     p.add_argument("--floor", action="store_true", help="measure DNS/TLS unit costs")
     p.add_argument("--profile", action="store_true", help="run mxaudit under py-spy (collapsed stacks in profile.txt)")
     p.add_argument("--scans", type=int, default=1, metavar="N",
@@ -92,12 +100,36 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # ---------------------------------------------------------------------------- in the namespace
-def inside(args: argparse.Namespace) -> int:
+def namespace_setup(prefix: str) -> Path:
+    """Inside the namespace: ``lo`` up, /etc/resolv.conf pointing at the bench DNS server;
+    a fresh work folder."""
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    work = Path(tempfile.mkdtemp(prefix="mxaudit-bench-"))
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     resolv = work / "resolv.conf"
     resolv.write_text(f"nameserver {DNS_IP}\noptions timeout:2 attempts:1\n")
     subprocess.run(["mount", "--bind", str(resolv), "/etc/resolv.conf"], check=True)
+    return work
+
+
+@contextmanager
+def running_world(cmd: list[str]) -> Iterator[tuple[subprocess.Popen, dict]]:
+    """bench/world.py started with ``cmd``: (the process, its ready line); stopped after."""
+    world = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        ready = json.loads(world.stdout.readline() or "{}")
+        if not ready.get("ready"):
+            sys.exit("bench: the world did not start")
+        yield world, ready
+    finally:
+        world.send_signal(signal.SIGTERM)
+        try:
+            world.wait(10)
+        except subprocess.TimeoutExpired:
+            world.kill()
+
+
+def inside(args: argparse.Namespace) -> int:
+    work = namespace_setup("mxaudit-bench-")
     domains = [f"d{i:06d}.test" for i in range(args.domains)]
     listing = work / "domains.txt"
     listing.write_text("\n".join(domains) + "\n")
@@ -107,11 +139,9 @@ def inside(args: argparse.Namespace) -> int:
                  "--own-per-10", str(args.own_per_10), "--dir", str(work), "--stats", str(stats_file)]
     if not args.smtp:
         world_cmd.append("--no-smtp")
-    world = subprocess.Popen(world_cmd, stdout=subprocess.PIPE, text=True)
-    try:
-        ready = json.loads(world.stdout.readline() or "{}")
-        if not ready.get("ready"):
-            sys.exit("bench: the world did not start")
+    if args.throttle:
+        world_cmd += ["--throttle", str(args.throttle)]
+    with running_world(world_cmd) as (world, ready):
         env = dict(os.environ, SSL_CERT_FILE=ready["ca"], PYTHONWARNINGS="ignore")
         rows = []
         tools = [t.strip() for t in args.tools.split(",") if t.strip()]
@@ -142,13 +172,9 @@ def inside(args: argparse.Namespace) -> int:
                          "main_cpu_s": measure.main_cpu, "exit": rc, **served})
         floor = measure_floor(world, stats_file, work, env) if args.floor else None
         report(args, rows, floor, ready)
+        if args.throttle and any(r["tool"] == "mxaudit" for r in rows):
+            report_throttle(args, next(r for r in rows if r["tool"] == "mxaudit"), work)
         print(f"\nlogs, outputs{' and profile.txt' if args.profile else ''}: {work}")
-    finally:
-        world.send_signal(signal.SIGTERM)
-        try:
-            world.wait(10)
-        except subprocess.TimeoutExpired:
-            world.kill()
     return 0
 
 
@@ -297,6 +323,33 @@ def report(args, rows: list[dict], floor: dict | None, ready: dict) -> None:
     if args.json:
         Path(args.json).write_text(json.dumps({"args": vars(args), "rows": rows, "floor": floor},
                                               indent=2))
+
+
+def report_throttle(args, row: dict, work: Path) -> None:
+    """What provider A's connection limit cost mxaudit, from the world's counts and
+    mxaudit's own outputs (domains.csv, the stored scan's throttled hosts)."""
+    import csv
+
+    from scanner.store import Store
+
+    print(f"\nthrottle: provider A's MX pair allows {args.throttle} open connection(s) per host")
+    for key in sorted(k for k in row if k.startswith("throttle ") and k.endswith(" connections")):
+        host = key[len("throttle "):-len(" connections")]
+        print(f"  {host}: {row[key]} connections, {row.get(f'throttle {host} refused', 0)} "
+              f"refused (421), at most {row.get(f'throttle {host} peak after first refusal', 0)} "
+              "open at once after the first refusal")
+    with open(work / "mxaudit-out" / "domains.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["domain"] and int(r["domain"][1:7]) % 10 <= 5]
+    smtp_cols = [c for c in rows[0] if c.startswith("smtp.")] if rows else []
+    failing = sum(any(r[c] == "fail" for c in smtp_cols) for r in rows)
+    in_error = sum(any(r[c] == "error" for c in smtp_cols) for r in rows)
+    with Store(work / "mxaudit.sqlite") as store:
+        env = store.scans()[-1].environment
+    print(f"  provider A's {len(rows)} domains: {failing} with an smtp.* check failing, "
+          f"{in_error} with one in error; mxaudit took {row['wall_s']:.1f} s")
+    for t in env.throttled if env else ():
+        print(f"  mxaudit's report: {', '.join(t.hosts)} [{t.ip}] throttled the scan: "
+              f"{t.refusals} refusal(s), {t.waited:.1f} s spent waiting")
 
 
 def _kb(value: float | None) -> str:

@@ -12,6 +12,12 @@ STARTTLS, MAIL, RSET, QUIT. Roles per port: smtp
 (STARTTLS, AUTH only after TLS), submissions (implicit TLS), submission (STARTTLS, MAIL
 before TLS answered 530). TLS 1.2+ with lab-CA certificates (ECDSA P-256).
 
+``--throttle N``: provider A's MX pair (the hosts most domains share) behaves like a provider
+with a per-client connection limit: a connection arriving while N are open to that host is
+greeted ``421 4.7.0 ... too many connections`` (on 465 after the TLS handshake, as Postfix
+does) and closed. The stats count, per throttling host, the connections, the refusals and
+the most simultaneous connections after its first refusal (``throttle ...`` keys).
+
 Only loopback addresses are ever bound: DNS on 127.0.3.53, MX hosts on 127.20.x.y (providers)
 and 127.21.x.y (own hosts). Run inside the bench's network namespace (see run.py) to use the
 real ports 53/25/465/587 that trustymail and checkdmarc insist on.
@@ -24,7 +30,6 @@ import argparse
 import asyncio
 import base64
 import json
-import os
 import resource
 import signal
 import socket
@@ -42,6 +47,11 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
+
+try:
+    import hostile                  # run as a script: bench/ is on sys.path
+except ImportError:                 # imported as bench.world (tests)
+    from bench import hostile
 
 DNS_IP = "127.0.3.53"
 ZONE = "test"
@@ -115,10 +125,15 @@ class World:
         return None
 
     def node(self, name: str) -> dict[str, list[str]] | None:
-        """Records at ``name`` (type -> texts); {} for an empty non-terminal; None: NXDOMAIN."""
+        """Records at ``name`` (type -> texts); {} for an empty non-terminal; None: NXDOMAIN;
+        ``hostile.SILENT``: no answer at all (hostile domains, bench/hostile.py)."""
         labels = name.split(".")
         if labels[-1] != ZONE:
             return None
+        if hostile.PER_100:
+            found = hostile.node(self.index, name, labels)
+            if found is not NotImplemented:
+                return found
         if name == ZONE:
             return {"SOA": [SOA], "NS": ["ns.test."]}
         if name == f"ns.{ZONE}":
@@ -126,7 +141,8 @@ class World:
         if len(labels) == 3 and labels[1].startswith("provider-"):
             p = labels[1][len("provider-"):]
             if labels[0] == "_spf" and p in PROVIDERS:
-                return {"TXT": [f"v=spf1 ip4:{PROVIDERS[p][0]} ip4:{PROVIDERS[p][1]} -all"]}
+                return hostile.provider_spf(name, {
+                    "TXT": [f"v=spf1 ip4:{PROVIDERS[p][0]} ip4:{PROVIDERS[p][1]} -all"]})
             if labels[0] in ("mx1", "mx2") and p in PROVIDERS:
                 return {"A": [PROVIDERS[p][int(labels[0][2]) - 1]]}
             return None
@@ -417,6 +433,9 @@ class DnsServer:
         except Exception:
             self.stats[shape] += 1
             return None                     # as _slow_answer: the world failed, no answer
+        if node is hostile.SILENT:
+            self.stats["dns_dropped"] += 1
+            return None
         rdatas = ()
         if soa_owner is None:
             rcode = 5                       # REFUSED
@@ -510,6 +529,8 @@ class DnsServer:
         else:
             resp.set_rcode(dns.rcode.REFUSED)
             return resp.to_wire()
+        if node is hostile.SILENT:
+            return None
         if node is None:
             resp.set_rcode(dns.rcode.NXDOMAIN)
         elif rdtype in node:
@@ -556,7 +577,7 @@ class SmtpSession:
     """
 
     __slots__ = ("host", "role", "loop", "sock", "fd", "tls", "state", "buf", "busy", "eof",
-                 "handle", "waiting_since", "idle", "out", "writing")
+                 "handle", "waiting_since", "idle", "out", "writing", "refused")
 
     def __init__(self, host: "SmtpHost", sock: socket.socket, role: str) -> None:
         self.host, self.role, self.loop = host, role, host.loop
@@ -568,6 +589,7 @@ class SmtpSession:
         self.eof = self.writing = False
         self.handle = self.idle = None
         self.waiting_since = 0.0
+        self.refused = not host.admit()
         self.loop.add_reader(self.fd, self._readable)
         if role == "submissions":
             self._start_tls()
@@ -609,6 +631,9 @@ class SmtpSession:
         stats["smtp_connections"] += 1
         if self.role == "submissions":
             stats["tls_sessions"] += 1
+        if self.refused:
+            self._later(REFUSAL, "quit")
+            return
         self._later(self.host.greeting, None)
 
     def _close(self) -> None:
@@ -642,6 +667,7 @@ class SmtpSession:
         if self.state == "closed":
             return
         self.state = "closed"
+        self.host.release()
         self._cancel_timer()
         if self.idle is not None:
             self.idle.cancel()
@@ -793,12 +819,17 @@ class SmtpSession:
             self._shutdown() if self.tls and not self.eof else self._abort()
 
 
+REFUSAL = "421 4.7.0 bench: too many connections from this client, try again later\r\n"
+
+
 class SmtpHost:
-    """One MX host: three listeners sharing a TLS context (implicit TLS on submissions)."""
+    """One MX host: three listeners sharing a TLS context (implicit TLS on submissions).
+    ``limit``: connections allowed open at once (0: no limit); beyond it, a 421."""
 
     def __init__(self, hostname: str, ip: str, tls: ssl.SSLContext, delay: float,
-                 stats: Counter) -> None:
+                 stats: Counter, limit: int = 0) -> None:
         self.hostname, self.ip, self.tls, self.delay, self.stats = hostname, ip, tls, delay, stats
+        self.limit, self.open, self.refusing = limit, 0, False
         self.greeting = f"220 {hostname} ESMTP bench\r\n"
         caps = [hostname, "SIZE 10240000", "8BITMIME", "PIPELINING"]
         self.ehlo = {tls: "".join(f"250-{c}\r\n" for c in caps) + f"250 {last}\r\n"
@@ -828,6 +859,26 @@ class SmtpHost:
             conn.setblocking(False)
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             SmtpSession(self, conn, role)
+
+    def admit(self) -> bool:
+        """A connection was accepted: whether it is served (within the limit) or refused."""
+        self.open += 1
+        if not self.limit:
+            return True
+        key = f"throttle {self.hostname} {self.ip}"
+        self.stats[f"{key} connections"] += 1
+        if self.refusing:
+            peak = f"{key} peak after first refusal"
+            self.stats[peak] = max(self.stats[peak], self.open)
+        if self.open <= self.limit:
+            return True
+        self.refusing = True
+        self.stats[f"{key} refused"] += 1
+        self.stats["throttle_refused"] += 1
+        return False
+
+    def release(self) -> None:
+        self.open -= 1
 
     def answer(self, line: bytes, role: str, tls: bool) -> tuple[str, str | None]:
         """(reply, action) for one command line; action: None, "starttls" or "quit".
@@ -886,7 +937,12 @@ async def serve(args: argparse.Namespace) -> None:
     hosts = smtp_ips(args.domains) if args.smtp else []
     for hostname, ip in hosts:
         group = "own" if ".own." in hostname else hostname.split(".")[1][-1]
-        await SmtpHost(hostname, ip, contexts[group], args.delay_ms / 1000, stats).start(roles)
+        limit = args.throttle if group == "a" else 0
+        await SmtpHost(hostname, ip, contexts[group], args.delay_ms / 1000, stats,
+                       limit).start(roles)
+    if hostile.PER_100 and args.smtp:
+        for ip in hostile.tarpit_ips(args.domains):
+            await hostile.Tarpit(ip, [r.port for r in roles]).start()
 
     def dump(*_: object) -> None:
         usage = resource.getrusage(resource.RUSAGE_SELF)   # the world's own CPU, to tell
@@ -917,9 +973,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--submission-port", type=int, default=587)
     p.add_argument("--no-smtp", dest="smtp", action="store_false",
                    help="DNS only (memory runs): MX hosts refuse connections")
+    p.add_argument("--throttle", type=int, default=0, metavar="N",
+                   help="provider A's MX pair answers 421 beyond N open connections")
+    p.add_argument("--hostile-per-100", type=int, default=0,
+                   help="hostile domains per hundred (bench/hostile.py; default 0)")
+    p.add_argument("--cluster", action="store_true",
+                   help="the hostile domains first, in a row (bench/hostile.py)")
     args = p.parse_args(argv)
     global OWN_PER_10
     OWN_PER_10 = args.own_per_10
+    hostile.PER_100 = args.hostile_per_100
+    hostile.CLUSTER_OF = args.domains if args.cluster else 0
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     asyncio.run(serve(args))

@@ -85,3 +85,14 @@ def histogram(buckets: Sequence[tuple[str, int]], title: str) -> Markup:
                     f'text-anchor="middle">{escape(label)}</text>')
     words = ", ".join(f"{label}: {n}" for label, n in buckets)
     return _svg(CHART_W, plot_h + 38, f"{title}: {words}", body)
+
+
+# The page's stylesheet colours the bars and sizes the text; WeasyPrint draws inline SVG with
+# the SVG's own <style> only, so the paper copy of a chart carries report.html's styles.
+_PAPER_STYLE = ("<style>.c-pass{fill:#1a7f37}.c-fail{fill:#b00020}.c-error{fill:#c77c1e}"
+                ".c-bar{fill:#4a6fa5}.lbl{fill:#1f2328}text{font:12px sans-serif}</style>")
+
+
+def for_paper(chart: Markup) -> Markup:
+    """The chart with its styles inside it (report.pdf)."""
+    return Markup(str(chart).replace("</title>", "</title>" + _PAPER_STYLE, 1))

@@ -44,6 +44,11 @@ def _verdict_text(r: DomainResult) -> str:
     return f"{'compliant' if r.verdict.compliant else 'not compliant'} ({r.verdict.score})"
 
 
+def got_worse(c: Change) -> bool:
+    """A change for the worse: a check moved toward fail, or the domain lost compliance."""
+    return c.kind == "worse" or (c.kind == "compliance" and c.new.startswith("not compliant"))
+
+
 def compare(old: DomainResult, new: DomainResult) -> Iterator[Change]:
     """The changes of one domain between two results. Pure."""
     name = _name(new)
@@ -91,6 +96,8 @@ class DiffSummary:
     counts: Counter = field(default_factory=Counter)
     items: dict[str, list[Change]] = field(default_factory=lambda: {k: [] for k in KINDS})
     cap: int = 200
+    worse_domains: int = 0      # domains with a check worse or compliance lost
+    _last_worse: str | None = None
 
     @classmethod
     def between(cls, store: Store, old: ScanRecord, new: ScanRecord) -> "DiffSummary":
@@ -101,6 +108,9 @@ class DiffSummary:
 
     def add(self, c: Change) -> None:
         self.counts[c.kind] += 1
+        if got_worse(c) and c.domain != self._last_worse:   # changes come domain by domain
+            self.worse_domains += 1
+            self._last_worse = c.domain
         if len(self.items[c.kind]) < self.cap:
             self.items[c.kind].append(c)
 

@@ -25,20 +25,14 @@ from markupsafe import Markup
 
 from scanner.findings import SEVERITY, Finding, Status
 from scanner.profiles import Profile
-from scanner.registry import all_checks
+from scanner.checks import all_checks
+from scanner.registry import CATEGORY_TITLES
 from scanner.result import DomainResult
 
 from . import charts
 from .files import FileSet
 from .summary import Summary, domain_groups, verdict_state
 
-CATEGORY_TITLES = {
-    "mx": "Mail routing (MX)",
-    "transport": "Transport security (SMTP, TLS, certificates, AUTH)",
-    "policy": "Policy records (MTA-STS, TLS-RPT)",
-    "sender": "Sender authentication (SPF, DKIM, DMARC)",
-    "info": "Informational",
-}
 COLLAPSED = (Status.PASS, Status.SKIPPED)   # shown one row per check, subjects listed
 # Above this many domains the details are compact: non-pass findings in full (remediation,
 # reference), passing/skipped checks one row per category, evidence without transcripts and
@@ -61,6 +55,11 @@ def template_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "templates"
 
 
+def paper_stylesheet() -> str:
+    """templates/paper.css: the paged layout of report.pdf, added to the page for paper."""
+    return (template_dir() / "paper.css").read_text(encoding="utf-8")
+
+
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())),
                              autoescape=True, undefined=jinja2.StrictUndefined,
@@ -79,7 +78,7 @@ class HtmlSpool:
     pass as the tabular files, so each stored result is decoded once)."""
 
     def __init__(self, meta: dict, profile: Profile, trend: object = None, *, compact: bool,
-                 details: bool = True) -> None:
+                 details: bool = True, paper: bool = False) -> None:
         self.env = environment()
         self.specs = all_checks()
         self.meta, self.trend, self.compact = meta, trend, compact
@@ -88,6 +87,8 @@ class HtmlSpool:
         self.domain = self.env.get_template("_domain.html.j2").module
         self.rows = tempfile.TemporaryFile("w+", encoding="utf-8")
         self.details = tempfile.TemporaryFile("w+", encoding="utf-8")
+        # report.pdf's per-domain sections, compact whatever the page's layout (reports/pdf.py)
+        self.paper = tempfile.TemporaryFile("w+", encoding="utf-8") if paper else None
 
     def __enter__(self) -> "HtmlSpool":
         return self
@@ -95,24 +96,54 @@ class HtmlSpool:
     def __exit__(self, *exc: object) -> None:
         self.rows.close()
         self.details.close()
+        if self.paper is not None:
+            self.paper.close()
 
     def add(self, r: DomainResult) -> None:
         ctx = domain_context(r, self.specs, self.profile, compact=self.compact)
         self.rows.write(self.domain.row(r, ctx))
         if self.with_details:
             self.details.write(self.domain.details(r, ctx, self.trend, self.compact))
+        if self.paper is not None:
+            on_paper = ctx if self.compact else domain_context(r, self.specs, self.profile,
+                                                               compact=True)
+            self.paper.write(self.domain.details(r, on_paper, self.trend, True))
 
     def finish(self, files: FileSet, out: Path, summary: Summary, diff: object = None) -> None:
         """report.html, whole, into ``files`` (committed with the rest of the set)."""
-        page = self.env.get_template("report.html.j2")
         with files.text(out / "report.html") as fh:
-            for chunk in page.generate(
-                    summary=summary, meta=self.meta, diff=diff, trend=self.trend,
-                    profile=self.profile, charts=summary_charts(summary, self.specs),
-                    specs=self.specs, group_titles=_group_titles(), compact=self.compact,
-                    with_details=self.with_details,
-                    table_rows=_spool(self.rows), domain_details=_spool(self.details)):
+            for chunk in self._generate(summary, diff, compact=self.compact,
+                                        with_details=self.with_details, details=self.details):
                 fh.write(chunk)
+
+    def print_pdf(self, files: FileSet, out: Path, summary: Summary, diff: object = None) -> None:
+        """report.pdf into ``files``: the same page for paper (reports/pdf.py's limits)."""
+        from . import pdf
+
+        with tempfile.TemporaryFile("w+", encoding="utf-8") as page:
+            for chunk in self._generate(
+                    summary, diff, compact=True, paper=True, details=self.paper,
+                    with_details=self.paper is not None and summary.domains <= pdf.DETAIL_LIMIT,
+                    with_table=summary.domains <= pdf.TABLE_LIMIT):
+                page.write(chunk)
+            with files.binary(out / "report.pdf") as fh:
+                pdf.write_pdf(page, fh)
+
+    def _generate(self, summary: Summary, diff: object, *, compact: bool, with_details: bool,
+                  details: TextIO | None, paper: bool = False,
+                  with_table: bool = True) -> Iterator[str]:
+        page = self.env.get_template("report.html.j2")
+        drawn = summary_charts(summary, self.specs)
+        if paper:
+            drawn = {name: charts.for_paper(chart) for name, chart in drawn.items()}
+        return page.generate(
+            summary=summary, meta=self.meta, diff=diff, trend=self.trend, profile=self.profile,
+            charts=drawn, specs=self.specs,
+            group_titles=_group_titles(), compact=compact, with_details=with_details,
+            paper=paper, with_table=with_table,
+            paper_css=Markup(paper_stylesheet()) if paper else "",
+            table_rows=_spool(self.rows) if with_table else iter(()),
+            domain_details=_spool(details) if with_details and details is not None else iter(()))
 
 
 def _spool(fh: TextIO) -> Iterator[Markup]:
@@ -165,7 +196,41 @@ def domain_context(r: DomainResult, specs: dict, profile: Profile, *,
                    if r.evidence.valid else {}),
         "groups": group_findings(r.findings, specs, compact=compact),
         "evidence": evidence_view(r.evidence, compact=compact),
+        "network": network_notes(r.evidence),
     }
+
+
+def network_notes(ev: Any) -> list[str]:
+    """What the scanning host's own network (env.* notes) or a throttling MX host kept from
+    being tested for this domain, said next to it: those endpoints are `skipped` or `error`,
+    never scored. Read defensively, like the evidence view."""
+    try:
+        probes = tuple(ev.smtp or ())
+        held: dict[str, list] = {}
+        explained: dict[str, int] = {}
+        lines = []
+        for p in probes:
+            note = getattr(p, "environment", "")
+            if note and not p.connections:
+                held.setdefault(note, []).append(p)
+            elif note:
+                explained[note] = explained.get(note, 0) + 1
+        for note, ps in held.items():
+            lines.append(f"{len(ps)} endpoint(s) not probed because of the scanning host's "
+                         f"network ({note}: {_clip(ps[0].error, 160)}); not scored, the verdict "
+                         "rests on what was probed")
+        for note, n in explained.items():
+            lines.append(f"{n} port-25 connection timeout(s) put down to the scanning host's "
+                         f"network ({note}); could not be tested, not scored")
+        for p in probes:
+            if getattr(p, "transient", ""):
+                how = (f"redone after {p.retried_after:g}s" if p.retried_after is not None
+                       else "not redone (no time left)")
+                lines.append(f"{p.host} [{p.ip}]:{p.port} refused transiently "
+                             f"({_clip(p.transient, 160)}); the probe was {how}")
+        return lines
+    except Exception:   # evidence of another shape
+        return []
 
 
 def group_findings(findings: Iterable[Finding], specs: dict, *,

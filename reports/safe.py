@@ -1,4 +1,5 @@
-"""Hostile text in outputs: CSV cells neutralised against formula injection."""
+"""Hostile text in outputs: CSV cells neutralised against formula injection (text for a
+terminal: scanner/textsafe.py)."""
 from __future__ import annotations
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

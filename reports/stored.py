@@ -13,9 +13,12 @@ from .writer import write_reports
 
 
 def report_meta(rec: ScanRecord, profile: Profile) -> dict:
-    """What the report header says about the scan."""
+    """What the report header says about the scan, and what its manifest records: the
+    scan's own profile, options and input fingerprints (reports/manifest.py)."""
     return {"scan_id": rec.id, "started": rec.started, "finished": rec.finished or "",
-            "profile": profile.name, "version": rec.version}
+            "profile": profile.name, "version": rec.version, "scan_profile": rec.profile,
+            "options": rec.options, "inputs": rec.inputs,
+            "environment": rec.environment}
 
 
 def since_previous(store: Store, rec: ScanRecord) -> DiffSummary | None:
@@ -29,9 +32,9 @@ def trend_of(store: Store, scan_id: int):
 
 
 def render_scan(store: Store, scan_id: int, out: Path, profile: Profile, *,
-                gzip_jsonl: bool = False) -> Summary:
-    """The scan's four reports as stored (graded as stored, under ``profile``)."""
+                pdf: bool = False, gzip_jsonl: bool = False) -> Summary:
+    """The scan's reports as stored (graded as stored, under ``profile``)."""
     rec = store.scan(scan_id)
     return write_reports(out, store.results(scan_id), profile, report_meta(rec, profile),
                          diff=since_previous(store, rec), trend=trend_of(store, scan_id),
-                         gzip_jsonl=gzip_jsonl)
+                         pdf=pdf, gzip_jsonl=gzip_jsonl)

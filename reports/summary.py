@@ -25,6 +25,8 @@ class Summary:
     scores: list[int] = field(default_factory=lambda: [0] * 10)   # 0-9, 10-19, ... 90-100
     group_totals: Counter = field(default_factory=Counter)        # group -> sum of scores
     group_counts: Counter = field(default_factory=Counter)        # group -> domains scored
+    grades: Counter = field(default_factory=Counter)              # grade -> domains ("" none)
+    guides: set[str] = field(default_factory=set)   # rating guide versions of the grades
 
     def add(self, r: DomainResult) -> None:
         v = r.verdict
@@ -35,6 +37,8 @@ class Summary:
         self.undetermined += verdict_state(r) == "undetermined"
         statuses = domain_statuses(r.findings)
         self.not_tested += Status.ERROR in statuses.values()
+        self.grades[getattr(v, "grade", "")] += 1     # the letter grade of the rating guide
+        self.guides.add(getattr(v, "guide", ""))     # (verdicts before it have none)
         if r.evidence.valid:
             self.scores[min(v.score // 10, 9)] += 1
             for group, value in domain_groups(statuses, self.profile).items():

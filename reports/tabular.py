@@ -1,4 +1,5 @@
-"""domains.csv, findings.csv and results.jsonl, written in one streaming pass."""
+"""domains.csv, findings.csv and results.jsonl (or results.jsonl.gz), written in one
+streaming pass."""
 from __future__ import annotations
 
 import csv
@@ -10,7 +11,6 @@ from pathlib import Path
 from scanner.profiles import Profile
 from scanner.result import DomainResult
 from scanner.serde import dumps
-from scanner.store_codec import SharedTexts
 
 from .columns import DETAIL_COLUMNS, FINDING_COLUMNS, LEAD_COLUMNS, domain_row
 from .files import FileSet
@@ -38,31 +38,33 @@ def tabular_writer(out: Path, check_ids: list[str], profile: Profile, files: Fil
         else:
             jsonl = stack.enter_context(files.text(out / JSONL))
         files.obsolete(out / (JSONL if gzip_jsonl else JSONL_GZ))
-        texts = SharedTexts()
         dom.writerow([*LEAD_COLUMNS, *check_ids, *DETAIL_COLUMNS])
         fnd.writerow(FINDING_COLUMNS)
 
         def add(r: DomainResult) -> None:
             summary.add(r)
             dom.writerow([csv_cell(v) for v in domain_row(r, check_ids)])
-            name = r.evidence.domain or r.evidence.input
-            for f in r.findings:
-                fnd.writerow([csv_cell(v) for v in
-                              (name, f.check, f.subject, f.status.value, f.message, f.remediation)])
-            jsonl.write(result_line(r, texts))
+            fnd.writerows(finding_rows(r))
+            jsonl.write(result_line(r))
 
         yield add, summary
 
 
-def result_line(r: DomainResult, texts: SharedTexts | None = None) -> str:
+def finding_rows(r: DomainResult) -> Iterator[list[str]]:
+    """findings.csv's rows of one domain (FINDING_COLUMNS), cells neutralised (csv_cell)."""
+    name = r.evidence.domain or r.evidence.input
+    for f in r.findings:
+        yield [csv_cell(v) for v in
+               (name, f.check, f.subject, f.status.value, f.message, f.remediation)]
+
+
+def result_line(r: DomainResult) -> str:
     """One line of results.jsonl: the domain, its verdict, findings and evidence, as compact
-    JSON written by the generated encoders of ``serde.dumps`` (the same text as
-    ``json.dumps`` of ``to_jsonable`` of each part, ~3x cheaper: results.jsonl was the report
-    worker's largest cost; tests/reports/test_result_line.py holds the reference). ``texts``:
-    the JSON of shared probes and MX hosts written once per object, not once per domain."""
+    JSON written by ``serde.dumps`` (msgspec; the same text as ``json.dumps`` of
+    ``to_jsonable`` of the whole line, which tests/reports/test_result_line.py holds as the
+    reference)."""
     ev = r.evidence
-    evidence = dumps(ev) if texts is None else texts.full(ev)
     return (f'{{"domain":{json.dumps(ev.domain, ensure_ascii=False)},'
             f'"input":{json.dumps(ev.input, ensure_ascii=False)},"status":"{r.status}",'
             f'"verdict":{dumps(r.verdict)},"findings":{dumps(r.findings)},'
-            f'"evidence":{evidence}}}\n')
+            f'"evidence":{dumps(ev)}}}\n')

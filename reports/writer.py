@@ -4,7 +4,8 @@ in one process, the report worker alongside a scan, ``mxaudit report`` and a Das
 
 One streaming pass feeds the tabular files and the HTML spools, so each result is read
 once; the page layout (full, compact or summary-only details) is chosen up front from the
-number of results. The four files are renamed into place together when all are whole.
+number of results. The four files are renamed into place together when all are whole, and
+manifest.json (reports/manifest.py: every file's SHA-256) is written after them.
 """
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from scanner.profiles import Profile
-from scanner.registry import all_checks
+from scanner.checks import all_checks
 from scanner.result import DomainResult
 
 from .files import FileSet
-from . import html
+from . import html, pdf as paper
 from .html import HtmlSpool
+from .manifest import describe, publish
 from .summary import Summary
 from .tabular import tabular_writer
 
@@ -36,13 +38,15 @@ class ReportWriter:
 
     def __init__(self, out: Path, profile: Profile, meta: dict, *, count: int,
                  trend: Trend | None = None, check_ids: list[str] | None = None,
-                 gzip_jsonl: bool = False) -> None:
+                 pdf: bool = False, gzip_jsonl: bool = False) -> None:
         self.out, self.layout = Path(out), layout(count)
+        self._profile, self._pdf = profile, pdf
         self._files = FileSet()
         self._stack = ExitStack()
         compact, details = self.layout
         self._page = self._stack.enter_context(
-            HtmlSpool(meta, profile, trend, compact=compact, details=details))
+            HtmlSpool(meta, profile, trend, compact=compact, details=details,
+                      paper=pdf and count <= paper.DETAIL_LIMIT))
         self._add, self.summary = self._stack.enter_context(tabular_writer(
             self.out, list(all_checks()) if check_ids is None else check_ids, profile,
             self._files, gzip_jsonl=gzip_jsonl))
@@ -62,29 +66,35 @@ class ReportWriter:
     def fits(self) -> bool:
         """Whether the layout chosen up front suits the number of results actually added
         (an interrupted scan ends with fewer than it announced)."""
-        return layout(self.summary.domains) == self.layout
+        sections = self._pdf and self.summary.domains <= paper.DETAIL_LIMIT
+        return (layout(self.summary.domains) == self.layout
+                and sections == (self._page.paper is not None))
 
     def finish(self, diff: object = None, meta: dict | None = None) -> Summary:
         """Write report.html (with ``diff``, the "since the previous scan" section, and
-        ``meta`` if it changed since the start), then put the whole set in place."""
+        ``meta`` if it changed since the start) and report.pdf if asked, then put the whole
+        set in place and write its manifest."""
         if meta is not None:
             self._page.meta = meta
         self._page.finish(self._files, self.out, self.summary, diff)
+        if self._pdf:
+            self._page.print_pdf(self._files, self.out, self.summary, diff)
         self._stack.close()
-        self._files.commit()
+        publish(self._files, self.out, describe(self._page.meta, self._profile, self.summary, diff))
         return self.summary
 
 
 def write_reports(out: Path, results: Iterable[DomainResult], profile: Profile, meta: dict, *,
                   count: int | None = None, diff: object = None, trend: Trend | None = None,
-                  check_ids: list[str] | None = None, gzip_jsonl: bool = False) -> Summary:
-    """All four outputs from ``results`` (in input order) graded under ``profile``.
-    ``count``: how many there are, when ``results`` has no ``len()``; ``gzip_jsonl``:
-    results.jsonl.gz instead of results.jsonl."""
+                  check_ids: list[str] | None = None, pdf: bool = False,
+                  gzip_jsonl: bool = False) -> Summary:
+    """All four outputs (five with ``pdf``) and the manifest from ``results`` (in input
+    order) graded under ``profile``. ``count``: how many there are, when ``results`` has no
+    ``len()``; ``gzip_jsonl``: results.jsonl.gz instead of results.jsonl."""
     if count is None:
         count = len(results)  # type: ignore[arg-type]
     with ReportWriter(out, profile, meta, count=count, trend=trend, check_ids=check_ids,
-                      gzip_jsonl=gzip_jsonl) as w:
+                      pdf=pdf, gzip_jsonl=gzip_jsonl) as w:
         for r in results:
             w.add(r)
         return w.finish(diff)

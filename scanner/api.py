@@ -18,9 +18,9 @@ from scanner.errors import UsageError
 from scanner.inputs import Target, targets_from_strings
 from scanner.options import ScanOptions
 from scanner.profiles import Profile, load_profile
-from scanner.registry import all_checks
+from scanner.checks import all_checks
 from scanner.result import DomainResult
-from scanner.run.driver import ScanStats, collect_all, judging
+from scanner.run.stream import ScanStats, collect_all, judging
 
 
 def make_options(**overrides: object) -> ScanOptions:

@@ -1,7 +1,8 @@
 """The command line: a thin synchronous layer over the Python API.
 
 Every error a user can cause ends as one line on stderr and exit status 2, never a traceback.
-Exit statuses: 0 ran, 1 --fail-on matched, 2 usage/input error, 3 interrupted (SIGINT/SIGTERM).
+Exit statuses: 0 ran, 1 --fail-on matched, 2 usage/input error, 3 interrupted (SIGINT/SIGTERM),
+70 internal error (a bug), 74 an output file could not be written (disk full).
 
 ``--config FILE`` (before or after the command) names a TOML configuration file; without it
 the per-user one is read if it exists (scanner/config.py). Command-line options win.
@@ -14,10 +15,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from scanner.errors import MxauditError
+from scanner.errors import MxauditError, OutputError
+from scanner.textsafe import for_terminal
 
-COMMANDS = ("scan", "demo", "report", "history", "diff", "prune", "verify_dkim")
-CONFIGURED = ("scan", "report", "history", "diff", "prune")   # commands that read the config
+COMMANDS = ("scan", "check", "demo", "report", "history", "diff", "prune", "verify", "schema",
+            "verify_dkim")
+CONFIGURED = ("scan", "check", "report", "history", "diff", "prune")   # read the config file
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,6 +63,7 @@ def _command_module(name: str):
 
 
 INTERNAL_ERROR = 70   # EX_SOFTWARE: a bug in mxaudit, not in the input
+OUTPUT_ERROR = 74     # EX_IOERR: an output file could not be written (disk full)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -73,8 +77,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from scanner.config import apply_config
             apply_config(args, args.command)
         return int(args.func(args) or 0)
+    except OutputError as exc:    # disk full while writing reports: the scan is kept
+        print(f"mxaudit: error: {for_terminal(exc)}", file=sys.stderr)
+        return OUTPUT_ERROR
     except MxauditError as exc:   # usage, input, profile and store errors alike
-        print(f"mxaudit: error: {exc}", file=sys.stderr)
+        print(f"mxaudit: error: {for_terminal(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("mxaudit: interrupted", file=sys.stderr)
@@ -84,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line for the operator, the traceback on request
         if os.environ.get("MXAUDIT_DEBUG"):
             raise
-        print(f"mxaudit: internal error: {type(exc).__name__}: {exc} "
+        print(f"mxaudit: internal error: {type(exc).__name__}: {for_terminal(exc)} "
               "(set MXAUDIT_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
         return INTERNAL_ERROR
 

@@ -14,12 +14,19 @@ command-line option, and an option given on the command line wins::
     timeout = 10.0                                  # each network step, seconds
     deadline = 120.0                                # each domain, seconds
     ehlo_name = "scanner.example.com"
+    ip_version = "4"                                # 4, 6 or both; unset: detect (env.ipv6)
+    no_port25 = false                               # outbound port 25 filtered here
+    port25_canary = "192.0.2.25"                    # an address known to accept port 25
+    retry_pause = 3.0                               # before redoing a transiently refused probe
     out = "/var/lib/mxaudit/reports/{date}"         # {date} {time} {scan}
     db = "/var/lib/mxaudit/history.sqlite"
     out_compress = true                             # results.jsonl.gz (scan and report)
     fail_on = "fail"
     log_format = "json"
     quiet = false
+    pdf = true                                      # report.pdf too (mxaudit[pdf])
+    metrics = "/var/lib/node_exporter/textfile/mxaudit.prom"   # Prometheus text file
+    metrics_domains = false                         # one series per domain in it
     prune_keep = 30                                 # mxaudit prune: keep the last 30 scans
     prune_older_than = 90                           # ... and only delete scans over 90 days old
 
@@ -36,7 +43,7 @@ from datetime import datetime
 from pathlib import Path
 
 from scanner.errors import UsageError
-from scanner.options import parse_nameserver, parse_port
+from scanner.options import IP_VERSIONS, parse_canary, parse_nameserver, parse_port
 from scanner.run.progress import LOG_FORMATS
 from scanner.verdict import FAIL_ON
 
@@ -110,6 +117,26 @@ def _choice(*choices: str) -> Callable[[object], str]:
     return convert
 
 
+def _ip_version(v: object) -> str:
+    text = str(v) if isinstance(v, (int, str)) and not isinstance(v, bool) else ""
+    if text not in IP_VERSIONS:
+        raise _Bad("must be 4, 6 or \"both\"")
+    return text
+
+
+def _canary(v: object) -> str:
+    try:
+        return parse_canary(_str(v))
+    except UsageError as exc:
+        raise _Bad(str(exc)) from None
+
+
+def _pause(v: object) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+        raise _Bad("must be a number of seconds, 0 or more")
+    return float(v)
+
+
 def _out_pattern(v: object) -> str:
     text = _str(v)
     check_out_pattern(text)
@@ -129,18 +156,29 @@ KEYS: dict[str, tuple[str, Callable[[object], object], bool]] = {
     "deadline": ("deadline", _seconds, False),
     "ehlo_name": ("ehlo_name", _str, False),
     "mta_sts_port": ("mta_sts_port", _port_number, False),
+    "ip_version": ("ip_version", _ip_version, False),
+    "no_port25": ("no_port25", _bool, False),
+    "port25_canary": ("port25_canary", _canary, False),
+    "retry_pause": ("retry_pause", _pause, False),
     "out": ("out", _out_pattern, True),
     "db": ("db", _str, True),
     "out_compress": ("out_compress", _bool, False),
     "fail_on": ("fail_on", _choice(*FAIL_ON), False),
     "log_format": ("log_format", _choice(*LOG_FORMATS), False),
     "quiet": ("quiet", _bool, False),
+    "pdf": ("pdf", _bool, False),
+    "metrics": ("metrics", _str, True),
+    "metrics_domains": ("metrics_domains", _bool, False),
     "prune_keep": ("keep", _positive_int, False),
     "prune_older_than": ("older_than", _days, False),
 }
 # Keys that matter to commands other than scan (all keys are still validated).
-SHARED_KEYS = ("db",)
-COMMAND_KEYS = {"report": ("out_compress",), "prune": ("keep", "older_than", "quiet")}
+SHARED_KEYS = ("db", "pdf", "out_compress")
+# Keys read by one other command as well as by scan.
+COMMAND_KEYS = {"prune": ("keep", "older_than", "quiet")}
+# `check` takes the scan's settings but not where to write or when to fail: an ad hoc look
+# keeps no history and writes no folder (nor PDF, nor metrics) unless its own command line asks.
+NOT_FOR_CHECK = ("out", "db", "fail_on", "pdf", "metrics", "metrics_domains", "out_compress")
 
 
 def load_config(path: Path | None) -> dict[str, object]:
@@ -182,11 +220,14 @@ def apply_config(args: argparse.Namespace, command: str) -> None:
     settings = load_config(getattr(args, "config", None))
     args.explicit = {k for k, v in vars(args).items() if v not in (None, [], False)}
     for attr, value in settings.items():
-        if command != "scan" and attr not in SHARED_KEYS + COMMAND_KEYS.get(command, ()):
+        if command == "check":
+            if attr in NOT_FOR_CHECK:
+                continue
+        elif command != "scan" and attr not in SHARED_KEYS + COMMAND_KEYS.get(command, ()):
             continue
         if not hasattr(args, attr) or getattr(args, attr) not in (None, []):
             continue
-        if attr in ("ca_file", "db"):
+        if attr in ("ca_file", "db", "metrics"):
             value = Path(str(value))
         setattr(args, attr, value)
 

@@ -80,9 +80,26 @@ def make_target(text: str, selectors: tuple[str, ...] = ()) -> Target:
 
 def read_targets(files: Sequence[str] = (), domains: Sequence[str] = (), *,
                  stdin: TextIO | None = None) -> Iterator[Target]:
-    """All inputs in order, de-duplicated (first position kept). Validates every source first."""
+    """All inputs in order, de-duplicated (first position kept). Validates every source
+    first: a file that cannot be read, a CSV without a domain column, and every CSV
+    structure problem (see ``_csv_rows``) raise InputError before any domain is scanned.
+    stdin cannot be read twice: a problem there raises InputError when the scan reaches it."""
+    for f in files:
+        if f != "-" and Path(f).suffix.lower() == ".csv":
+            _validate_csv(f)
     sources = [_open_source(f, stdin) for f in files]   # raises InputError up front
     return _dedupe(_chain(domains, sources))
+
+
+def _validate_csv(name: str) -> None:
+    """One pass over a CSV list (the csv module only, no name normalisation): raises the
+    InputError reading it during the scan would raise, before the scan starts."""
+    stream = _open_file(name)
+    with stream:
+        first = stream.readline()
+        if _csv_header(first) is not None:
+            for _ in _csv_rows(stream, name):
+                pass
 
 
 def _chain(domains: Sequence[str], sources: list[Iterator[Target]]) -> Iterator[Target]:
@@ -106,16 +123,18 @@ def _open_source(name: str, stdin: TextIO | None) -> Iterator[Target]:
     if name == "-":
         stream = stdin if stdin is not None else sys.stdin
         return _parse_stream(stream, "stdin", is_csv=False)
-    path = Path(name)
+    return _parse_stream(_open_file(name), name, is_csv=Path(name).suffix.lower() == ".csv")
+
+
+def _open_file(name: str) -> TextIO:
     try:
-        stream = open(path, encoding="utf-8-sig", errors="replace", newline="")
+        return open(Path(name), encoding="utf-8-sig", errors="replace", newline="")
     except FileNotFoundError:
         raise InputError(f"{name}: no such file") from None
     except IsADirectoryError:
         raise InputError(f"{name}: is a directory, not a domain list") from None
     except OSError as exc:
         raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
-    return _parse_stream(stream, name, is_csv=path.suffix.lower() == ".csv")
 
 
 def _parse_stream(stream: TextIO, label: str, *, is_csv: bool) -> Iterator[Target]:
@@ -127,7 +146,7 @@ def _parse_stream(stream: TextIO, label: str, *, is_csv: bool) -> Iterator[Targe
     if is_csv and header is None:
         raise InputError(f"{label}: CSV file has no 'domain' column in its header line")
     if header is not None:
-        return _csv_targets(first, stream, header)
+        return _csv_targets(stream, header, label)
     return _text_targets(first, stream)
 
 
@@ -138,11 +157,36 @@ def _csv_header(line: str) -> list[str] | None:
     return cells if "domain" in cells else None
 
 
-def _csv_targets(first: str, stream: TextIO, header: list[str]) -> Iterator[Target]:
+def _csv_rows(stream: TextIO, label: str) -> Iterator[list[str]]:
+    """The rows after the header line, one per physical line, or InputError naming the file
+    and the line. Why a row may not span lines: a quoted field with a line break in it is
+    legal CSV, but in a domain list it is all but always an unbalanced quote, and the csv
+    module then silently swallows the following lines into that field (the domains on
+    them vanish from the scan) or, after 128 KiB, stops with an error deep in the scan.
+    Every physical line is a row or an error, never lost."""
+    reader = csv.reader(stream)
+    while True:
+        line = reader.line_num + 2          # physical line number (the header is line 1)
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InputError(f"{label} line {line}: malformed CSV ({exc}); an unbalanced "
+                             "quote?") from None
+        spans = reader.line_num + 2 - line
+        if spans > 1:
+            raise InputError(f"{label} line {line}: a quoted field runs over {spans} lines "
+                             "(an unbalanced quote?); each row of a domain list must be on one "
+                             "line")
+        yield row
+
+
+def _csv_targets(stream: TextIO, header: list[str], label: str) -> Iterator[Target]:
     d_i = header.index("domain")
     s_i = header.index("dkim_selectors") if "dkim_selectors" in header else None
     with stream:
-        for row in csv.reader(stream):
+        for row in _csv_rows(stream, label):
             if not row or not any(c.strip() for c in row) or row[0].lstrip().startswith("#"):
                 continue
             cell = row[d_i] if d_i < len(row) else ""

@@ -26,13 +26,15 @@ _Outcome = tuple[bool, Any]
 
 
 class _Entry:
-    """One key: its outcome once finished; meanwhile the futures of the askers who joined."""
+    """One key: its outcome once finished; meanwhile the futures of the askers who joined,
+    and the Task doing the work when it runs in one."""
 
-    __slots__ = ("outcome", "waiters")
+    __slots__ = ("outcome", "waiters", "task")
 
     def __init__(self) -> None:
         self.outcome: _Outcome | None = None
         self.waiters: list[asyncio.Future] = []
+        self.task: asyncio.Future | None = None
 
     def finish(self, outcome: _Outcome) -> None:
         self.outcome = outcome
@@ -73,7 +75,7 @@ class SharedOnce(Generic[T]):
         entry = self._entries[key] = _Entry()
         self._evict()
         if not self._inline:
-            asyncio.ensure_future(self._run(key, entry, factory))
+            entry.task = asyncio.ensure_future(self._run(key, entry, factory))
             return await self._join(entry)
         try:
             value = await factory()
@@ -163,9 +165,19 @@ class SharedOnce(Generic[T]):
 
     @staticmethod
     async def _join(entry: _Entry):
+        """Wait for the entry's outcome. The last asker to give up (its domain's deadline)
+        cancels work running in a Task for nobody else: a probe does not outlive every
+        domain that wanted it, holding connections (issue 14); shared work goes on as long
+        as someone waits."""
         waiter = asyncio.get_running_loop().create_future()
         entry.waiters.append(waiter)
-        return await waiter
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if (entry.outcome is None and entry.task is not None
+                    and not any(not w.done() for w in entry.waiters)):
+                entry.task.cancel()
+            raise
 
     async def _run(self, key: Hashable, entry: _Entry,
                    factory: Callable[[], Awaitable[Any]]) -> None:
@@ -187,7 +199,7 @@ class SharedOnce(Generic[T]):
         """The asker doing ``key``'s work inline was cancelled: start the work again in a
         Task for those still waiting, or forget the key if nobody is."""
         if any(not w.done() for w in entry.waiters):
-            asyncio.ensure_future(self._run(key, entry, factory))
+            entry.task = asyncio.ensure_future(self._run(key, entry, factory))
         else:
             self._forget(key, entry)
 

@@ -26,6 +26,10 @@ class ScanOptions:
     max_mx_hosts: int = 10         # MX hosts examined per domain, by preference
     max_addresses: int = 2         # addresses examined per MX host and address family
     mta_sts_port: int = 443        # HTTPS port for MTA-STS policy fetches (labs run unprivileged)
+    retry_pause: float = 3.0       # seconds (jittered) before redoing a probe refused transiently
+    ip_version: str = "auto"       # "4", "6", "both" (stated), or "auto": detect (env.ipv6)
+    no_port25: bool = False        # outbound port 25 stated filtered: not probed (env.port25)
+    port25_canary: str | None = None   # an address known to accept port 25 (env.port25)
     extra: dict[str, str] = field(default_factory=dict)
 
     def to_record(self) -> dict:
@@ -39,7 +43,9 @@ class ScanOptions:
                 "concurrency": self.concurrency, "timeout": self.timeout,
                 "deadline": self.domain_deadline, "mta_sts_port": self.mta_sts_port,
                 "per_ip_limit": self.per_ip_limit, "dns_retries": self.dns_retries,
-                "max_mx_hosts": self.max_mx_hosts, "max_addresses": self.max_addresses}
+                "max_mx_hosts": self.max_mx_hosts, "max_addresses": self.max_addresses,
+                "retry_pause": self.retry_pause, "ip_version": self.ip_version,
+                "no_port25": self.no_port25, "port25_canary": self.port25_canary}
 
     @classmethod
     def from_record(cls, r: dict) -> "ScanOptions":
@@ -57,7 +63,11 @@ class ScanOptions:
             per_ip_limit=r.get("per_ip_limit", d.per_ip_limit),
             dns_retries=r.get("dns_retries", d.dns_retries),
             max_mx_hosts=r.get("max_mx_hosts", d.max_mx_hosts),
-            max_addresses=r.get("max_addresses", d.max_addresses))
+            max_addresses=r.get("max_addresses", d.max_addresses),
+            retry_pause=r.get("retry_pause", d.retry_pause),
+            ip_version=r.get("ip_version", d.ip_version),
+            no_port25=r.get("no_port25", d.no_port25),
+            port25_canary=r.get("port25_canary", d.port25_canary))
 
 
 def parse_nameserver(text: str) -> tuple[str, int]:
@@ -90,3 +100,19 @@ def _port(p: str, whole: str) -> int:
     if not p.isdigit() or not 0 < int(p) < 65536:
         raise UsageError(f"{whole!r}: port must be a number from 1 to 65535")
     return int(p)
+
+
+IP_VERSIONS = ("4", "6", "both")
+
+
+def parse_ip_version(text: str) -> str:
+    if text not in IP_VERSIONS:
+        raise UsageError(f"--ip-version {text!r}: use 4, 6 or both")
+    return text
+
+
+def parse_canary(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        raise UsageError(f"--port25-canary {text!r}: not an IP address") from None

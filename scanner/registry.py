@@ -6,7 +6,9 @@ stamps them with the check's ID and default remediation, isolates exceptions (a 
 check becomes an ``error`` finding of that check, never a lost domain), and applies the
 preconditions shared by all checks (invalid or non-existent domain) in one place.
 
-Check modules must not import network libraries: they see evidence only.
+Check modules must not import network libraries: they see evidence only. The registry
+does not import them either: ``scanner.checks`` imports every check module and offers
+``all_checks()``; whoever evaluates imports it (scanner/result.py does).
 """
 from __future__ import annotations
 
@@ -49,6 +51,15 @@ class CheckSpec:
     requires: str = "exists"
 
 
+# The categories' titles, in the order reports show them (report.html, mxaudit check).
+CATEGORY_TITLES = {
+    "mx": "Mail routing (MX)",
+    "transport": "Transport security (SMTP, TLS, certificates, AUTH)",
+    "policy": "Policy records (MTA-STS, TLS-RPT)",
+    "sender": "Sender authentication (SPF, DKIM, DMARC)",
+    "info": "Informational",
+}
+
 _REGISTRY: dict[str, CheckSpec] = {}
 
 
@@ -72,10 +83,9 @@ def check(check_id: str, *, title: str, category: str, reference: str,
     return register
 
 
-def all_checks() -> dict[str, CheckSpec]:
-    """Every registered check, in registration order (the catalogue's order)."""
-    from scanner import checks  # noqa: F401  (importing the package registers every check)
-
+def registered() -> dict[str, CheckSpec]:
+    """Every check registered so far, in registration order. ``scanner.checks.all_checks``
+    is the same after importing every check module: use that."""
     return dict(_REGISTRY)
 
 
@@ -90,7 +100,7 @@ def _current() -> tuple[tuple[CheckSpec, ...], dict[str, str]]:
     global _snapshot
     snap = _snapshot
     if snap is None or snap[0] is not _REGISTRY or snap[1] != len(_REGISTRY):
-        specs = tuple(all_checks().values())
+        specs = tuple(_REGISTRY.values())
         snap = _snapshot = (_REGISTRY, len(_REGISTRY), specs,
                             {spec.id: spec.category for spec in specs})
     return snap[2], snap[3]

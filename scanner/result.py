@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import scanner.checks  # noqa: F401  (registers every check that evaluate() runs)
 from scanner.evidence import DomainEvidence
 from scanner.findings import Finding
 from scanner.profiles import Profile

@@ -11,8 +11,10 @@ created at v1 and migrated forward like any old one, so the migration path is th
 - v2: scans get ``state`` (running / interrupted / complete), ``inputs`` (what to re-read
   to resume), ``out`` (the report folder used), ``invalid`` (count); an index on
   results(domain, scan_id) for per-domain trends.
-- v3: ``shared`` (evidence shared by many domains, once per scan, by digest) and
-  ``dictionaries`` (each scan's zlib preset dictionaries); results rows written from v3 on
+- v3: scans get ``environment``: what the scan learnt about its own network (the env.*
+  notes and the MX hosts that throttled it; a ScanEnvironment as JSON, NULL before v3).
+- v4: ``shared`` (evidence shared by many domains, once per scan, by digest) and
+  ``dictionaries`` (each scan's zlib preset dictionaries); results rows written from v4 on
   hold compressed BLOBs whose evidence refers to ``shared`` (scanner/store_codec.py). Rows
   written before stay JSON text and are read as they are. New databases use 16 KiB pages and
   incremental auto-vacuum, so ``prune`` gives space back without rewriting the file.
@@ -29,15 +31,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scanner.errors import StoreError, UsageError
-from scanner.evidence import DomainEvidence
+from scanner.evidence.environment import ScanEnvironment
 from scanner.findings import Finding
 from scanner.result import DomainResult
-from scanner.serde import dumps, from_jsonable
+from scanner.serde import dumps, loads
 from scanner.store_codec import (KINDS, Compressor, SharedObjects, Splitter, decompress,
                                  dictionary, needs_dictionary)
 from scanner.verdict import Verdict
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS scans (
@@ -77,6 +79,9 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE INDEX IF NOT EXISTS results_by_domain ON results(domain, scan_id)",
     ),
     3: (
+        "ALTER TABLE scans ADD COLUMN environment TEXT",
+    ),
+    4: (
         """CREATE TABLE shared (
             scan_id INTEGER NOT NULL REFERENCES scans(id) ON DELETE CASCADE,
             digest TEXT NOT NULL,
@@ -90,7 +95,7 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
 }
 _SCAN_COLUMNS = ("id, started, finished, profile, options, version, domains, compliant, errors, "
-                 "state, inputs, out, invalid")
+                 "state, inputs, out, invalid, environment")
 RUNNING, INTERRUPTED, COMPLETE = "running", "interrupted", "complete"
 
 
@@ -114,6 +119,7 @@ class ScanRecord:
     inputs: dict | None = None   # files (with fingerprints) and -d domains; None: not resumable
     out: str | None = None
     invalid: int = 0
+    environment: ScanEnvironment | None = None   # the scan's own network (None: before v3)
 
     @property
     def resumable(self) -> bool:
@@ -126,7 +132,7 @@ class Store:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None)
-            # both take effect on a new file only: 16 KiB pages hold more of v3's ~1.3 KB rows
+            # both take effect on a new file only: 16 KiB pages hold more of v4's ~1.3 KB rows
             # per page than 4 KiB ones (a bench scan's file 12% smaller); incremental
             # auto-vacuum lets prune give space back without rewriting the file
             self._db.execute("PRAGMA page_size=16384")
@@ -235,7 +241,7 @@ class Store:
 
     def reclaim(self) -> None:
         """Give free pages back to the file system. A database in incremental auto-vacuum
-        mode (every one created since v3) frees them in place; an older one is rewritten
+        mode (every one created since v4) frees them in place; an older one is rewritten
         once by VACUUM, which also switches it to that mode (so the next prune is quick).
         Then the write-ahead log is truncated."""
         try:
@@ -356,6 +362,11 @@ class Store:
                  invalid = (SELECT COUNT(*) FROM results WHERE scan_id = ? AND domain = '')
                WHERE id = ?""", (finished, scan_id, scan_id, scan_id, scan_id, scan_id))
 
+    def set_environment(self, scan_id: int, environment: ScanEnvironment) -> None:
+        """What the scan learnt about its own network (a resumed scan: the last run's)."""
+        self._db.execute("UPDATE scans SET environment = ? WHERE id = ?",
+                         (_dumps(environment), scan_id))
+
     def set_state(self, scan_id: int, state: str) -> None:
         self._db.execute("UPDATE scans SET state = ? WHERE id = ?", (state, scan_id))
 
@@ -396,6 +407,12 @@ class Store:
     def latest_unfinished(self) -> ScanRecord | None:
         """The newest scan that was killed or interrupted (what ``scan --resume`` continues)."""
         row = self._db.execute(f"SELECT {_SCAN_COLUMNS} FROM scans WHERE state != ? "
+                               "ORDER BY id DESC LIMIT 1", (COMPLETE,)).fetchone()
+        return None if row is None else _scan_record(row)
+
+    def latest_complete(self) -> ScanRecord | None:
+        """The newest scan that completed (the metrics' "last complete scan")."""
+        row = self._db.execute(f"SELECT {_SCAN_COLUMNS} FROM scans WHERE state = ? "
                                "ORDER BY id DESC LIMIT 1", (COMPLETE,)).fetchone()
         return None if row is None else _scan_record(row)
 
@@ -459,7 +476,7 @@ class Store:
         return objs
 
     def _text(self, scan_id: int, kind: str, value: str | bytes) -> str:
-        """A stored column's JSON text: as written before v3 (TEXT) or compressed (BLOB)."""
+        """A stored column's JSON text: as written before v4 (TEXT) or compressed (BLOB)."""
         if isinstance(value, str):
             return value
         zd = None
@@ -473,8 +490,8 @@ class Store:
     def _decode(self, scan_id: int, evidence, findings, verdict) -> DomainResult:
         return DomainResult(
             self.shared_objects(scan_id).evidence(self._text(scan_id, "evidence", evidence)),
-            from_jsonable(tuple[Finding, ...], json.loads(self._text(scan_id, "findings", findings))),
-            from_jsonable(Verdict, json.loads(self._text(scan_id, "verdict", verdict))))
+            loads(tuple[Finding, ...], self._text(scan_id, "findings", findings)),
+            loads(Verdict, self._text(scan_id, "verdict", verdict)))
 
 
 class ResultStream(Iterator[DomainResult]):
@@ -497,10 +514,11 @@ def diff_key(domain: str, input_text: str) -> tuple[bool, str]:
 
 def _scan_record(row: tuple) -> ScanRecord:
     (id_, started, finished, profile, options, version, domains, compliant, errors, state,
-     inputs, out, invalid) = row
+     inputs, out, invalid, environment) = row
     return ScanRecord(id_, started, finished, profile, json.loads(options), version, domains,
                       compliant, errors, state, None if inputs is None else json.loads(inputs),
-                      out, invalid)
+                      out, invalid, None if environment is None else
+                      loads(ScanEnvironment, environment))
 
 
 _INSERT_RESULT = "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"

@@ -10,14 +10,16 @@ same messages. A nightly scan of 100,000 domains added 3.6 GB.
 not depend on which domain asked: one (host, IP, port) SMTP session, one MX host with its
 addresses and reverse DNS. The collect stage shares them by identity within a scan; here
 they are content-addressed, so the scan process, the report worker and a Dask shard agree
-without talking: a shared object's JSON text is stored once per scan under its digest, and a
-domain's evidence holds the JSON string ``"\\x00<digest>"`` in its place (``Splitter``).
-serde never writes a raw control character (JSON escapes them), so a raw NUL cannot be
-mistaken for text a server sent; ``json.loads(strict=False)`` reads it, and ``serde``'s
-decoders hand it to a resolver (``SharedObjects``), which decodes each shared object once
-and gives every domain the same object. Which fields hold these types is read from the type
-hints, so evidence classes may grow fields freely; content addressing keeps sharing correct
-whatever they hold (objects that differ are simply stored separately).
+without talking: a shared object's JSON text is stored once per scan under its digest, and in
+a domain's evidence text each occurrence of that text is replaced by the JSON string
+``"\\x00<digest>"`` (``Splitter``). serde never writes a raw control character (JSON escapes
+them), so a raw NUL cannot be mistaken for text a server sent, and a JSON object's text
+cannot occur inside a JSON string (its quotes would be escaped there): every occurrence is a
+whole value. Reading splices the texts back (``SharedObjects``), which gives exactly the text
+``serde.dumps`` wrote for the whole evidence, then decodes it as usual: sharing is invisible
+to everything above the store. Which fields may hold these types is read from the type hints,
+so evidence classes may grow fields freely; content addressing keeps sharing correct whatever
+they hold (objects that differ are simply stored separately).
 
 **Compression.** zlib (standard library), with a preset dictionary per scan and column: the
 texts of one typical domain of the scan (valid, scanned, with SMTP evidence), so every other
@@ -29,17 +31,20 @@ such: the column type tells them apart (TEXT vs BLOB).
 from __future__ import annotations
 
 import base64
+import dataclasses
+import functools
 import hashlib
-import json
+import re
+import typing
 import weakref
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from scanner.errors import StoreError
 from scanner.evidence import DomainEvidence, MxHostEvidence, SmtpProbe
-from scanner.serde import dumps, dumps_split, from_jsonable
+from scanner.serde import dumps, loads
 
 SHARED_TYPES: frozenset[type] = frozenset({SmtpProbe, MxHostEvidence})
 REF = "\x00"                 # first character of a reference string
@@ -102,14 +107,29 @@ class Splitter:
 
     def __init__(self, limit: int = 1 << 17) -> None:
         self.limit = limit
-        self._digests = ByIdentity(limit)
+        self._known = ByIdentity(limit)       # object -> (text, digest)
         self._emitted: OrderedDict[str, None] = OrderedDict()
-        self._new: list[tuple[str, str]] = []
 
     def split(self, ev: DomainEvidence) -> tuple[str, list[tuple[str, str]]]:
-        self._new = []
-        skeleton = dumps_split(ev, SHARED_TYPES, self._intern)
-        new, self._new = self._new, []
+        skeleton = dumps(ev)
+        new: list[tuple[str, str]] = []
+        texts: dict[str, str] = {}
+        for obj in shared_in(ev):
+            known = self._known.get(obj)
+            if known is None:
+                text = dumps(obj)
+                known = (text, digest(text))
+                self._known.put(obj, known)
+            text, d = known
+            texts[text] = d
+            if d not in self._emitted:
+                new.append((d, text))
+                self._emitted[d] = None
+                if len(self._emitted) > self.limit:
+                    self._emitted.popitem(last=False)
+        # the longest first: a shared object inside another one stays in the outer's text
+        for text in sorted(texts, key=len, reverse=True):
+            skeleton = skeleton.replace(text, ref_text(texts[text]))
         return skeleton, new
 
     def forget(self, digests: list[str]) -> None:
@@ -117,38 +137,58 @@ class Splitter:
         for d in digests:
             self._emitted.pop(d, None)
 
-    def _intern(self, obj: Any) -> str:
-        d = self._digests.get(obj)
-        text = None
-        if d is None:
-            text = dumps(obj)
-            d = digest(text)
-            self._digests.put(obj, d)
-        if d not in self._emitted:
-            self._new.append((d, dumps(obj) if text is None else text))
-            self._emitted[d] = None
-            if len(self._emitted) > self.limit:
-                self._emitted.popitem(last=False)
-        return ref_text(d)
+
+def shared_in(obj: Any) -> Iterator[Any]:
+    """The instances of ``SHARED_TYPES`` in ``obj`` (outermost ones; not looked into), found
+    through the fields whose type hints may hold one."""
+    cls = obj.__class__
+    if cls in SHARED_TYPES:
+        yield obj
+    elif cls is tuple or cls is list:
+        for v in obj:
+            yield from shared_in(v)
+    elif cls is dict:
+        for v in obj.values():
+            yield from shared_in(v)
+    elif dataclasses.is_dataclass(cls):
+        for name in _holders(cls):
+            yield from shared_in(getattr(obj, name))
 
 
-class SharedTexts:
-    """``dumps`` of evidence whose shared objects are met again and again (the decoded
-    results of one scan share them; so does the scan process): each shared object's JSON
-    text is written once and reused while the object lives. ``full(ev) == dumps(ev)``."""
+@functools.cache
+def _holders(cls: type) -> tuple[str, ...]:
+    """The fields of dataclass ``cls`` whose type may hold a shared object."""
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:   # unresolvable hints: look into every field
+        return tuple(f.name for f in dataclasses.fields(cls))
+    return tuple(f.name for f in dataclasses.fields(cls) if _may_hold(hints.get(f.name, Any)))
 
-    def __init__(self, limit: int = 1 << 14) -> None:
-        self._texts = ByIdentity(limit)
 
-    def full(self, ev: DomainEvidence) -> str:
-        return dumps_split(ev, SHARED_TYPES, self._text)
+@functools.cache
+def _may_hold(tp: Any) -> bool:
+    if tp is Any or tp in SHARED_TYPES:
+        return True
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        if tp in _visiting:          # a class that holds itself: its other fields decide
+            return False
+        _visiting.add(tp)
+        try:
+            return any(_may_hold(t) for t in _field_types(tp))
+        finally:
+            _visiting.discard(tp)
+    return any(_may_hold(a) for a in typing.get_args(tp))
 
-    def _text(self, obj: Any) -> str:
-        text = self._texts.get(obj)
-        if text is None:
-            text = dumps(obj)
-            self._texts.put(obj, text)
-        return text
+
+_visiting: set[type] = set()
+
+
+def _field_types(cls: type) -> tuple:
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:
+        return (Any,)
+    return tuple(hints.get(f.name, Any) for f in dataclasses.fields(cls))
 
 
 # ------------------------------------------------------------------------ compression
@@ -192,42 +232,47 @@ def dictionary(texts: list[str]) -> bytes:
 
 # ---------------------------------------------------------------------------- reading
 class SharedObjects:
-    """One scan's shared objects while its rows are decoded: each decoded once and kept in a
-    bounded LRU (``limit`` objects), so every domain on a provider's MX hosts gets the same
-    objects. ``fetch(digest)`` reads a shared object's text from the store (None: absent);
-    ``pending`` holds texts received but not yet committed (the report worker's batch)."""
+    """One scan's shared evidence texts while its rows are decoded, in a bounded LRU
+    (``limit`` texts): each fetched and decompressed once for all the domains on a
+    provider's MX hosts. ``fetch(digest)`` reads a shared object's text from the store
+    (None: absent); ``pending`` holds texts received but not yet committed (the report
+    worker's batch)."""
 
     def __init__(self, fetch: Callable[[str], str | None], limit: int = 4096) -> None:
         self.fetch, self.limit = fetch, limit
         self.pending: dict[str, str] = {}
-        self._objects: OrderedDict[tuple[type, str], Any] = OrderedDict()
+        self._texts: OrderedDict[str, str] = OrderedDict()
 
     def text(self, d: str) -> str:
         text = self.pending.get(d)
-        if text is None:
-            text = self.fetch(d)
+        if text is not None:
+            return text
+        text = self._texts.get(d)
+        if text is not None:
+            self._texts.move_to_end(d)
+            return text
+        text = self.fetch(d)
         if text is None:
             raise StoreError(f"a stored result refers to shared evidence {d} that is not stored")
+        self._texts[d] = text
+        if len(self._texts) > self.limit:
+            self._texts.popitem(last=False)
         return text
 
-    def resolve(self, cls: type, ref: str) -> Any:
-        """serde's resolver: the object a reference string stands for."""
-        if len(ref) != DIGEST_CHARS + 1 or ref[0] != REF:
-            raise StoreError(f"a stored result holds a malformed reference {ref[:40]!r}")
-        key = (cls, ref[1:])
-        obj = self._objects.get(key)
-        if obj is not None:
-            self._objects.move_to_end(key)
-            return obj
-        obj = from_jsonable(cls, _loads(self.text(ref[1:])))
-        self._objects[key] = obj
-        if len(self._objects) > self.limit:
-            self._objects.popitem(last=False)
-        return obj
+    def full(self, skeleton: str) -> str:
+        """The evidence text ``serde.dumps`` wrote, from its skeleton."""
+        if REF not in skeleton:
+            return skeleton                        # nothing shared (or a row from before v4)
+        text = _REF_RE.sub(lambda m: self.text(m.group(1)), skeleton)
+        if REF in text:
+            i = text.index(REF)
+            raise StoreError(f"a stored result holds a malformed reference {text[i:i + 40]!r}")
+        return text
 
-    def evidence(self, skeleton: str) -> DomainEvidence:
-        """A domain's evidence from its (decompressed) skeleton text."""
-        return from_jsonable(DomainEvidence, _loads(skeleton), self.resolve)
+    def evidence(self, skeleton: str, *, complete: bool = True) -> DomainEvidence:
+        """A domain's evidence from its (decompressed) skeleton text (``complete``: see
+        ``serde.loads``)."""
+        return loads(DomainEvidence, self.full(skeleton), complete=complete)
 
 
-_loads = json.JSONDecoder(strict=False).decode   # references hold a raw NUL
+_REF_RE = re.compile('"' + REF + "([A-Za-z0-9_-]{%d})\"" % DIGEST_CHARS)

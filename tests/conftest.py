@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -40,27 +41,62 @@ def _loopback_only(address) -> None:
 @pytest.fixture(autouse=True, scope="session")
 def _network_guard():
     """Every socket this test process opens may only connect/send to loopback addresses
-    (subprocesses are pointed at the lab explicitly by their tests)."""
-    real = {name: getattr(socket.socket, name) for name in ("connect", "connect_ex", "sendto")}
+    (subprocesses are pointed at the lab explicitly by their tests). One exception: a UDP
+    socket may be *connected* anywhere, because that sends nothing (it is how the scanner
+    asks the kernel for a route, scanner/collect/environment.py); sending on it still fails."""
+    names = ("connect", "connect_ex", "sendto", "send", "sendall", "sendmsg")
+    real = {name: getattr(socket.socket, name) for name in names}
+    route_only = weakref.WeakSet()      # UDP sockets connected beyond loopback: no sending
+
+    def check(sock, address):
+        try:
+            _loopback_only(address)
+        except AssertionError:
+            if sock.type != socket.SOCK_DGRAM:
+                raise
+            route_only.add(sock)
 
     def connect(self, address):
-        _loopback_only(address)
+        check(self, address)
         return real["connect"](self, address)
 
     def connect_ex(self, address):
-        _loopback_only(address)
+        check(self, address)
         return real["connect_ex"](self, address)
 
     def sendto(self, data, *args):
         _loopback_only(args[-1])
         return real["sendto"](self, data, *args)
 
+    def sending(name):
+        def send(self, *args, **kw):
+            if self in route_only:
+                raise AssertionError(f"a test tried to send on a socket connected beyond loopback "
+                                     f"({self.getpeername()!r})")
+            return real[name](self, *args, **kw)
+        return send
+
     socket.socket.connect, socket.socket.connect_ex, socket.socket.sendto = connect, connect_ex, sendto
+    socket.socket.send, socket.socket.sendall, socket.socket.sendmsg = (
+        sending("send"), sending("sendall"), sending("sendmsg"))
     try:
         yield
     finally:
         for name, fn in real.items():
             setattr(socket.socket, name, fn)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _outputs_follow_their_schemas(tmp_path_factory):
+    """When the session ends, every results.jsonl line and manifest.json that the suite's
+    scans wrote under the session's temporary folders must validate against the published
+    JSON Schemas (docs/schema, tests/schema_check.py); a failure is reported at teardown."""
+    yield
+    from tests.schema_check import check_tree
+
+    checked, problems = check_tree(tmp_path_factory.getbasetemp())
+    assert not problems, f"{len(problems)} schema problem(s) in {checked} files:\n" + \
+        "\n".join(problems[:20])
 
 
 @pytest.fixture(scope="session")

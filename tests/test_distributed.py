@@ -13,7 +13,7 @@ from scanner.api import get_profile, run_scan
 from scanner.cli import main
 from scanner.run.cluster import Shard, collect_on_cluster, decode_evidence, failed_shard, \
     make_shards, scan_shard
-from scanner.run.driver import judging
+from scanner.run.stream import judging
 from scanner.serde import dumps
 from scanner.inputs import targets_from_strings
 from scanner.options import ScanOptions

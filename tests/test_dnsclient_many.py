@@ -33,7 +33,7 @@ def counts(lab, names, rdtype):
 
 def idle(client: DnsClient) -> tuple[int, int]:
     """(free max_in_flight slots, queries registered on the first server's socket)."""
-    return client._limit.free, len(client._servers[0]._pending)
+    return client._limit.free, client._servers[0].in_flight
 
 
 def sorted_records(results):
@@ -297,7 +297,7 @@ def test_max_in_flight_is_honoured_without_deadlock(lab, unique_zone):
 
         def start(*args):
             qid = real(*args)
-            most[0] = max(most[0], len(mux._pending))
+            most[0] = max(most[0], mux.in_flight)
             return qid
         mux._start = start
         jobs = [c.query_many(names[k:k + 10], "A") for k in range(0, 40, 5)]
@@ -334,13 +334,13 @@ def test_no_task_per_question(lab, zone):
 
 
 def test_slots_first_in_line_collects_what_is_released_before_it_runs():
-    """The max_in_flight bound (_Slots): FIFO; a waiter asking for several gets every slot
+    """The max_in_flight bound (Slots): FIFO; a waiter asking for several gets every slot
     released before it runs again (asyncio.Semaphore woke a batch once per slot); nobody
     jumps the line while others wait; a cancelled waiter passes on what it was handed."""
-    from scanner.dns.client import _Slots
+    from scanner.dns.client import Slots
 
     async def main():
-        slots = _Slots(3)
+        slots = Slots(3)
         assert slots.take_now(5) == 3 and slots.take_now() == 0
         batch = asyncio.ensure_future(slots.take(4))
         single = asyncio.ensure_future(slots.take())

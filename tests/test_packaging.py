@@ -30,6 +30,9 @@ def wheel(tmp_path_factory) -> Path:
 def test_wheel_contents(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "reports/templates/report.html.j2" in names
+    assert "reports/templates/paper.css" in names
+    assert {"reports/schema/results-line.schema.json",
+            "reports/schema/manifest.schema.json"} <= names
     assert "scanner/profiles/baseline.toml" in names
     assert "scanner/lab/world.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
@@ -55,7 +58,7 @@ def test_installed_copy_renders_a_report(wheel: Path, tmp_path: Path) -> None:
         from scanner.evidence import DomainEvidence
         from scanner.result import judge
         from scanner.api import get_profile
-        from scanner.registry import all_checks
+        from scanner.checks import all_checks
         assert pathlib.Path(scanner.__file__).is_relative_to(sys.prefix), scanner.__file__
         assert pathlib.Path(reports.__file__).is_relative_to(sys.prefix), reports.__file__
         r = judge(DomainEvidence(position=0, input="bad input!", domain="",
@@ -84,3 +87,10 @@ def test_installed_copy_renders_a_report(wheel: Path, tmp_path: Path) -> None:
     assert scan.returncode == 0, scan.stderr
     assert '"reports_by":"worker"' in scan.stderr, scan.stderr
     assert "not a domain" in (tmp_path / "scan-out" / "domains.csv").read_text()
+    # the schemas ship in the wheel: the installed copy prints them and verifies its own output
+    schema = subprocess.run([str(venv / "bin" / "mxaudit"), "schema", "results"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert schema.returncode == 0 and '"$defs"' in schema.stdout, schema.stderr
+    verify = subprocess.run([str(venv / "bin" / "mxaudit"), "verify", "scan-out"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert verify.returncode == 0, verify.stderr

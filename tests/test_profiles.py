@@ -6,7 +6,7 @@ import pytest
 from scanner.errors import UsageError
 from scanner.findings import Status
 from scanner.profiles import DEFAULT_ACCEPT, Requirement, builtin_names, load_profile, parse_profile
-from scanner.registry import all_checks
+from scanner.checks import all_checks
 
 KNOWN = set(all_checks())
 

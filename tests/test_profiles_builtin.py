@@ -9,7 +9,7 @@ from scanner.evidence import DnsOutcome, DnsResult, DomainEvidence
 from scanner.evidence.records import DmarcEvidence, RecordsEvidence
 from scanner.findings import Finding, Status
 from scanner.profiles import FACTS, builtin_names, fact_values, parse_profile
-from scanner.registry import all_checks
+from scanner.checks import all_checks
 from scanner.verdict import grade, not_tested, unmet
 
 BUILTIN = ("baseline", "bod-18-01", "bulk-sender-2024", "nist-800-177")

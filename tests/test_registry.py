@@ -6,7 +6,8 @@ import pytest
 from scanner import registry
 from scanner.evidence import DnsOutcome, DnsResult, DomainEvidence, MxEvidence, MxRecord
 from scanner.findings import Status
-from scanner.registry import DuplicateCheckError, Outcome, all_checks, check, evaluate, run_check
+from scanner.registry import DuplicateCheckError, Outcome, check, evaluate, run_check
+from scanner.checks import all_checks
 
 D = "example.test"
 EXISTS = DomainEvidence(0, D, D, mx=MxEvidence(DnsResult(D, "MX", DnsOutcome.OK, ("0 .",)),

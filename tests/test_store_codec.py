@@ -1,6 +1,6 @@
-"""How results are kept in the store: shared evidence split out by digest and resolved back to
-the same objects, text compressed against per-scan dictionaries; every evidence of the
-judge-identity fixture (81 varied domains) comes back byte for byte."""
+"""How results are kept in the store: shared evidence split out by digest and spliced back,
+text compressed against per-scan dictionaries; every evidence of the judge-identity fixture
+(81 varied domains) comes back byte for byte."""
 from __future__ import annotations
 
 import dataclasses
@@ -11,9 +11,10 @@ import pytest
 
 from scanner.errors import StoreError
 from scanner.evidence import DomainEvidence, MxHostEvidence, SmtpProbe
-from scanner.serde import dumps, dumps_split, from_jsonable
+from scanner.serde import dumps, from_jsonable
 from scanner.store_codec import (DIGEST_CHARS, REF, SHARED_TYPES, SharedObjects, Splitter,
-                                 compress, decompress, dictionary, digest, needs_dictionary)
+                                 compress, decompress, dictionary, digest, needs_dictionary,
+                                 shared_in)
 
 from .perf.test_judge_identity import CASES
 from .test_serde import rich_evidence
@@ -39,6 +40,7 @@ def test_every_fixture_evidence_round_trips_through_skeleton_and_shared_objects(
         skeletons.append(skeleton)
     reader = _reader(stored)
     for ev, skeleton, case in zip(evs, skeletons, CASES):
+        assert reader.full(skeleton) == case["evidence"]      # the very text, spliced back
         back = reader.evidence(skeleton)
         assert back == ev
         assert dumps(back) == case["evidence"]
@@ -81,7 +83,7 @@ def test_forgotten_objects_are_emitted_again():
     assert again == new
 
 
-def test_reader_gives_every_domain_the_same_shared_object():
+def test_reader_fetches_each_shared_text_once():
     splitter, stored = Splitter(), {}
     ev = rich_evidence()
     skeletons = []
@@ -89,10 +91,11 @@ def test_reader_gives_every_domain_the_same_shared_object():
         skeleton, new = splitter.split(dataclasses.replace(ev, position=i))
         stored.update(new)
         skeletons.append(skeleton)
-    reader = _reader(stored)
+    fetched = []
+    reader = SharedObjects(lambda d: fetched.append(d) or stored.get(d))
     a, b, c = (reader.evidence(s) for s in skeletons)
-    assert a.smtp[0] is b.smtp[0] is c.smtp[0] and a.mx.hosts[0] is c.mx.hosts[0]
-    assert a.smtp[0] == ev.smtp[0]
+    assert sorted(fetched) == sorted(stored)
+    assert a.smtp == b.smtp == c.smtp == ev.smtp and a.mx.hosts == c.mx.hosts == ev.mx.hosts
 
 
 def test_text_that_looks_like_a_reference_stays_text():
@@ -116,12 +119,19 @@ def test_a_missing_or_malformed_reference_is_a_store_error():
         _reader(dict(new)).evidence(bad)
 
 
-def test_dumps_split_without_shared_types_is_dumps():
+def test_shared_objects_are_found_through_the_type_hints():
     ev = rich_evidence()
-    assert dumps_split(ev, frozenset(), lambda o: "X") == dumps(ev)
-    marked = dumps_split(ev, frozenset({SmtpProbe}), lambda o: '"probe"')
-    assert json.loads(marked)["smtp"] == ["probe"]
     assert SHARED_TYPES == {SmtpProbe, MxHostEvidence}
+    assert list(shared_in(ev)) == [*ev.mx.hosts, *ev.smtp]
+    assert list(shared_in(DomainEvidence(0, "x", "x.test"))) == []
+
+
+def test_a_shared_object_met_twice_in_one_domain_is_stored_once():
+    ev = rich_evidence()
+    twice = dataclasses.replace(ev, smtp=(ev.smtp[0], ev.smtp[0]))
+    skeleton, new = Splitter().split(twice)
+    assert len(new) == 2 and skeleton.count('"' + REF) == 3
+    assert _reader(dict(new)).full(skeleton) == dumps(twice)
 
 
 def test_compression_with_and_without_a_dictionary():

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from scanner.findings import Finding, Status, domain_statuses
 from scanner.profiles import Profile, parse_profile
-from scanner.registry import all_checks
+from scanner.checks import all_checks
 from scanner.verdict import GROUP_TITLES, SCORE_GROUPS, Verdict, grade, group_scores, not_tested, unmet
 
 CATEGORIES = {cid: spec.category for cid, spec in all_checks().items()}

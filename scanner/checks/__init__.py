@@ -1,5 +1,10 @@
-"""Importing this package registers every check, in the catalogue's order (CHECKS.md).
+"""Checks: one pure function per CHECKS.md ID. Importing this package registers them all."""
+from __future__ import annotations
 
-Check modules are pure: evidence in, outcomes out. They never import a network library.
-"""
 from scanner.checks import domain, mx, smtp, mta_sts, tls_rpt, spf, dmarc, dkim, info  # noqa: F401
+from scanner.registry import CheckSpec, registered
+
+
+def all_checks() -> dict[str, CheckSpec]:
+    """Every check, in registration order (the catalogue's order)."""
+    return registered()

@@ -1,39 +1,18 @@
 """Helpers shared by the policy-record checks (spf, dmarc, dkim, mta_sts, tls_rpt, info).
 
-Pure: evidence in, outcomes out. ``family`` turns "this family of records was not collected"
-or "its DNS lookup did not answer" into the right ``error``/``skipped`` outcome in one place,
-so that "could not check" never reads as a pass or a fail.
+Pure: evidence in, outcomes out. The evidence readers they share with the profiles
+(``family``, ``unanswered``, ``answered_records``) live in scanner/derived.py.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from scanner.evidence import DnsResult, DomainEvidence
+from scanner.derived import answered_records, family, unanswered
+from scanner.evidence import DomainEvidence
 from scanner.findings import Status
-from scanner.registry import Outcome
 from scanner.parsers.tagvalue import clip, locate
-
-
-def family(ev: DomainEvidence, name: str) -> tuple[Any, Outcome | None]:
-    """(the family's evidence, None) or (None, the outcome to emit instead)."""
-    records = ev.records
-    if records is None:
-        return None, Outcome(Status.ERROR, "not evaluated: policy records were not collected")
-    value = getattr(records, name)
-    if value is None or value == ():
-        reason = records.errors.get(name, "not collected")
-        return None, Outcome(Status.ERROR, f"not evaluated: {reason}")
-    return value, None
-
-
-def unanswered(result: DnsResult | None) -> Outcome | None:
-    """An ``error`` outcome when a lookup did not answer (SERVFAIL, timeout, ...)."""
-    if result is None:
-        return Outcome(Status.ERROR, "not evaluated: the lookup was not made")
-    if not result.outcome.answered:
-        return Outcome(Status.ERROR, f"could not be determined: {result.describe()}")
-    return None
+from scanner.registry import Outcome
 
 
 def versioned_records(ev: DomainEvidence, name: str, version: str
@@ -64,11 +43,6 @@ def single_record(records: tuple[str, ...], version: str, where: str,
     if errors:
         return Outcome(Status.FAIL, f"malformed record {clip(records[0], 80)}: {listing(errors)}")
     return Outcome(Status.PASS, f"record: {clip(records[0])}")
-
-
-def answered_records(result: DnsResult) -> tuple[str, ...]:
-    """The records of an answered lookup (none for NODATA/NXDOMAIN)."""
-    return result.records if result.ok else ()
 
 
 def listing(items: list[str] | tuple[str, ...], limit: int = 8) -> str:

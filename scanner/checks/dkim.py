@@ -1,30 +1,26 @@
 """Checks: DKIM key records (CHECKS.md, DKIM table).
 
-Key records are parsed with the shared tag-value parser; the key itself with dkimpy
-(``dkim.evaluate_pk``: RSA modulus size from the DER key). dkimpy needs PyNaCl for ed25519,
-which is optional, so ed25519 keys are decoded with ``cryptography`` instead (32 raw bytes).
+Key records are parsed with the shared tag-value parser; the key size with the pure DER
+reader of scanner/parsers/dkimkey.py (no DKIM library, which would bring its DNS code along).
 
 Five checks judge the same keys: they are analysed once per evidence (``_keys``), and a key
 record seen before (domains of one provider publish the same key) is not parsed again.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import re
 from dataclasses import dataclass
-
-import dkim
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from scanner.evidence import DomainEvidence
 from scanner.evidence.records import DkimProbe
 from scanner.findings import Status
 from scanner.registry import Outcome, check, per_evidence
+from scanner.parsers.dkimkey import BadKey, ed25519_bits, rsa_bits
 from scanner.parsers.tagvalue import TagList, clip, has_version, locate, parse, split_list
-from scanner.checks._policy import answered_records, family, listing
-from scanner.checks.dmarc import effective as dmarc_effective
+from scanner.checks._policy import listing
+from scanner.derived import answered_records, family
+from scanner.derived import effective as dmarc_effective
 
 
 @dataclass(frozen=True)
@@ -62,46 +58,37 @@ def analyse(probe: DkimProbe, domain: str) -> DkimKey | None:
     k = (tags.get("k") or "rsa").lower()
     if "p" in tags and not p:
         return DkimKey(probe.selector, name, record, tags, k, revoked=True)
-    if k == "ed25519":
-        bits, error = _ed25519(p)
-    else:
-        bits, error = _dkimpy(name, record, k)
+    bits, error = key_size(tags, p, k)
     return DkimKey(probe.selector, name, record, tags, k, bits, error)
 
 
-def _ed25519(p: str) -> tuple[int, str]:
-    try:
-        Ed25519PublicKey.from_public_bytes(base64.b64decode(p, validate=True))
-    except (ValueError, binascii.Error) as exc:
-        return 0, f"unparsable ed25519 key: {exc}"
-    return 256, ""
-
-
-def _dkimpy(name: str, record: str, k: str) -> tuple[int, str]:
-    # dkimpy names the key only when the record is empty, which a located record never is
-    if record and len(record) <= _CACHED_RECORD_MAX:
-        return _dkimpy_record(record, k)
-    return _dkimpy_uncached(name, record, k)
-
-
-_CACHED_RECORD_MAX = 4096   # a 4096-bit RSA key record is ~750 characters
-
-
 @functools.lru_cache(maxsize=1024)
-def _dkimpy_record(record: str, k: str) -> tuple[int, str]:
-    return _dkimpy_uncached("", record, k)
-
-
-def _dkimpy_uncached(name: str, record: str, k: str) -> tuple[int, str]:
+def _sized(p: str, k: str) -> tuple[int, str]:
+    """Key size for a p= value seen before (domains of one provider publish the same key)."""
     try:
-        _pk, bits, _ktag, _tlsrpt = dkim.evaluate_pk(name.encode(), record.encode("utf-8", "replace"))
-    except dkim.DKIMException as exc:
-        return 0, clip(str(exc), 120)
-    except Exception as exc:  # dkimpy's ASN.1 code raises assorted errors on junk
-        return 0, f"unparsable key ({type(exc).__name__})"
-    if k != "rsa":
-        return 0, f"unknown key type k={k}"
-    return int(bits or 0), ""
+        return (ed25519_bits(p) if k == "ed25519" else rsa_bits(p)), ""
+    except BadKey as exc:
+        return 0, f"unparsable {'ed25519' if k == 'ed25519' else 'RSA'} key: {exc}"
+
+
+def key_size(tags: TagList, p: str, k: str) -> tuple[int, str]:
+    """(bits, why the key cannot be used). A malformed tag-list makes the whole record invalid
+    (RFC 6376 3.2), so verifiers cannot use its key either."""
+    if tags.duplicates:
+        return 0, f"invalid key record: duplicate tag {clip(tags.duplicates[0], 40)}"
+    if tags.errors:
+        return 0, f"invalid key record: {clip(tags.errors[0], 80)}"
+    version = tags.get("v")
+    if version is not None and version != "DKIM1":
+        return 0, f"v={clip(version, 40)} is not DKIM1"
+    if k not in ("rsa", "ed25519"):
+        return 0, f"unknown key type k={clip(k, 40)}"
+    if "p" not in tags:
+        return 0, "no p= tag: the key record is incomplete"
+    return _sized(p, k) if len(p) <= _CACHED_KEY_MAX else _sized.__wrapped__(p, k)
+
+
+_CACHED_KEY_MAX = 4096   # a 4096-bit RSA key is ~750 characters of base64
 
 
 @per_evidence

@@ -8,47 +8,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from scanner.evidence import DomainEvidence
 from scanner.evidence.records import DmarcEvidence
 from scanner.findings import Status
 from scanner.parsers.psl import org_domain
-from scanner.registry import Outcome, check, per_evidence
-from scanner.parsers.tagvalue import MAILTO, TagList, clip, locate, mailto_domains, parse, split_list
-from scanner.checks._policy import answered_records, family, listing, unanswered
+from scanner.registry import Outcome, check
+from scanner.parsers.tagvalue import MAILTO, TagList, clip, locate, mailto_domains, split_list
+from scanner.checks._policy import listing
+from scanner.derived import DmarcRecord, answered_records, effective, unanswered
 
 POLICIES = ("none", "quarantine", "reject")
 _HTTPS = re.compile(r"https://[^\s,!]+(?:!\d+[kmgtKMGT]?)?\Z", re.I)
-
-
-@dataclass(frozen=True)
-class DmarcRecord:
-    source: str              # the name the record was found for (domain or org domain)
-    inherited: bool          # found at the organisational domain
-    records: tuple[str, ...]  # every DMARC record at that name
-    tags: TagList            # the first record, parsed
-
-
-@per_evidence    # eight DMARC checks and dkim.present ask for it
-def effective(ev: DomainEvidence) -> tuple[DmarcRecord | None, Outcome | None]:
-    d, problem = family(ev, "dmarc")
-    if problem:
-        return None, problem
-    problem = unanswered(d.lookup)
-    if problem:
-        return None, problem
-    found = locate(answered_records(d.lookup), "DMARC1")
-    if found:
-        return DmarcRecord(ev.domain, False, found, parse(found[0])), None
-    if d.org_lookup is not None and d.org_domain != ev.domain:
-        problem = unanswered(d.org_lookup)
-        if problem:
-            return None, problem
-        found = locate(answered_records(d.org_lookup), "DMARC1")
-        if found:
-            return DmarcRecord(d.org_domain, True, found, parse(found[0])), None
-    return None, None
 
 
 def _one(ev: DomainEvidence) -> tuple[DmarcRecord | None, Outcome | None]:

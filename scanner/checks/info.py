@@ -5,7 +5,8 @@ from scanner.evidence import DomainEvidence
 from scanner.findings import Status
 from scanner.registry import Outcome, check
 from scanner.parsers.tagvalue import clip, parse
-from scanner.checks._policy import answered_records, family, listing, unanswered, versioned_records
+from scanner.checks._policy import listing, versioned_records
+from scanner.derived import answered_records, family, unanswered
 
 
 @check("bimi.record", title="BIMI record", category="info", reference="BIMI draft")

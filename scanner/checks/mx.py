@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from scanner.addresses import non_public_reason
 from scanner.evidence import DnsResult, DomainEvidence, MxHostEvidence
 from scanner.findings import Status, subject_ip
 from scanner.registry import Outcome, check
@@ -121,8 +122,9 @@ def mx_public_address(ev: DomainEvidence) -> Iterator[Outcome]:
                 yield Outcome(Status.INFO, "non-public address, probed because private "
                               "addresses are allowed (--allow-private)", subject=subject)
             else:
-                yield Outcome(Status.FAIL, "non-public address (loopback, private, link-local or "
-                              "reserved); not probed", subject=subject)
+                why = non_public_reason(addr.ip) or "not globally reachable"
+                yield Outcome(Status.FAIL, f"non-public address ({why}); not probed",
+                              subject=subject)
 
 
 @check("mx.ipv6", title="MX reachable over IPv6", category="mx", reference="internet.nl mail-ipv6",

@@ -12,6 +12,13 @@ Conventions, the same for every check here:
   endpoint was unreachable, it offers no TLS) yields ``skipped`` naming the check that
   reports the problem, so one fault is counted once. When the facts are missing for an
   unexplained reason (the session died before the step) it yields ``error``.
+- An endpoint the scanner's own network kept from being probed (``SmtpProbe.environment``:
+  env.ipv6, env.port25; CHECKS.md "Scan environment") is never blamed on the domain:
+  ``smtp.reachable`` says why (``skipped`` for an IPv6 address when the host was probed on
+  another address, ``error`` when nothing of the host could be probed or port 25 is
+  filtered), every other check ``skipped`` naming it. Neither status is scored.
+- A transient refusal (4yz greeting, 421 later: RFC 5321 4.2.5) that persisted after the
+  probe was redone is ``error`` with the reply quoted, never ``fail``.
 """
 from __future__ import annotations
 
@@ -30,12 +37,15 @@ WEAK_AUTH = ("CRAM-MD5", "DIGEST-MD5")
 EXPIRY_WARN = timedelta(days=14)
 MIN_KEY_BITS = {"RSA": 2048, "DSA": 2048, "EC": 256}
 
-Verdict = tuple[Status, str]
+Judgement = tuple[Status, str]   # (status, message) of one subject
 _ERROR_FAILURES = (Failure.TIMEOUT, Failure.RESET, Failure.UNREACHABLE, Failure.PROTOCOL)
 
 
-def _per_endpoint(ev: DomainEvidence, judge: Callable[[SmtpProbe], Verdict],
-                  roles: tuple[str, ...] | None = None) -> Iterable[Outcome]:
+def _per_endpoint(ev: DomainEvidence, judge: Callable[[SmtpProbe], Judgement],
+                  roles: tuple[str, ...] | None = None, *,
+                  reports_held: bool = False) -> Iterable[Outcome]:
+    """``reports_held``: this check (smtp.reachable) says why an endpoint was not probed;
+    the others skip it pointing there."""
     if ev.mx is not None and ev.mx.null_mx:
         yield Outcome(Status.SKIPPED, "null MX: the domain accepts no mail")
         return
@@ -44,16 +54,49 @@ def _per_endpoint(ev: DomainEvidence, judge: Callable[[SmtpProbe], Verdict],
         if roles is not None and probe.role not in roles:
             yield Outcome(Status.SKIPPED, f"not applicable to a {probe.role} port", subject)
             continue
-        status, message = judge(probe)
+        if probe.environment and not probe.connections:
+            status, message = (_held(ev, probe) if reports_held else
+                               (Status.SKIPPED, f"not evaluated: not probed ({probe.environment}, "
+                                                "see smtp.reachable)"))
+        else:
+            status, message = judge(probe)
         yield Outcome(status, message, subject)
+
+
+def _held(ev: DomainEvidence, p: SmtpProbe) -> Judgement:
+    """An endpoint the scanner's own network kept from being probed."""
+    why = f"{p.error or 'not probed'} ({p.environment})"
+    if p.environment == "env.ipv6":
+        if any(o.host == p.host and o.connections for o in ev.smtp):
+            return Status.SKIPPED, f"{why}; {p.host} is judged on the addresses that were probed"
+        return Status.ERROR, f"{why}; no address of {p.host} could be probed: not tested"
+    return Status.ERROR, f"{why}: could not be tested"
+
+
+def _transient(p: SmtpProbe) -> str:
+    """How a transient refusal went: redone (after how long) or not."""
+    if p.retried_after is None:
+        return "not redone: no time left before the deadline"
+    first = f" (first: {p.transient})" if p.transient and p.transient != p.error else ""
+    return f"again after the probe was redone {p.retried_after:g}s later{first}"
 
 
 def _reached(p: SmtpProbe) -> bool:
     return p.greeting_code == 220
 
 
-def _unreached() -> Verdict:
+def _unreached() -> Judgement:
     return Status.SKIPPED, "not evaluated: endpoint not reachable (see smtp.reachable)"
+
+
+def _ehlo_transient(p: SmtpProbe) -> bool:
+    return p.ehlo_refused is not None and 400 <= p.ehlo_refused < 500
+
+
+def _ehlo_unknown(p: SmtpProbe) -> Judgement:
+    """EHLO refused for now (4yz): HELO was used (RFC 5321 3.2), so the extensions are unknown."""
+    return Status.ERROR, (f"EHLO answered {p.ehlo_refused} (transient), HELO used instead: "
+                          "the extensions are unknown")
 
 
 def _why(p: SmtpProbe) -> str:
@@ -72,7 +115,7 @@ def _tls_session(p: SmtpProbe):
     return None
 
 
-def _no_tls(p: SmtpProbe) -> Verdict:
+def _no_tls(p: SmtpProbe) -> Judgement:
     """The reason there is no TLS session to judge, as a skipped/error verdict."""
     if not p.connected or (p.role != "submissions" and not _reached(p)):
         return _unreached()
@@ -88,14 +131,23 @@ def _no_tls(p: SmtpProbe) -> Verdict:
        reference="RFC 5321 4.2",
        remediation="Make the MX host accept TCP connections on this port and greet with 220.")
 def reachable(ev: DomainEvidence) -> Iterable[Outcome]:
-    def judge(p: SmtpProbe) -> Verdict:
+    def judge(p: SmtpProbe) -> Judgement:
         if _reached(p):
+            if p.transient:
+                return Status.PASS, (f"220 greeting: {p.greeting} (once the probe was redone "
+                                     f"{p.retried_after:g}s after a transient refusal: {p.transient})")
             return Status.PASS, f"220 greeting: {p.greeting}"
+        if p.greeting_code is not None and 400 <= p.greeting_code < 500:
+            return Status.ERROR, (f"transient refusal: greeting {p.greeting_code} {p.greeting}, "
+                                  f"{_transient(p)}")
         if p.greeting_code is not None:
             return Status.FAIL, f"greeting {p.greeting_code} instead of 220: {p.greeting}"
         if not p.connected:
             if p.failure is Failure.REFUSED:
                 return Status.FAIL, "connection refused"
+            if p.environment:
+                return Status.ERROR, (f"could not connect ({_why(p)}); put down to this host's "
+                                      f"network ({p.environment}: outbound port 25 looks filtered)")
             return Status.ERROR, f"could not connect ({_why(p)})"
         if p.failure is Failure.TLS:
             lg = p.legacy
@@ -108,18 +160,20 @@ def reachable(ev: DomainEvidence) -> Iterable[Outcome]:
             return Status.ERROR, f"no greeting before the deadline ({p.error or 'tarpit?'})"
         return Status.ERROR, f"no greeting ({_why(p)})"
 
-    return _per_endpoint(ev, judge)
+    return _per_endpoint(ev, judge, reports_held=True)
 
 
 @check("smtp.starttls", title="STARTTLS offered and working", category="transport",
        reference="RFC 3207",
        remediation="Advertise STARTTLS in EHLO and configure a working TLS certificate.")
 def starttls(ev: DomainEvidence) -> Iterable[Outcome]:
-    def judge(p: SmtpProbe) -> Verdict:
+    def judge(p: SmtpProbe) -> Judgement:
         if not _reached(p):
             return _unreached()
         if p.ehlo_code is None:
             return Status.ERROR, f"session ended before EHLO ({_why(p)})"
+        if _ehlo_transient(p):
+            return _ehlo_unknown(p)
         if not p.starttls_offered:
             how = "HELO session (EHLO refused)" if p.used_helo else "not advertised in EHLO"
             return Status.FAIL, f"STARTTLS {how}"
@@ -127,6 +181,11 @@ def starttls(ev: DomainEvidence) -> Iterable[Outcome]:
             return Status.ERROR, f"session ended before STARTTLS ({_why(p)})"
         if p.starttls_code != 220:
             return Status.FAIL, f"STARTTLS advertised but answered {p.starttls_code}"
+        if p.starttls_injection:
+            return Status.FAIL, ("plaintext after the 220 to STARTTLS, before the TLS handshake "
+                                 f"({p.starttls_injection}): discarded; a server that sends "
+                                 "it, or a man in the middle injecting it, could forge the "
+                                 "post-TLS dialogue (RFC 3207 4.2 and 6; CVE-2011-0411 class)")
         return _handshake_verdict(p)
 
     return _per_endpoint(ev, judge, STARTTLS_ROLES)
@@ -136,7 +195,7 @@ def starttls(ev: DomainEvidence) -> Iterable[Outcome]:
        reference="RFC 8314 3.3",
        remediation="Serve TLS directly on this port (no STARTTLS), with a valid certificate.")
 def implicit_tls(ev: DomainEvidence) -> Iterable[Outcome]:
-    def judge(p: SmtpProbe) -> Verdict:
+    def judge(p: SmtpProbe) -> Judgement:
         if not p.connected:
             return _unreached()
         if p.tls is None:
@@ -146,7 +205,7 @@ def implicit_tls(ev: DomainEvidence) -> Iterable[Outcome]:
     return _per_endpoint(ev, judge, ("submissions",))
 
 
-def _handshake_verdict(p: SmtpProbe) -> Verdict:
+def _handshake_verdict(p: SmtpProbe) -> Judgement:
     t = p.tls
     if t is None:
         return Status.ERROR, "no TLS handshake recorded"
@@ -165,7 +224,7 @@ def _handshake_verdict(p: SmtpProbe) -> Verdict:
        reference="RFC 8996, RFC 8997",
        remediation="Enable TLS 1.2 and TLS 1.3 on the mail server.")
 def tls_version(ev: DomainEvidence) -> Iterable[Outcome]:
-    def judge(p: SmtpProbe) -> Verdict:
+    def judge(p: SmtpProbe) -> Judgement:
         s = _tls_session(p)
         if s is None:
             if p.tls is not None and p.legacy is not None and p.legacy.outcome is Attempt.ERROR:
@@ -179,7 +238,7 @@ def tls_version(ev: DomainEvidence) -> Iterable[Outcome]:
     return _per_endpoint(ev, judge)
 
 
-def _attempt_judge(p: SmtpProbe, attempt, accepted: Verdict, refused: Verdict) -> Verdict:
+def _attempt_judge(p: SmtpProbe, attempt, accepted: Judgement, refused: Judgement) -> Judgement:
     if attempt is None or (attempt.outcome is not Attempt.ACCEPTED and _tls_session(p) is None):
         # no handshake worked at all: "refuses legacy TLS" would be a hollow pass
         return _no_tls(p)
@@ -196,7 +255,7 @@ def _attempt_judge(p: SmtpProbe, attempt, accepted: Verdict, refused: Verdict) -
        reference="RFC 8996",
        remediation="Disable TLS 1.0 and TLS 1.1 on the mail server.")
 def legacy_tls(ev: DomainEvidence) -> Iterable[Outcome]:
-    def judge(p: SmtpProbe) -> Verdict:
+    def judge(p: SmtpProbe) -> Judgement:
         lg = p.legacy
         return _attempt_judge(
             p, lg,
@@ -210,7 +269,7 @@ def legacy_tls(ev: DomainEvidence) -> Iterable[Outcome]:
        reference="BOD 18-01",
        remediation="Disable RC4, 3DES, NULL and EXPORT cipher suites.")
 def weak_cipher(ev: DomainEvidence) -> Iterable[Outcome]:
-    def judge(p: SmtpProbe) -> Verdict:
+    def judge(p: SmtpProbe) -> Judgement:
         w = p.weak_cipher
         return _attempt_judge(
             p, w,
@@ -223,9 +282,9 @@ def weak_cipher(ev: DomainEvidence) -> Iterable[Outcome]:
 
 # ---------------------------------------------------------------- certificate
 
-def _cert_judge(fn: Callable[[SmtpProbe, tuple[CertificateFacts, ...], bool | None, str], Verdict]
-                ) -> Callable[[SmtpProbe], Verdict]:
-    def judge(p: SmtpProbe) -> Verdict:
+def _cert_judge(fn: Callable[[SmtpProbe, tuple[CertificateFacts, ...], bool | None, str], Judgement]
+                ) -> Callable[[SmtpProbe], Judgement]:
+    def judge(p: SmtpProbe) -> Judgement:
         s = _tls_session(p)
         if s is None:
             return _no_tls(p)
@@ -240,7 +299,7 @@ def _cert_judge(fn: Callable[[SmtpProbe, tuple[CertificateFacts, ...], bool | No
        reference="RFC 5280",
        remediation="Use a certificate issued by a public CA and serve the full chain.")
 def cert_trusted(ev: DomainEvidence) -> Iterable[Outcome]:
-    def fn(p, chain, trusted, trust_error) -> Verdict:
+    def fn(p, chain, trusted, trust_error) -> Judgement:
         if trusted is True:
             return Status.PASS, f"chain verifies (issuer: {chain[0].issuer})"
         if trusted is False:
@@ -271,7 +330,7 @@ def hostname_matches(host: str, leaf: CertificateFacts) -> bool:
        reference="RFC 6125",
        remediation="Issue the certificate for the MX host name (subjectAltName).")
 def cert_hostname(ev: DomainEvidence) -> Iterable[Outcome]:
-    def fn(p, chain, trusted, trust_error) -> Verdict:
+    def fn(p, chain, trusted, trust_error) -> Judgement:
         leaf = chain[0]
         names = ", ".join(leaf.dns_names) or leaf.common_name or "(none)"
         if hostname_matches(p.host, leaf):
@@ -295,10 +354,10 @@ def _parse_time(text: str) -> datetime | None:
 def cert_expiry(ev: DomainEvidence) -> Iterable[Outcome]:
     now = _parse_time(ev.scanned_at)
 
-    def fn(p, chain, trusted, trust_error) -> Verdict:
+    def fn(p, chain, trusted, trust_error) -> Judgement:
         if now is None:
             return Status.ERROR, "no scan time recorded: cannot judge validity"
-        worst: Verdict = (Status.PASS, "")
+        worst: Judgement = (Status.PASS, "")
         # the leaf and the intermediates it was served with (a root sent along is ignored)
         for i, cert in enumerate(chain):
             if i and cert.self_issued:
@@ -325,7 +384,7 @@ def cert_expiry(ev: DomainEvidence) -> Iterable[Outcome]:
        reference="NIST SP 800-52r2",
        remediation="Use an RSA key of at least 2048 bits or an EC key of at least 256 bits.")
 def cert_key(ev: DomainEvidence) -> Iterable[Outcome]:
-    def fn(p, chain, trusted, trust_error) -> Verdict:
+    def fn(p, chain, trusted, trust_error) -> Judgement:
         leaf = chain[0]
         minimum = MIN_KEY_BITS.get(leaf.key_type)
         desc = f"{leaf.key_type} {leaf.key_bits} bits"
@@ -342,11 +401,13 @@ def cert_key(ev: DomainEvidence) -> Iterable[Outcome]:
        reference="RFC 4954 4, RFC 8314",
        remediation="Advertise AUTH only after STARTTLS.")
 def auth_before_tls(ev: DomainEvidence) -> Iterable[Outcome]:
-    def judge(p: SmtpProbe) -> Verdict:
+    def judge(p: SmtpProbe) -> Judgement:
         if not _reached(p):
             return _unreached()
         if p.ehlo_code is None:
             return Status.ERROR, f"session ended before EHLO ({_why(p)})"
+        if _ehlo_transient(p):
+            return _ehlo_unknown(p)
         mechs = p.auth_before_tls
         if not mechs:
             return Status.PASS, "no AUTH advertised before TLS"
@@ -362,12 +423,14 @@ def auth_before_tls(ev: DomainEvidence) -> Iterable[Outcome]:
        reference="RFC 4954",
        remediation="Offer modern AUTH mechanisms (PLAIN/LOGIN over TLS, SCRAM, OAUTHBEARER).")
 def auth_mechanisms(ev: DomainEvidence) -> Iterable[Outcome]:
-    def judge(p: SmtpProbe) -> Verdict:
+    def judge(p: SmtpProbe) -> Judgement:
         if not p.connected or (not _reached(p) and _tls_session(p) is None):
             return _unreached()
         after = " ".join(p.auth_after_tls) or "none"
         if p.tls is None or not p.tls.completed:
             after = "unknown (no TLS session)"
+        elif p.failure is Failure.TRANSIENT and not p.extensions_tls:
+            after = f"unknown ({p.error})"
         parts = [f"after TLS: {after}"]
         if p.role != "submissions":
             parts.append(f"before TLS: {' '.join(p.auth_before_tls) or 'none'}")
@@ -384,7 +447,7 @@ def auth_mechanisms(ev: DomainEvidence) -> Iterable[Outcome]:
        reference="RFC 8314 3.3",
        remediation="Refuse MAIL FROM before STARTTLS on the submission port (530).")
 def submission_tls_required(ev: DomainEvidence) -> Iterable[Outcome]:
-    def judge(p: SmtpProbe) -> Verdict:
+    def judge(p: SmtpProbe) -> Judgement:
         if not _reached(p):
             return _unreached()
         code = p.mail_from_code
@@ -394,6 +457,9 @@ def submission_tls_required(ev: DomainEvidence) -> Iterable[Outcome]:
             return Status.FAIL, f"MAIL FROM accepted in clear text ({code})"
         if 500 <= code < 600:
             return Status.PASS, f"MAIL FROM before STARTTLS refused ({code})"
+        if 400 <= code < 500:
+            return Status.ERROR, (f"MAIL FROM before STARTTLS answered {code} (transient): "
+                                  "inconclusive")
         return Status.ERROR, f"MAIL FROM before STARTTLS answered {code}: inconclusive"
 
     return _per_endpoint(ev, judge, ("submission",))

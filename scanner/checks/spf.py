@@ -15,10 +15,12 @@ from scanner.registry import Outcome, check
 from scanner.parsers.spf import SpfRecord
 from scanner.parsers.spf import parse_spf as _parse_spf
 from scanner.parsers.tagvalue import clip
-from scanner.checks._policy import family, listing, unanswered
+from scanner.checks._policy import listing
+from scanner.derived import family, unanswered
 
 LOOKUP_LIMIT = 10        # RFC 7208 4.6.4
 VOID_LIMIT = 2
+MX_LIMIT = 10            # exchanges an mx term may resolve (RFC 7208 4.6.4; pyspf's MAX_MX)
 _CACHED_RECORD_MAX = 2048   # longer (hostile) records are parsed every time, not kept
 _parse_cached = functools.lru_cache(maxsize=1024)(_parse_spf)
 
@@ -138,7 +140,13 @@ def spf_lookups(ev: DomainEvidence):
     gaps = _incomplete(spf)
     at_least = "at least " if spf.truncated or gaps else ""
     message = f"{at_least}{spf.lookups} DNS-querying terms (limit {LOOKUP_LIMIT})"
-    if spf.lookups > LOOKUP_LIMIT:
+    wide = [f"{_label(n)}: {t.term} ({len(r.records)} exchanges)" for n in spf.nodes
+            for t in n.terms for r in t.results
+            if r.rdtype == "MX" and r.ok and len(r.records) > MX_LIMIT]
+    if wide:
+        message += (f"; an mx term with more than {MX_LIMIT} exchanges to resolve is a "
+                    f"permerror: {listing(wide, 3)}")
+    if spf.lookups > LOOKUP_LIMIT or wide:
         return [Outcome(Status.FAIL, message)]
     if gaps:
         return [Outcome(Status.ERROR, f"{message}; incomplete: {listing(gaps, 4)}")]

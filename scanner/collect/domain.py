@@ -7,7 +7,7 @@ import asyncio
 from dataclasses import replace
 from datetime import datetime, timezone
 
-from scanner.collect.context import ScanContext
+from scanner.collect.context import DOMAIN_DEADLINE, ScanContext
 from scanner.collect.mx import collect_mx
 from scanner.collect.records import collect_records
 from scanner.collect.smtp import collect_smtp
@@ -35,7 +35,9 @@ async def collect_domain(ctx: ScanContext, target: Target, position: int) -> Dom
     ev = blank_evidence(target, position, opts)
     if not ev.valid:
         return ev
+    ctx = ctx.for_domain()       # the domain's own budget on every shared pool
     parts: dict[str, object] = {}
+    DOMAIN_DEADLINE.set(asyncio.get_running_loop().time() + opts.domain_deadline)
     try:
         async with asyncio.timeout(opts.domain_deadline):
             await _collect_parts(ctx, ev, parts)

@@ -57,7 +57,7 @@ async def fetch_policy(ctx: ScanContext, host: str, a: DnsResult, aaaa: DnsResul
     ip = allowed[0]
     total = ctx.options.timeout * 2
     try:
-        async with ctx.limiter.slot(ip), asyncio.timeout(total):
+        async with ctx.connection(ip), asyncio.timeout(total):
             return await _get(ctx, base, ip)
     except (asyncio.TimeoutError, TimeoutError):
         return _error(base, "timeout", f"no complete answer within {total:g} s", ip=ip)

@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 
-from scanner.collect.context import ScanContext, is_public_ip
+from scanner.addresses import is_public_ip
+from scanner.collect.context import ScanContext
 from scanner.evidence import AddressEvidence, DnsOutcome, DnsResult, MxEvidence, MxHostEvidence, MxRecord, PtrEvidence
 
 MAX_PTR_NAMES = 3   # forward-confirm at most this many PTR names per address

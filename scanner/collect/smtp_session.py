@@ -67,7 +67,7 @@ class Transcript:
 
 
 @dataclass(frozen=True)
-class Reply:
+class SmtpReply:
     code: int
     lines: tuple[str, ...]   # text after the code, per line (bounded)
 
@@ -89,8 +89,29 @@ class SmtpSession:
         self.writer = writer
         self.timeout = timeout
         self.transcript = transcript
+        self.injected = ""   # what the server sent between STARTTLS's 220 and the handshake
 
-    async def read_reply(self, step: str) -> Reply:
+    def drop_plaintext(self) -> None:
+        """Call at the TLS upgrade, right before the handshake starts (no await between).
+
+        Whatever the server (or a man in the middle) sent after its 220 to STARTTLS is still
+        in the reader's buffer, and would be read *after* the handshake as if it had come
+        over TLS: an injected ``250 AUTH PLAIN LOGIN`` becomes a post-TLS fact (the
+        CVE-2011-0411 class; RFC 3207 4.2 and 6: the client discards what it learnt before
+        TLS). It is dropped here, on every path that upgrades a connection, and a short
+        escaped sample is kept in ``injected`` for the evidence. ``StreamReader`` has no
+        public way to see its buffer, hence ``_buffer`` (a bytearray in every CPython)."""
+        buffer = self.reader._buffer
+        if not buffer:
+            return
+        text = bytes(buffer[:80]).decode("utf-8", "replace").rstrip("\r\n")
+        sample = _printable(text.replace("\r\n", " | "))
+        self.injected = f"{len(buffer)} bytes: {sample}"[:160]
+        self.transcript.add(f"!: {len(buffer)} plaintext bytes after STARTTLS's 220, "
+                            "before the handshake: discarded")
+        buffer.clear()
+
+    async def read_reply(self, step: str) -> SmtpReply:
         """One whole reply within one step timeout (a server that drips a long reply line by
         line cannot stretch it). ``asyncio.timeout``, not ``wait_for``: no Task per read."""
         try:
@@ -99,7 +120,7 @@ class SmtpSession:
         except TimeoutError as exc:
             raise classify(exc, step) from None
 
-    async def _read_reply(self, step: str) -> Reply:
+    async def _read_reply(self, step: str) -> SmtpReply:
         lines: list[str] = []
         total = 0
         code = None
@@ -130,7 +151,7 @@ class SmtpSession:
                 break
         extra = f" (+{len(lines) - 1} lines)" if len(lines) > 1 else ""
         self.transcript.add(f"S: {code} {lines[0]}{extra}")
-        return Reply(code, tuple(lines))
+        return SmtpReply(code, tuple(lines))
 
     async def send(self, command: str, step: str | None = None) -> None:
         self.transcript.add(f"C: {command}")
@@ -141,18 +162,25 @@ class SmtpSession:
         except Exception as exc:
             raise classify(exc, step or command.split(" ", 1)[0]) from None
 
-    async def command(self, command: str) -> Reply:
+    async def command(self, command: str) -> SmtpReply:
+        """Send a command, read its reply. A 421 (RFC 5321 3.8: the service is closing the
+        channel, try again later) at any step raises a TRANSIENT ProbeError quoting it."""
         step = command.split(" ", 1)[0].split(":", 1)[0]
         await self.send(command, step)
-        return await self.read_reply(step)
+        reply = await self.read_reply(step)
+        if reply.code == 421:
+            raise ProbeError(Failure.TRANSIENT, transient_text(f"{step} answered", reply))
+        return reply
 
-    async def ehlo(self, name: str) -> tuple[Reply, bool]:
-        """EHLO, falling back to HELO when EHLO is refused. Returns (reply, used_helo)."""
+    async def ehlo(self, name: str) -> tuple[SmtpReply, int | None]:
+        """EHLO, falling back to HELO when EHLO is refused: not implemented (500, 501, 502,
+        504) or refused for now (4yz, RFC 5321 4.2.5). Returns (reply, the EHLO reply's code
+        when HELO was used instead, else None)."""
         reply = await self.command(f"EHLO {name}")
-        if reply.code in (500, 501, 502, 504):
+        if reply.code in (500, 501, 502, 504) or 400 <= reply.code < 500:
             helo = await self.command(f"HELO {name}")
-            return helo, True
-        return reply, False
+            return helo, reply.code
+        return reply, None
 
     async def quit(self) -> None:
         """Polite QUIT; any failure is irrelevant by now."""
@@ -164,7 +192,12 @@ class SmtpSession:
             pass
 
 
-def extensions_of(reply: Reply) -> tuple[str, ...]:
+def transient_text(what: str, reply: SmtpReply) -> str:
+    """'greeting 421 4.7.0 Too many connections': a transient refusal, quoted (bounded)."""
+    return f"{what} {reply.code} {reply.first}".strip()[:160]
+
+
+def extensions_of(reply: SmtpReply) -> tuple[str, ...]:
     """EHLO reply -> extension lines, keyword upper-cased ('AUTH PLAIN LOGIN', 'STARTTLS')."""
     if reply.code != 250:
         return ()

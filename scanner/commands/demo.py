@@ -41,4 +41,6 @@ def run(args: argparse.Namespace) -> int:
         status = run_scan(scan_args)
     if not args.quiet:
         print(f"mxaudit demo: open {(out / 'report.html').resolve().as_uri()}", file=sys.stderr)
+        if args.pdf and (out / "report.pdf").exists():
+            print(f"mxaudit demo: audit pack {(out / 'report.pdf').resolve()}", file=sys.stderr)
     return status

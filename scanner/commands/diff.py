@@ -11,6 +11,7 @@ from reports.diff import CSV_COLUMNS, KINDS, Change, changes
 from reports.files import atomic_text
 from reports.safe import csv_cell
 from scanner.profiles import Profile
+from scanner.textsafe import for_terminal
 from scanner.store import ScanRecord, Store, default_db_path
 
 
@@ -68,23 +69,18 @@ def _header(old: ScanRecord, new: ScanRecord, profile: Profile | None) -> str:
             f"({new.started}, {new.domains} domains); {graded}")
 
 
-def _printable(text: str) -> str:
-    """Invalid inputs are hostile text: no terminal control characters on stdout."""
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
-
-
 def _print_change(c: Change, shown: str | None) -> str:
     """Text output, one block per domain: '+' added, '-' removed, '~' changed."""
-    name = _printable(c.domain)
+    name, old, new = for_terminal(c.domain), for_terminal(c.old), for_terminal(c.new)
     if c.kind == "added":
-        print(f"+ {name}  added: {c.new}")
+        print(f"+ {name}  added: {new}")
     elif c.kind == "removed":
-        print(f"- {name}  removed (was {c.old})")
+        print(f"- {name}  removed (was {old})")
     else:
         if shown != c.domain:
             print(f"~ {name}")
         if c.kind == "compliance":
-            print(f"    compliance  {c.old} -> {c.new}")
+            print(f"    compliance  {old} -> {new}")
         else:
-            print(f"    {c.kind:<11} {c.check}: {c.old} -> {c.new}")
+            print(f"    {c.kind:<11} {for_terminal(c.check)}: {old} -> {new}")
     return c.domain

@@ -10,6 +10,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+from scanner.serde import to_jsonable
 from scanner.store import ScanRecord, Store, default_db_path
 
 
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         scans = store.scans(limit=args.limit if args.limit and args.limit > 0 else None)
     if args.json:
         for s in scans:
-            print(json.dumps({**vars(s), "seconds": _seconds(s)}, sort_keys=True))
+            print(json.dumps({**to_jsonable(vars(s)), "seconds": _seconds(s)}, sort_keys=True))
         return 0
     print(f"{'scan':>5}  {'started':25}  {'took':>8}  {'state':11}  {'profile':16}  "
           f"{'version':8}  {'domains':>7}  {'compliant':>9}  {'incomplete':>10}  {'invalid':>7}")

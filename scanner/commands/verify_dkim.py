@@ -24,6 +24,7 @@ from scanner.dns.client import DnsClient
 from scanner.errors import UsageError
 from scanner.options import parse_nameserver
 from scanner.parsers.tagvalue import clip
+from scanner.textsafe import for_terminal
 
 MAX_MESSAGE_BYTES = 50 * 1024 * 1024
 
@@ -38,10 +39,12 @@ class SignatureResult:
     key_bits: int | None
 
     def line(self) -> str:
-        result = "pass" if self.passed else f"fail ({self.reason})"
+        """The terminal line: d=, s= and the reason come from the message and DNS, so they
+        are escaped (an ESC sequence in d= could otherwise draw a fake "pass" line)."""
+        result = "pass" if self.passed else f"fail ({for_terminal(self.reason)})"
         bits = f"{self.key_bits} bits" if self.key_bits else "key size unknown"
-        return (f"signature {self.index + 1}: d={self.domain or '?'} s={self.selector or '?'}: "
-                f"{result}; {bits}")
+        return (f"signature {self.index + 1}: d={for_terminal(self.domain) or '?'} "
+                f"s={for_terminal(self.selector) or '?'}: {result}; {bits}")
 
 
 def add_parser(subparsers) -> None:

@@ -27,7 +27,7 @@ import dns.resolver
 import dns.reversename
 
 from scanner.errors import UsageError
-from scanner.dns.wire import Reply, UdpMux, name_query_wire, plain_name_wire
+from scanner.dns.wire import DnsReply, UdpMux, name_query_wire, plain_name_wire
 from scanner.evidence.dns import DnsOutcome, DnsResult
 from scanner.memo import SharedOnce
 
@@ -76,7 +76,7 @@ _Question = tuple[bytes, int, bool]     # the query's wire (ID 0), the type's co
 
 class DnsClient:
     """Queries go out through ``dnswire.UdpMux`` (one UDP socket per nameserver; see there
-    why); responses are read by ``dnswire.parse_reply`` (a ``Reply``) or, when it is unsure,
+    why); responses are read by ``dnswire.parse_reply`` (a ``DnsReply``) or, when it is unsure,
     parsed and chained by dnspython (a Message); each question is answered once per scan."""
 
     def __init__(self, nameservers: Sequence[tuple[str, int]] = (), *, timeout: float = 5.0,
@@ -85,7 +85,7 @@ class DnsClient:
         self._servers = [UdpMux(ip, port) for ip, port in servers]
         self._timeout, self._retries = timeout, retries
         self._cache: SharedOnce[DnsResult] = SharedOnce(cache_size, inline=True)
-        self._limit = _Slots(max_in_flight)
+        self._limit = Slots(max_in_flight)
 
     @property
     def nameservers(self) -> list[str]:
@@ -121,7 +121,7 @@ class DnsClient:
         return self._lookup(*key)
 
     async def _lookup(self, name: str, rdtype: str, question: "_Question | None" = None,
-                      first: "Reply | dns.message.Message | None | object" = _UNASKED) -> DnsResult:
+                      first: "DnsReply | dns.message.Message | None | object" = _UNASKED) -> DnsResult:
         """Retries on timeout, the next server on SERVFAIL or REFUSED, TCP when truncated,
         CNAME chains followed within the answer; a ``max_in_flight`` slot held throughout.
         ``question`` and ``first`` given: a question of ``_lookup_many`` going on after its
@@ -174,7 +174,7 @@ class DnsClient:
     async def _lookup_many(self, keys: list[tuple[str, str]],
                            settle: Callable[[int, DnsResult], None]) -> None:
         """The questions nobody had asked yet, all sent at once to the first server, as
-        ``max_in_flight`` slots allow (taken several at a time, see ``_Slots``); a callback
+        ``max_in_flight`` slots allow (taken several at a time, see ``Slots``); a callback
         per answer settles its question. The first attempt at the first server is all most
         questions need; an answer that needs more (a timeout, SERVFAIL/REFUSED, truncation)
         continues ``_lookup`` from there in a Task of its own, with the same slot, so every
@@ -255,7 +255,7 @@ def _question(name: str, rdtype: str) -> "_Question | DnsResult":
         return DnsResult(name, rdtype, DnsOutcome.ERROR, detail=_short(exc))
 
 
-class _Slots:
+class Slots:
     """The ``max_in_flight`` bound: a FIFO counting semaphore that hands released slots
     straight to the first waiter, who may ask for several (``asyncio.Semaphore`` wakes one
     waiter per slot: a batch of ~24 DKIM questions behind a busy bound was woken up to 24
@@ -381,13 +381,13 @@ def _rdtype_code(rdtype: str) -> tuple[int, bool]:
     return found
 
 
-def _from_response(name: str, rdtype: str, response: "Reply | dns.message.Message") -> DnsResult:
+def _from_response(name: str, rdtype: str, response: "DnsReply | dns.message.Message") -> DnsResult:
     rcode = response.rcode()
     if rcode == dns.rcode.NXDOMAIN:
         return DnsResult(name, rdtype, DnsOutcome.NXDOMAIN)
     if rcode != dns.rcode.NOERROR:
         return DnsResult(name, rdtype, DnsOutcome.ERROR, detail=f"server answered {dns.rcode.to_text(rcode)}")
-    if isinstance(response, Reply):
+    if isinstance(response, DnsReply):
         if response.error:
             return DnsResult(name, rdtype, DnsOutcome.ERROR, detail=response.error)
         if response.records is None:

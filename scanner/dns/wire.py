@@ -1,11 +1,12 @@
-"""DNS over UDP, multiplexed: one socket per nameserver shared by every in-flight query.
+"""DNS over UDP, multiplexed: a few sockets per nameserver shared by the in-flight queries.
 
 Why: dnspython's asyncio resolver opens (and registers with the event loop) a new UDP socket
 for every query; profiling a 2,000-domain bench run showed that setup as the largest single
 cost of a scan (~60% of CPU). Here a query is a message ID in a dict and one ``sendto``;
-responses are matched by ID. Truncated answers are retried over TCP with dnspython's
-``asyncquery.tcp``. The socket closes when nothing is in flight, so an idle client holds no
-file descriptor.
+responses are matched by socket, ID and question. A socket (a random source port) carries
+a few queries and is retired (see ``UdpMux``): spoofing needs the port, the ID and the
+question. Truncated answers are retried over TCP with dnspython's ``asyncquery.tcp``.
+Sockets close when nothing is in flight, so an idle client holds no file descriptor.
 
 Responses to the client's queries are read by ``parse_reply``, a hand parser of the common
 case (one question; A, AAAA, MX, TXT, CNAME, NS, PTR answers; the CNAME chase) that gives
@@ -43,12 +44,14 @@ _OPT = struct.pack("!BHHIH", 0, dns.rdatatype.OPT, 1232, 0, 0)  # EDNS0, payload
 
 def answers(response: dns.message.Message, qname: dns.name.Name | None, rdtype: int) -> bool:
     """``Message.is_response`` for a standard query of (qname, rdtype, IN) (the ID already
-    matched): a response, same opcode, the same single question (an empty question is
-    allowed with FORMERR, SERVFAIL, NOTIMP or REFUSED, as dnspython allows)."""
+    matched): a response, same opcode, the same single question, whatever the RCODE.
+    dnspython accepts an empty question with FORMERR, SERVFAIL, NOTIMP or REFUSED; here it
+    is refused, so an off-path attacker who guessed the ID and port must also know the
+    question to forge even a failure (RFC 5452 9.1)."""
     if not response.flags & dns.flags.QR or dns.opcode.from_flags(response.flags) != dns.opcode.QUERY:
         return False
     if not response.question:
-        return qname is None or response.rcode() in _EMPTY_QUESTION_OK
+        return qname is None
     return qname is not None and all(
         q.name == qname and q.rdtype == rdtype and q.rdclass == dns.rdataclass.IN
         for q in response.question)
@@ -100,9 +103,6 @@ def _skip_rr(data: bytes, i: int) -> int:
     return end
 
 
-_EMPTY_QUESTION_OK = {dns.rcode.FORMERR, dns.rcode.SERVFAIL, dns.rcode.NOTIMP, dns.rcode.REFUSED}
-
-
 # --- the fast path: queries and responses without dnspython objects -------------------------
 
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]{1,63})*")
@@ -126,7 +126,7 @@ def name_query_wire(name_wire: bytes, rdtype: int) -> bytes:
     return _HEADER + name_wire + struct.pack("!HH", rdtype, dns.rdataclass.IN) + _OPT
 
 
-class Reply:
+class DnsReply:
     """What the client reads of a response the fast parser understood completely: the
     header flags, the RCODE and, for NOERROR, the outcome of the CNAME chase (``records``
     None: NODATA; ``error`` set: the chain was too long). Duck-types the two things the
@@ -143,7 +143,7 @@ class Reply:
         return self.rc
 
     def __repr__(self) -> str:
-        return (f"Reply(flags={self.flags:#x}, rc={self.rc}, canonical={self.canonical!r}, "
+        return (f"DnsReply(flags={self.flags:#x}, rc={self.rc}, canonical={self.canonical!r}, "
                 f"records={self.records!r}, error={self.error!r})")
 
 
@@ -266,7 +266,7 @@ def _text(rtype: int, value) -> str:
     return _name_text(value)
 
 
-def parse_reply(data: bytes, qkey: bytes, rdtype: int) -> Reply | None:
+def parse_reply(data: bytes, qkey: bytes, rdtype: int) -> DnsReply | None:
     """The response to the question (``qkey``: the qname's wire form without the root
     label, lower case; ``rdtype``; class IN), the ID already matched, or None when this
     parser cannot vouch for giving exactly what the dnspython path gives
@@ -309,12 +309,12 @@ def parse_reply(data: bytes, qkey: bytes, rdtype: int) -> Reply | None:
         return None
     rc = flags & 0xF
     if rc != dns.rcode.NOERROR:
-        return Reply(flags, rc)
+        return DnsReply(flags, rc)
     return _chase(flags, qname, rdtype, rrsets)
 
 
 def _chase(flags: int, qname: bytes, rdtype: int,
-           rrsets: dict[tuple[bytes, int], dict[bytes, object]]) -> Reply:
+           rrsets: dict[tuple[bytes, int], dict[bytes, object]]) -> DnsReply:
     """``Message.resolve_chaining`` (dnspython 2.9): from the question's name, take the
     rrset of the asked type, else follow the first (only) CNAME of the name, at most 16
     times (the 16th hop is already too long)."""
@@ -331,11 +331,11 @@ def _chase(flags: int, qname: bytes, rdtype: int,
         qname = next(iter(cname.values()))
         count += 1
     if count >= _MAX_CHAIN:
-        return Reply(flags, dns.rcode.NOERROR, error="CNAME chain too long (loop?)")
+        return DnsReply(flags, dns.rcode.NOERROR, error="CNAME chain too long (loop?)")
     canonical = _name_text(qname)
     if answer is None:
-        return Reply(flags, dns.rcode.NOERROR, canonical)
-    return Reply(flags, dns.rcode.NOERROR, canonical,
+        return DnsReply(flags, dns.rcode.NOERROR, canonical)
+    return DnsReply(flags, dns.rcode.NOERROR, canonical,
                  tuple(_text(rdtype, value) for value in answer.values()))
 
 
@@ -372,13 +372,13 @@ class _Pending:
     """One query in flight. ``qkey`` set: parse with ``parse_reply`` first (the qname for
     the dnspython path is then read back from the query's wire, only when needed)."""
 
-    __slots__ = ("fut", "qname", "rdtype", "qkey", "wire", "timer")
+    __slots__ = ("fut", "qname", "rdtype", "qkey", "wire", "timer", "port")
 
     def __init__(self, fut: asyncio.Future, qname: dns.name.Name | None, rdtype: int,
                  qkey: bytes | None = None, wire: bytes = b"") -> None:
         self.fut, self.qname, self.rdtype, self.qkey, self.wire = fut, qname, rdtype, qkey, wire
 
-    def decode(self, data: bytes) -> "Reply | dns.message.Message | None":
+    def decode(self, data: bytes) -> "DnsReply | dns.message.Message | None":
         """The reply, or None: garbage, or not an answer to this question."""
         if self.qkey is not None:
             reply = parse_reply(data, self.qkey, self.rdtype)
@@ -400,25 +400,54 @@ def parse_with_dnspython(data: bytes, qname: dns.name.Name | None,
     return response if answers(response, qname, rdtype) else None
 
 
+QUERIES_PER_PORT = 8   # queries one UDP socket (one source port) carries before it is retired
+
+
+class _Port:
+    """One connected UDP socket, i.e. one source port the kernel picked at random from its
+    ephemeral range, with the queries sent from it (keyed by message ID)."""
+
+    __slots__ = ("sock", "pending", "uses")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock: socket.socket | None = sock
+        self.pending: dict[int, _Pending] = {}
+        self.uses = 0
+
+
 class UdpMux:
-    """One UDP socket to one nameserver, shared by every query in flight, read straight off
-    the event loop's selector: each wake-up drains every waiting answer (asyncio's datagram
-    transport reads one per loop iteration, and its ``sendto``/``_read_ready`` layers were
-    ~8% of the scan's CPU in the bench profile). The socket is connected, so only the
-    server's datagrams arrive; it closes when nothing is in flight."""
+    """UDP to one nameserver, many queries in flight, read straight off the event loop's
+    selector: each wake-up drains every waiting answer (asyncio's datagram transport reads
+    one per loop iteration, and its ``sendto``/``_read_ready`` layers were ~8% of the scan's
+    CPU in the bench profile).
+
+    Spoofing resistance (RFC 5452): an off-path attacker must guess the message ID *and*
+    the source port. Each socket is connected (only the server's address and port get
+    through) and left unbound, so the kernel picks a random ephemeral source port; it
+    carries at most ``QUERIES_PER_PORT`` queries and is then retired (closed once its last
+    query ends), so a scan's queries leave from thousands of ports, not one. A response
+    must also repeat the question (name, type, class IN), whatever its RCODE: a SERVFAIL or
+    REFUSED without a question is not an answer. Nothing is held when idle."""
 
     def __init__(self, ip: str, port: int) -> None:
         self.ip, self.port = ip, port
-        self._sock: socket.socket | None = None
+        self._port: _Port | None = None        # the socket new queries go out on
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pending: dict[int, _Pending] = {}
         self._ids: list[int] = []
+        self._in_flight = 0
         self.retransmits = 0
+        self.ports_opened = 0
 
-    def _open(self) -> socket.socket:
+    @property
+    def in_flight(self) -> int:
+        """Queries sent and not ended yet, over every open socket."""
+        return self._in_flight
+
+    def _open(self) -> _Port:
         loop = asyncio.get_running_loop()
         sock = socket.socket(socket.AF_INET6 if ":" in self.ip else socket.AF_INET,
                              socket.SOCK_DGRAM)
+        port = _Port(sock)
         try:
             sock.setblocking(False)
             try:   # room for a burst of answers while the loop is busy (default ~150 DKIM keys)
@@ -426,37 +455,43 @@ class UdpMux:
             except OSError:
                 pass
             sock.connect((self.ip, self.port))
-            loop.add_reader(sock.fileno(), self._drain)
+            loop.add_reader(sock.fileno(), self._drain, port)
         except BaseException:
             sock.close()
             raise
-        self._sock, self._loop = sock, loop
-        return sock
+        self._loop = loop
+        self.ports_opened += 1
+        return port
 
-    def _close(self) -> None:
-        sock, self._sock = self._sock, None
+    def _close(self, port: _Port) -> None:
+        sock, port.sock = port.sock, None
+        if port is self._port:
+            self._port = None
         if sock is not None:
             self._loop.remove_reader(sock.fileno())
             sock.close()
 
-    def _drain(self) -> None:
-        sock = self._sock
+    def _drain(self, port: _Port) -> None:
         for _ in range(512):      # bounded, so one busy socket cannot starve the loop
+            sock = port.sock
+            if sock is None:
+                return
             try:
                 data = sock.recv(65535)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:       # ICMP unreachable and the like: that query times out
                 continue
-            self._received(data)
+            self._received(port, data)
 
-    def _send(self, datagram: bytes) -> None:
+    @staticmethod
+    def _send(port: _Port, datagram: bytes) -> None:
         try:
-            self._sock.send(datagram)
-        except OSError:           # a full buffer or an ICMP error: as if lost (sent again)
+            port.sock.send(datagram)
+        except (OSError, AttributeError):   # a full buffer, an ICMP error (sent again), closed
             pass
 
-    def _new_id(self) -> int:
+    def _new_id(self, port: _Port) -> int:
         """An unused message ID from the OS CSPRNG (``secrets``), drawn 32 at a time: one
         ``secrets.randbits`` call per query showed in the profile; the IDs stay as
         unpredictable (each is 16 fresh random bits, none is sent before it is used)."""
@@ -464,7 +499,7 @@ class UdpMux:
             if not self._ids:
                 self._ids = list(struct.unpack("!32H", secrets.token_bytes(64)))
             qid = self._ids.pop()
-            if qid not in self._pending:
+            if qid not in port.pending:
                 return qid
 
     async def exchange(self, query: dns.message.Message, timeout: float) -> dns.message.Message | None:
@@ -482,9 +517,9 @@ class UdpMux:
         in the bench profile."""
         return await self._exchange(wire, _Pending(None, qname, rdtype), timeout)
 
-    async def ask(self, wire: bytes, rdtype: int, timeout: float) -> "Reply | dns.message.Message | None":
+    async def ask(self, wire: bytes, rdtype: int, timeout: float) -> "DnsReply | dns.message.Message | None":
         """``wire``: from ``query_wire``/``name_query_wire`` (one question). The response,
-        parsed by ``parse_reply`` when it can (a ``Reply``), else by dnspython (a Message);
+        parsed by ``parse_reply`` when it can (a ``DnsReply``), else by dnspython (a Message);
         None on timeout."""
         return await self._exchange(wire, _Pending(None, None, rdtype, wire[12:-16].lower(), wire),
                                     timeout)
@@ -492,7 +527,7 @@ class UdpMux:
     def ask_soon(self, wire: bytes, rdtype: int, timeout: float,
                  then: Callable[[asyncio.Future], None], *, fast: bool = True) -> asyncio.Future:
         """``ask`` without a coroutine: sends the query now and returns its future (a
-        ``Reply``, a Message, or None on timeout; cancel it to abandon the query). Once it is
+        ``DnsReply``, a Message, or None on timeout; cancel it to abandon the query). Once it is
         done and the query's bookkeeping is cleared, ``then(future)`` is called, as a done
         callback would be (one callback per query, no Task: ``DnsClient.query_many`` sends a
         domain's DKIM questions this way). ``fast=False``: dnspython parses the answer, as
@@ -518,14 +553,23 @@ class UdpMux:
             self._end(qid, pending)
 
     def _start(self, wire: bytes, pending: _Pending, timeout: float) -> int:
-        """Registers ``pending`` under a fresh ID, sends the query and arms its timer; the
-        message ID, for ``_end``."""
-        if self._sock is None:
-            self._open()
+        """Registers ``pending`` under a fresh ID on the current socket (a new one, from a
+        new random source port, every ``QUERIES_PER_PORT`` queries), sends the query and
+        arms its timer; the message ID, for ``_end``."""
+        port = self._port
+        if port is None or port.uses >= QUERIES_PER_PORT:
+            if port is not None:
+                self._port = None           # retired: closes when its last query ends
+                if not port.pending:
+                    self._close(port)
+            port = self._port = self._open()
+        port.uses += 1
         loop = self._loop
-        qid = self._new_id()
+        qid = self._new_id(port)
         pending.fut = loop.create_future()
-        self._pending[qid] = pending
+        pending.port = port
+        port.pending[qid] = pending
+        self._in_flight += 1
         # one timer on the future rather than ``asyncio.wait_for`` (a Task-like wrapper per
         # exchange, visible in the profile); it retransmits, then expires; cancelling the
         # caller cancels ``fut`` as before
@@ -534,7 +578,7 @@ class UdpMux:
         pending.timer = loop.call_later(min(RETRANSMIT_S, timeout), self._unanswered, pending,
                                         datagram, deadline, RETRANSMIT_S)
         try:
-            self._send(datagram)
+            self._send(port, datagram)
         except BaseException:
             self._end(qid, pending)
             raise
@@ -542,9 +586,11 @@ class UdpMux:
 
     def _end(self, qid: int, pending: _Pending) -> None:
         pending.timer.cancel()
-        self._pending.pop(qid, None)
-        if not self._pending:
-            self._close()
+        port = pending.port
+        if port.pending.pop(qid, None) is not None:
+            self._in_flight -= 1
+        if not port.pending:
+            self._close(port)
 
     def _unanswered(self, pending: _Pending, datagram: bytes, deadline: float,
                     interval: float) -> None:
@@ -554,10 +600,10 @@ class UdpMux:
             return
         loop = fut.get_loop()
         left = deadline - loop.time()
-        if left <= 0.001 or self._sock is None:
+        if left <= 0.001 or pending.port.sock is None:
             _expire(fut)
             return
-        self._send(datagram)
+        self._send(pending.port, datagram)
         self.retransmits += 1
         interval *= 2
         pending.timer = loop.call_later(min(interval, left), self._unanswered, pending,
@@ -569,10 +615,10 @@ class UdpMux:
         except (dns.exception.DNSException, OSError, EOFError):
             return None
 
-    def _received(self, data: bytes) -> None:
+    def _received(self, port: _Port, data: bytes) -> None:
         if len(data) < 12:
             return
-        pending = self._pending.get(int.from_bytes(data[:2], "big"))
+        pending = port.pending.get(int.from_bytes(data[:2], "big"))
         if pending is None or pending.fut.done():
             return
         reply = pending.decode(data)

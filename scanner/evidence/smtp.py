@@ -49,6 +49,8 @@ class Failure(str, enum.Enum):
     PROTOCOL = "protocol"            # unparsable reply, endless line, oversized reply
     TLS = "tls"                      # the TLS handshake failed (alert, bad record, close)
     REJECTED = "rejected"            # the server answered a command with an error (STARTTLS 454)
+    TRANSIENT = "transient"          # a transient refusal: a 4yz greeting, or 421 at any step
+    #                                  (RFC 5321 4.2.5: "try again later"), after one retry
 
     def __str__(self) -> str:
         return self.value
@@ -134,6 +136,7 @@ class SmtpProbe:
     greeting: str = ""                  # first greeting line, truncated
     ehlo_code: int | None = None        # final reply to EHLO (or HELO) before TLS
     used_helo: bool = False             # EHLO refused, HELO used instead (no extensions)
+    ehlo_refused: int | None = None     # the reply to EHLO when HELO was used instead
     extensions: tuple[str, ...] = ()    # EHLO keywords+params before TLS (upper-cased keyword)
     starttls_code: int | None = None    # the reply to STARTTLS, when it was sent
     tls: TlsFacts | None = None         # the main handshake (STARTTLS or implicit)
@@ -146,6 +149,18 @@ class SmtpProbe:
     tls_sessions: int = 0               # TLS handshakes attempted (ClientHellos sent)
     connections: int = 0                # TCP connections opened for this probe
     transcript: tuple[str, ...] = ()    # "C: EHLO ..." / "S: 250 ..." lines, bounded
+    # A transient refusal (4yz greeting, 421 later) of the first attempt, quoted; the probe was
+    # then redone after ``retried_after`` seconds (None: not redone, e.g. no time was left).
+    # The fields above are the last attempt's.
+    transient: str = ""
+    retried_after: float | None = None
+    # The scan-environment note (env.ipv6, env.port25) that kept this endpoint from being
+    # probed (``connections`` 0), or that explains why its connection failed; ``error`` says how.
+    environment: str = ""
+    # STARTTLS ports: bytes the server sent after its 220 to STARTTLS and before the TLS
+    # handshake, on any of the probe's connections ("N bytes: sample", escaped); discarded,
+    # never read as post-TLS replies (RFC 3207 4.2, the CVE-2011-0411 class)
+    starttls_injection: str = ""
 
     @property
     def starttls_offered(self) -> bool:

@@ -1,4 +1,5 @@
-"""SPF record syntax (RFC 7208 section 12), pure: terms, qualifiers, domain-specs, macros.
+"""SPF record syntax (RFC 7208 section 12's ABNF, as a whole), pure: terms separated by
+single spaces, qualifiers, mechanisms, modifiers, domain-specs, macros, CIDR lengths.
 
 SPF is not a tag=value record, so it has its own small parser. The collect stage uses it to
 know which terms to follow during the tree walk; the checks use it again on the raw records
@@ -15,12 +16,20 @@ LOOKUP_MECHANISMS = frozenset({"include", "a", "mx", "ptr", "exists"})
 MECHANISMS = LOOKUP_MECHANISMS | {"all", "ip4", "ip6"}
 
 _MECH = re.compile(r"([+\-~?]?)([A-Za-z0-9]+)(.*)\Z", re.S)
+_QUALIFIED = re.compile(r"[+\-~?]")
 _MODIFIER = re.compile(r"([A-Za-z][A-Za-z0-9_\-.]*)=(.*)\Z", re.S)
-_CIDR = re.compile(r"(.*?)(?:/(\d+))?(?://(\d+))?\Z", re.S)
-_MACRO = re.compile(r"%(?:\{([A-Za-z])(\d*)(r?)([.\-+,/_=]*)\}|%|_|-)")
-_TOPLABEL = re.compile(r"(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\Z")
+# dual-cidr-length = [ ip4-cidr-length ] [ "/" ip6-cidr-length ], at the end of a / mx
+_DUAL_CIDR = re.compile(r"(?:/([0-9]*))?(?://([0-9]*))?\Z")
+# macro-expand = "%{" macro-letter transformers *delimiter "}" / "%%" / "%_" / "%-"
+_MACRO = re.compile(r"%(?:\{([A-Za-z])([0-9]*)(r?)([.\-+,/_=]*)\}|%|_|-)", re.I)
+_DOMAIN_END_MACRO = re.compile(r"%\{[A-Za-z][0-9]*[rR]?[.\-+,/_=]*\}\.?\Z")
+# toplabel = ( *alphanum ALPHA *alphanum ) / ( 1*alphanum "-" *( alphanum / "-" ) alphanum )
+_TOPLABEL = re.compile(r"(?:[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*"
+                       r"|[A-Za-z0-9]+-[A-Za-z0-9-]*[A-Za-z0-9])\Z")
+_IP4 = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}"
+                  r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])")
+_IP6_CHARS = re.compile(r"[0-9A-Fa-f:.]+")     # RFC 4291 2.2 text: no zone index, no spaces
 _MACRO_LETTERS = set("slodiphv")
-_EXP_LETTERS = _MACRO_LETTERS | set("crt")
 
 
 @dataclass(frozen=True)
@@ -84,14 +93,21 @@ class SpfRecord:
 
 
 def parse_spf(record: str) -> SpfRecord:
-    tokens = record.split()
+    """Parse against RFC 7208 section 12's ABNF as a whole::
+
+        record = version terms *SP          version = "v=spf1"
+        terms  = *( 1*SP ( directive / modifier ) )
+
+    Terms are separated by SP (0x20) only: a tab, CR or LF between two terms is a syntax
+    error (the term that contains it fails ``macro-literal``), not a separator."""
     errors: list[str] = []
-    if not tokens or tokens[0].lower() != "v=spf1":
+    if not record[:6].lower() == "v=spf1" or record[6:7] not in ("", " "):
         errors.append("the record does not start with v=spf1")
-        tokens = tokens[1:] if tokens and tokens[0].lower().startswith("v=") else tokens
+        first, _, rest = record.partition(" ")
+        tokens = ([first] if not first.lower().startswith("v=") else []) + rest.split(" ")
     else:
-        tokens = tokens[1:]
-    terms = tuple(_parse_term(tok) for tok in tokens)
+        tokens = record[6:].split(" ")
+    terms = tuple(_parse_term(tok) for tok in tokens if tok)
     errors.extend(f"{t.text!s}: {t.error}" for t in terms if t.error)
     for name in ("redirect", "exp"):
         if sum(1 for t in terms if t.kind == "modifier" and t.name == name) > 1:
@@ -100,12 +116,16 @@ def parse_spf(record: str) -> SpfRecord:
 
 
 def _parse_term(tok: str) -> SpfTerm:
+    bad = next((c for c in tok if not 0x21 <= ord(c) <= 0x7E), None)
+    if bad is not None:     # no production of the ABNF admits it (not even macro-literal)
+        return SpfTerm(tok, "unknown", tok.lower(), error=f"invalid character {bad!r} "
+                       "(terms are separated by single spaces only)")
     mod = _MODIFIER.match(tok)
-    if mod and not re.match(r"[+\-~?]", tok):
+    if mod and not _QUALIFIED.match(tok):
         name, value = mod.group(1).lower(), mod.group(2)
         error = ""
         if name in ("redirect", "exp"):
-            error = domain_spec_error(value, exp=(name == "exp"))
+            error = domain_spec_error(value)
         else:
             error = macro_string_error(value)
         return SpfTerm(tok, "modifier", name, value=value, error=error)
@@ -137,36 +157,47 @@ def _mechanism_value(name: str, rest: str) -> tuple[str, str]:
         if rest and not spec:
             return "", "ptr: empty domain after ':'"
         return spec, domain_spec_error(spec) if spec else ""
-    cidr = _CIDR.match(rest)
-    body, v4, v6 = cidr.group(1), cidr.group(2), cidr.group(3)
+    cidr = _DUAL_CIDR.search(rest)
+    body = rest[:cidr.start()]
+    v4, v6 = cidr.group(1), cidr.group(2)
     if body and not body.startswith(":"):
         return "", f"malformed {name} term"
     spec = body[1:]
     if body and not spec:
         return "", f"{name}: empty domain after ':'"
     for length, limit in ((v4, 32), (v6, 128)):
-        if length is not None and (int(length) > limit or (len(length) > 1 and length[0] == "0")):
+        if length is not None and not _cidr_ok(length, limit):
             return spec, f"invalid prefix length /{length}"
     return spec, domain_spec_error(spec) if spec else ""
 
 
+def _cidr_ok(length: str, limit: int) -> bool:
+    """ip4-cidr-length / ip6-cidr-length: decimal, no leading zero, within the family."""
+    return (length.isascii() and length.isdigit() and len(length) <= 3
+            and (length == "0" or length[0] != "0") and int(length) <= limit)
+
+
 def _network_error(name: str, text: str) -> str:
-    addr, _, length = text.partition("/")
-    try:
-        ip = ipaddress.ip_address(addr)
-    except ValueError:
-        return f"{addr!r} is not an IPv{name[-1]} address"
-    if ip.version != int(name[-1]):
-        return f"{addr!r} is not an IPv{name[-1]} address"
-    if length or "/" in text:
-        limit = 32 if ip.version == 4 else 128
-        if not length.isdigit() or int(length) > limit or (len(length) > 1 and length[0] == "0"):
-            return f"invalid prefix length /{length}"
+    addr, slash, length = text.partition("/")
+    if name == "ip4":
+        if not _IP4.fullmatch(addr):    # qnum: dotted quad, no leading zeros (RFC 7208 12)
+            return f"{addr!r} is not an IPv4 address"
+    else:
+        try:
+            ip = ipaddress.IPv6Address(addr) if _IP6_CHARS.fullmatch(addr) else None
+        except ValueError:
+            ip = None
+        if ip is None:
+            return f"{addr!r} is not an IPv6 address"
+    if slash and not _cidr_ok(length, 32 if name == "ip4" else 128):
+        return f"invalid prefix length /{length}"
     return ""
 
 
-def macro_string_error(text: str, *, exp: bool = False) -> str:
-    letters = _EXP_LETTERS if exp else _MACRO_LETTERS
+def macro_string_error(text: str) -> str:
+    """'' when ``text`` is a macro-string (RFC 7208 7.1) whose macro letters may appear
+    outside an explanation string: c, r and t are allowed only in the TXT record an
+    ``exp=`` points to (7.3), never in a term."""
     pos = 0
     while pos < len(text):
         ch = text[pos]
@@ -174,8 +205,12 @@ def macro_string_error(text: str, *, exp: bool = False) -> str:
             m = _MACRO.match(text, pos)
             if not m:
                 return f"invalid macro at position {pos}"
-            if m.group(1) and m.group(1).lower() not in letters:
-                return f"invalid macro letter {m.group(1)!r}"
+            letter, digits = m.group(1), m.group(2)
+            if letter and letter.lower() not in _MACRO_LETTERS:
+                return (f"macro letter {letter!r} is allowed only in explanation strings"
+                        if letter.lower() in "crt" else f"invalid macro letter {letter!r}")
+            if digits and int(digits) == 0:
+                return f"macro transformer %{{{letter}0...}}: the number of parts must be 1 or more"
             pos = m.end()
             continue
         if not 0x21 <= ord(ch) <= 0x7E:
@@ -184,16 +219,25 @@ def macro_string_error(text: str, *, exp: bool = False) -> str:
     return ""
 
 
-def domain_spec_error(text: str, *, exp: bool = False) -> str:
-    """'' when ``text`` is a valid domain-spec (RFC 7208 7.1), else why not."""
+def domain_spec_error(text: str) -> str:
+    """'' when ``text`` is a valid domain-spec (RFC 7208 7.1: ``macro-string domain-end``),
+    else why not. A literal label longer than 63 octets, an empty label, or (without
+    macros) a name longer than 253 octets can never be looked up: syntax errors too."""
     if not text:
         return "empty domain"
-    error = macro_string_error(text, exp=exp)
+    error = macro_string_error(text)
     if error:
         return error
-    if _MACRO.search(text) and re.search(r"%\{[A-Za-z]\d*r?[.\-+,/_=]*\}\.?\Z", text):
+    # a macro's delimiters may be dots (%{d2.}): labels are split outside macros
+    masked = _MACRO.sub(lambda m: "%m" if m.group(0).startswith("%{") else m.group(0), text)
+    labels = masked[:-1].split(".") if masked.endswith(".") else masked.split(".")
+    for label in labels:
+        if "%" not in label and len(label) > 63:
+            return f"label {label[:20]!r}... is longer than 63 octets"
+    if "%" not in text and len(text.rstrip(".")) > 253:
+        return f"name longer than 253 octets ({len(text.rstrip('.'))})"
+    if _DOMAIN_END_MACRO.search(text):
         return ""   # domain-end is a macro-expand
-    labels = text.rstrip(".").split(".")
     if len(labels) < 2 or not _TOPLABEL.match(labels[-1]):
         return f"{text!r} is not a fully qualified domain name"
     if any(not label for label in labels):

@@ -30,8 +30,10 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scanner.derived import dmarc_policy, effective   # what the DMARC checks read, too
 from scanner.errors import UsageError
 from scanner.findings import Status
+from scanner.parsers.tagvalue import split_list
 
 if TYPE_CHECKING:
     from scanner.evidence import DomainEvidence
@@ -51,16 +53,11 @@ def fact_values(fact: str, ev: DomainEvidence) -> tuple[str, ...] | None:
     lookup failed). ``dmarc.policy`` is the policy in effect for the domain (``sp`` of an
     organisational record, else ``p``), as dmarc.policy judges it; rua/ruf are URI lists
     without the ``!size`` suffix."""
-    from scanner.checks.dmarc import effective   # the checks' own parser and locator
-    from scanner.parsers.tagvalue import split_list
-
     rec, _ = effective(ev) if ev.records is not None else (None, None)
     if rec is None:
         return None
     tag = fact.removeprefix("dmarc.")
-    if tag == "policy":
-        tag = "sp" if rec.inherited and rec.tags.get("sp") is not None else "p"
-    value = rec.tags.get(tag)
+    value = dmarc_policy(ev) if tag == "policy" else rec.tags.get(tag)
     if value is None and tag in ("sp", "np"):
         value = rec.tags.get("p")
     if value is None:

@@ -12,8 +12,9 @@ Memory stays flat on the client: the input is read lazily and at most ``max_in_f
 shards are outstanding. A shard whose task fails (a worker died twice, an internal error)
 does not abort the scan: its domains are recorded as ``error`` rows naming the failure.
 
-Trade-offs worth knowing: the DNS cache, the probe cache and the per-IP connection limit
-are per shard, so an MX host shared by domains of several shards is probed once per shard
+Trade-offs worth knowing: the DNS cache, the probe cache, the per-IP connection limit
+(and its backoff of throttling IPs) and what the scan learns about its own network (the
+environment notes, merged on the client) are per shard, so an MX host shared by domains of several shards is probed once per shard
 (bigger shards share more), and a provider may see up to ``per_ip_limit`` connections from
 each shard running at once. Workers need the same ``--ca-file`` path and must reach the
 configured nameservers and MX hosts themselves.
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -33,10 +33,11 @@ from scanner.collect.context import ScanContext
 from scanner.collect.domain import blank_evidence
 from scanner.errors import UsageError
 from scanner.evidence import DomainEvidence
+from scanner.evidence.environment import ScanEnvironment
 from scanner.inputs import Target
 from scanner.options import ScanOptions
-from scanner.run.driver import ScanStats, Sink, collect_stream
-from scanner.serde import dumps, from_jsonable
+from scanner.run.stream import ScanStats, Sink, collect_stream
+from scanner.serde import dumps, loads
 
 DEFAULT_SHARD_SIZE = 500
 CONNECT_TIMEOUT = 30.0  # seconds to reach the scheduler
@@ -53,16 +54,20 @@ class Shard:
 class ShardOutcome:
     first_position: int
     evidence: tuple[str, ...]   # one serde JSON document per domain
+    environment: str = ""       # the shard's ScanEnvironment (serde JSON): merged by the client
 
 
 def scan_shard(shard: Shard) -> ShardOutcome:
     """Runs on a Dask worker (in one of its threads): the ordinary collection of one shard."""
+    stats = ScanStats()
+
     async def main() -> list[str]:
         ctx = ScanContext.create(shard.options)
         return [dumps(ev) async for ev in collect_stream(
-            ctx, shard.targets, first_position=shard.first_position)]
+            ctx, shard.targets, stats=stats, first_position=shard.first_position)]
 
-    return ShardOutcome(shard.first_position, tuple(asyncio.run(main())))
+    evidence = tuple(asyncio.run(main()))
+    return ShardOutcome(shard.first_position, evidence, dumps(stats.environment))
 
 
 def make_shards(targets: Iterable[Target], options: ScanOptions,
@@ -83,7 +88,7 @@ def failed_shard(shard: Shard, reason: str) -> Iterator[DomainEvidence]:
 
 
 def decode_evidence(text: str) -> DomainEvidence:
-    return from_jsonable(DomainEvidence, json.loads(text))
+    return loads(DomainEvidence, text)
 
 
 def collect_on_cluster(targets: Iterable[Target], options: ScanOptions, sink: Sink,
@@ -134,6 +139,9 @@ def _drive(client, as_completed, shards: Iterator[Shard], limit: int, sink: Sink
         try:
             outcome: ShardOutcome = future.result()
             evidence: Iterable[DomainEvidence] = map(decode_evidence, outcome.evidence)
+            if outcome.environment:
+                stats.environment = stats.environment.merged(
+                    loads(ScanEnvironment, outcome.environment))
         except Exception as exc:   # the worker's error, re-raised here; keep the scan going
             evidence = failed_shard(shard, f"{type(exc).__name__}: {exc}")
         for ev in evidence:

@@ -1,14 +1,5 @@
-"""The scan driver: targets in, each domain's evidence out to a sink, as it completes.
-
-Locally a fixed pool of asyncio workers pulls targets from the (streamed) input, so memory
-holds only the domains in flight, never the whole list (``collect_stream``); with ``dask``
-the same collection runs on a cluster, shard by shard (run/cluster.py). Either way every
-domain's evidence goes to one *sink*: ``judging`` judges it here and hands the result on;
-the scan command's sink sends it to the report worker (run/worker.py), which judges it
-there and falls back to ``judging`` for what it cannot take.
-
-``run_job`` is a whole command-line scan around that: the store, the report worker, stop
-signals, the reports and the exit status.
+"""A command-line scan: the collection (run/stream.py, or run/cluster.py with ``--dask``) with
+the history store, the report worker, stop signals, the reports and the exit status around it.
 """
 from __future__ import annotations
 
@@ -16,101 +7,23 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Container, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scanner.collect.context import ScanContext
-from scanner.collect.domain import collect_domain, now_iso
+from scanner.collect.domain import now_iso
 from scanner.evidence import DomainEvidence
+from scanner.evidence.environment import ScanEnvironment
 from scanner.inputs import Target
 from scanner.options import ScanOptions
+from scanner.errors import OutputError
 from scanner.profiles import Profile
-from scanner.result import DomainResult, judge
+from scanner.result import DomainResult
+from scanner.run.stream import ScanStats, Sink, collect_all, judging
 
-Sink = Callable[[DomainEvidence], None]
 EXIT_INTERRUPTED = 3
 
 
-@dataclass
-class ScanStats:
-    domains: int = 0
-    completed: int = 0
-    errors: int = 0
-    started: float = field(default_factory=time.time)
-    finished: float = 0.0
-
-
-def judging(profile: Profile, on_result: Callable[[DomainResult], None]) -> Sink:
-    """The sink that judges each domain in this process."""
-    return lambda ev: on_result(judge(ev, profile))
-
-
-class _Crashed:
-    """A collection worker's exception, passed to the consumer (which re-raises it)."""
-
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-
-
-async def collect_stream(ctx: ScanContext, targets: Iterable[Target],
-                         *, stats: ScanStats | None = None, first_position: int = 0,
-                         skip: Container[int] = ()) -> AsyncIterator[DomainEvidence]:
-    """Yield each domain's evidence as soon as it is collected (not in input order).
-    Positions in ``skip`` (already finished by an interrupted run) are not scanned again.
-    An exception in a worker (from the input stream, say) ends the stream with it, never
-    with a consumer left waiting."""
-    stats = stats if stats is not None else ScanStats()
-    queue: asyncio.Queue[DomainEvidence | _Crashed | None] = asyncio.Queue(
-        maxsize=max(ctx.options.concurrency, 1) * 2)
-    source = ((i, t) for i, t in enumerate(targets, first_position) if i not in skip)
-
-    async def worker() -> None:
-        try:
-            for position, target in source:
-                stats.domains += 1
-                await queue.put(await collect_domain(ctx, target, position))
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, re-raised there
-            await queue.put(_Crashed(exc))
-            return
-        await queue.put(None)
-
-    n_workers = max(ctx.options.concurrency, 1)
-    workers = [asyncio.create_task(worker()) for _ in range(n_workers)]
-    try:
-        done = 0
-        while done < n_workers:
-            item = await queue.get()
-            if item is None:
-                done += 1
-                continue
-            if isinstance(item, _Crashed):
-                raise item.exc
-            stats.completed += 1
-            stats.errors += bool(item.error)
-            yield item
-    finally:
-        for w in workers:
-            w.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
-        stats.finished = time.time()
-
-
-async def collect_all(targets: Iterable[Target], options: ScanOptions, sink: Sink,
-                      stats: ScanStats | None = None, *, first_position: int = 0,
-                      skip: Container[int] = ()) -> ScanStats:
-    """Collect every target in this process's event loop, each domain to ``sink``."""
-    stats = stats if stats is not None else ScanStats()
-    ctx = ScanContext.create(options)
-    async for ev in collect_stream(ctx, targets, stats=stats, first_position=first_position,
-                                   skip=skip):
-        sink(ev)
-    return stats
-
-
-# ----------------------------------------------------------------- a command-line scan
 @dataclass
 class Job:
     """One scan as the command line runs it."""
@@ -118,12 +31,18 @@ class Job:
     record: object               # its ScanRecord
     options: ScanOptions
     profile: Profile
-    out: Path
+    out: Path | None             # the report folder; None: store only (mxaudit check --db)
     progress: object             # scanner.run.progress.Progress
     fail_on: str | None = None
     total: int | None = None     # domains expected (None: unknown, e.g. stdin)
     done: set[int] = field(default_factory=set)   # positions finished before (resume)
     dask: str | None = None      # a Dask scheduler address
+    # each result as it is judged, in this process (mxaudit check shows them): the report
+    # worker, which judges elsewhere, is then not used
+    on_result: Callable[[DomainResult], None] | None = None
+    pdf: bool = False            # report.pdf with the reports
+    metrics: Path | None = None  # the Prometheus text file written at the end
+    metrics_domains: bool = False   # per-domain series in it
     gzip_jsonl: bool = False     # results.jsonl.gz instead of results.jsonl (--out-compress)
 
 
@@ -168,39 +87,56 @@ def run_job(job: Job, targets: Iterable[Target]) -> int:
     from scanner.verdict import fail_on_matches
 
     store, scan_id, profile, progress = job.store, job.record.id, job.profile, job.progress
+    began = time.monotonic()
     progress.event("start", scan=scan_id, resumed=bool(job.done) or None, total=job.total,
-                   already_done=len(job.done) or None, profile=profile.name, out=str(job.out))
+                   already_done=len(job.done) or None, profile=profile.name,
+                   out=None if job.out is None else str(job.out))
     matched = False
+    counts = {"domains": 0, "compliant": 0, "errors": 0}   # the summary's, without reports
+
+    def count(ev: DomainEvidence, compliant: bool) -> None:
+        counts["domains"] += 1
+        counts["compliant"] += compliant
+        counts["errors"] += bool(ev.error)
 
     def stored(r: DomainResult) -> None:      # judged in this process
         nonlocal matched
         store.add_result(scan_id, r)
         matched = matched or fail_on_matches(r, profile, job.fail_on)
+        count(r.evidence, r.verdict.compliant)
         progress.tick(r)
+        if job.on_result is not None:
+            job.on_result(r)
 
     def acknowledged(ev: DomainEvidence, compliant: bool, score: int, failed: bool) -> None:
         nonlocal matched                        # judged and stored by the report worker
         matched = matched or failed
+        count(ev, compliant)
         progress.domain_done(ev.domain or ev.input, "error" if ev.error else "ok",
                              compliant, score)
 
     here = judging(profile, stored)
     worker = (ReportWorker.start(store.path, scan_id, job.out, profile, job.total, job.fail_on,
-                                 gzip_jsonl=job.gzip_jsonl)
-              if wanted(job.total) else None)
+                                 pdf=job.pdf, gzip_jsonl=job.gzip_jsonl)
+              if wanted(job.total) and job.out is not None and job.on_result is None else None)
     sink = here if worker is None else worker.sink(here, acknowledged)
     stats = ScanStats()
     try:
         with store.lock(scan_id), StopSignals() as stop:
-            _collect(job, targets, sink, stats, stop, worker)
+            _collect(targets, job.options, sink, stats, stop, worker=worker, dask=job.dask,
+                     skip=job.done)
             if worker is not None:
                 worker.drain()                  # every domain stored before the counts
             progress.close()
             interrupted = stop.received
             store.end_scan(scan_id, now_iso())
-            summary = _reports(job, worker, progress)
+            store.set_environment(scan_id, stats.environment)
+            summary = (_reports(job, worker, progress) if job.out is not None else
+                       {**counts, "reports_by": None, "report_seconds": 0.0})
             store.set_state(scan_id, INTERRUPTED if interrupted else COMPLETE)
             interrupted = interrupted or stop.received
+            if job.metrics is not None:
+                _metrics(job, not interrupted, time.monotonic() - began, progress)
     finally:
         if worker is not None:
             worker.abandon()
@@ -213,16 +149,62 @@ def run_job(job: Job, targets: Iterable[Target]) -> int:
                    incomplete=summary["errors"], profile=profile.name,
                    seconds=round(max(stats.finished - stats.started, 0.0), 1),
                    report_seconds=summary["report_seconds"], reports_by=summary["reports_by"],
-                   out=str(job.out), exit=status)
+                   out=None if job.out is None else str(job.out), exit=status,
+                   **environment_fields(stats.environment))
     return status
 
 
-def _collect(job: Job, targets: Iterable[Target], sink: Sink, stats: ScanStats,
-             stop: StopSignals, worker) -> None:
+def environment_fields(env: ScanEnvironment) -> dict:
+    """The summary event's ``environment`` (every note) and ``throttled`` (the MX hosts that
+    throttled the scan, and what they cost) fields."""
+    return {"environment": [{"id": n.id, "status": n.status, "message": n.message,
+                             "domains": n.domains, "endpoints": n.endpoints} for n in env.notes],
+            "throttled": [{"ip": t.ip, "hosts": list(t.hosts), "refusals": t.refusals,
+                           "waited_s": t.waited, "reply": t.reply} for t in env.throttled]}
+
+
+def run_unstored(targets: Iterable[Target], options: ScanOptions, profile: Profile,
+                 on_result: Callable[[DomainResult], None], *, fail_on: str | None = None,
+                 dask: str | None = None, progress=None) -> int:
+    """A scan that keeps nothing (``mxaudit check`` without --out/--db): each result to
+    ``on_result`` as it is judged; the exit status as ``run_job``'s (0, 1 for --fail-on,
+    3 interrupted: what finished was handed over)."""
+    from scanner.verdict import fail_on_matches
+
+    matched, finished = False, 0
+
+    def judged(r: DomainResult) -> None:
+        nonlocal matched, finished
+        matched = matched or fail_on_matches(r, profile, fail_on)
+        finished += 1
+        if progress is not None:
+            progress.tick(r)
+        on_result(r)
+
+    stats = ScanStats()
+    with StopSignals() as stop:
+        _collect(targets, options, judging(profile, judged), stats, stop, dask=dask)
+    if progress is not None:
+        progress.close()
+        for note in stats.environment.notes:      # said once, not blamed on each domain
+            if note.status == "warn":
+                progress.event("environment", level="warning", id=note.id,
+                               message=note.message)
+    if stop.received:
+        if progress is not None:
+            progress.event("interrupted", level="warning", signal=stop.received,
+                           finished=finished)
+        return EXIT_INTERRUPTED
+    return 1 if matched else 0
+
+
+def _collect(targets: Iterable[Target], options: ScanOptions, sink: Sink, stats: ScanStats,
+             stop: StopSignals, *, worker=None, dask: str | None = None,
+             skip: set[int] | frozenset[int] = frozenset()) -> None:
     """The collection, on a Dask cluster or in this process's event loop."""
-    if job.dask:
+    if dask:
         from scanner.run.cluster import collect_on_cluster
-        collect_on_cluster(targets, job.options, sink, job.dask, stats)
+        collect_on_cluster(targets, options, sink, dask, stats)
         return
 
     async def main() -> None:
@@ -230,7 +212,7 @@ def _collect(job: Job, targets: Iterable[Target], sink: Sink, stats: ScanStats,
         if worker is not None:
             worker.attach(asyncio.get_running_loop())
         try:
-            await collect_all(targets, job.options, sink, stats, skip=job.done)
+            await collect_all(targets, options, sink, stats, skip=skip)
         except asyncio.CancelledError:
             if stop.received is None:
                 raise
@@ -253,6 +235,27 @@ def _reports(job: Job, worker, progress) -> dict:
                        hint="reports written by the scan process instead")
     by = "scan" if counts is None else "worker"
     if counts is None:
-        counts = render_scan(job.store, job.record.id, job.out, job.profile,
-                             gzip_jsonl=job.gzip_jsonl).counts()
+        try:
+            counts = render_scan(job.store, job.record.id, job.out, job.profile,
+                                 pdf=job.pdf, gzip_jsonl=job.gzip_jsonl).counts()
+        except OutputError as exc:     # the scan stays 'running': resumed, not lost
+            raise OutputError(f"{exc}; the previous reports are untouched and scan "
+                              f"{job.record.id} is kept: free space, then 'mxaudit scan "
+                              "--resume' writes its reports") from exc
     return {**counts, "reports_by": by, "report_seconds": round(time.monotonic() - started, 1)}
+
+
+def _metrics(job: Job, complete: bool, seconds: float, progress) -> None:
+    """The --metrics file, from the report set just written and the history. The scan and its
+    reports are done: a file that cannot be written is a warning (the stale file is what an
+    alert on the last complete scan's time sees)."""
+    from reports.metrics import write_scan_metrics
+
+    last = job.store.latest_complete()
+    try:
+        write_scan_metrics(job.metrics, job.out, complete=complete, seconds=seconds,
+                           last_complete=last.finished if last is not None else None,
+                           per_domain=job.metrics_domains)
+    except OSError as exc:
+        progress.event("metrics", level="warning", file=str(job.metrics),
+                       error=exc.strerror or str(exc))

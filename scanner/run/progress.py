@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from scanner.result import DomainResult
+from scanner.textsafe import for_terminal
 
 LOG_FORMATS = ("text", "json")
 _BARE = re.compile(r"^[A-Za-z0-9_.:/@+-]*$")
@@ -75,6 +76,9 @@ class Progress:
             return
         if self.bar and level == "info" and event != "summary":
             return
+        # values (domains, inputs, server and worker errors) are hostile: escaped, so a line
+        # stays one line and no control sequence reaches the terminal or the log
+        fields = {k: for_terminal(v) if isinstance(v, str) else v for k, v in fields.items()}
         self._clear_bar()
         if self.bar:   # a person at a terminal: a sentence, not a log record
             self.stream.write(f"mxaudit: {_sentence(event, fields)}\n")
@@ -140,6 +144,9 @@ def _logfmt(value: object) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, (list, dict)):   # structured fields: compact JSON, quoted
+        return json.dumps(json.dumps(value, ensure_ascii=False, separators=(",", ":")),
+                          ensure_ascii=False)
     text = str(value)
     return text if text and _BARE.match(text) else json.dumps(text, ensure_ascii=False)
 
@@ -154,13 +161,30 @@ def _duration(seconds: float) -> str:
 _SENTENCES = {
     "summary": "scan {scan} {state}: {domains} domains, {compliant} compliant under {profile}, "
                "{incomplete} incomplete, in {seconds}s; reports in {out}",
+    "summary-stored": "scan {scan} {state}: {domains} domains, {compliant} compliant under "
+                      "{profile}, {incomplete} incomplete, in {seconds}s; stored in the history",
     "interrupted": "scan {scan} interrupted by {signal}: {finished} domains finished and "
                    "reported; {hint}",
 }
 
 
 def _sentence(event: str, fields: dict) -> str:
+    if event == "summary" and fields.get("out") is None:
+        event = "summary-stored"     # mxaudit check --db: stored, no report folder
     try:
-        return _SENTENCES[event].format(**fields)
+        text = _SENTENCES[event].format(**fields)
     except (KeyError, IndexError):
         return f"{event}: " + ", ".join(f"{k} {v}" for k, v in fields.items() if v is not None)
+    return text + "".join(f"\nmxaudit: {line}" for line in _environment_lines(fields))
+
+
+def _environment_lines(fields: dict) -> list[str]:
+    """The summary's scan-environment notes that need saying (not a plain pass), and the MX
+    hosts that throttled the scan: once, on the terminal, after the summary line."""
+    lines = [f"scan environment: {n['id']} {n['status']}: {n['message']}"
+             for n in fields.get("environment") or () if n.get("status") in ("warn", "info")]
+    for t in fields.get("throttled") or ():
+        lines.append(f"throttled the scan: {', '.join(t['hosts'])} [{t['ip']}]: "
+                     f"{t['refusals']} transient refusal(s) ({t['reply']}), "
+                     f"{t['waited_s']:g}s spent waiting")
+    return lines

@@ -17,8 +17,8 @@ Protocol, one line per message (bytes; JSON never contains a raw newline):
                   <JSON>`` for each shared object (scanner/store_codec.py: an SMTP probe, an
                   MX host) not sent before and ``E <evidence JSON>`` referring to them by
                   digest, ``D`` when the scan ended (no more evidence), ``F`` once the scan is
-                  recorded as finished. Each shared object crosses the pipe, is decoded and
-                  is stored once per scan, not once per domain that uses it.
+                  recorded as finished. Each shared object crosses the pipe and is stored
+                  once per scan, not once per domain that uses it.
   worker -> scan  ``A <position> <compliant 0|1> <score> <fail-on matched 0|1>`` per stored
                   domain, ``D`` after the last one, then one JSON line: the summary counts or
                   ``{"error": ...}``.
@@ -111,7 +111,8 @@ class ReportWorker:
 
     @classmethod
     def start(cls, db: Path, scan_id: int, out: Path, profile: Profile, total: int,
-              fail_on: str | None = None, *, gzip_jsonl: bool = False) -> "ReportWorker | None":
+              fail_on: str | None = None, pdf: bool = False, *,
+              gzip_jsonl: bool = False) -> "ReportWorker | None":
         # the worker's stderr goes to a file, not a pipe nobody reads during the scan: its
         # last line explains a worker that died before it could answer (an import error...)
         stderr = tempfile.TemporaryFile()
@@ -120,7 +121,8 @@ class ReportWorker:
             proc = subprocess.Popen(worker_command(), stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, stderr=stderr)
             start = {"db": str(db), "scan_id": scan_id, "out": str(out), "total": total,
-                     "profile": profile, "fail_on": fail_on, "gzip_jsonl": gzip_jsonl}
+                     "profile": profile, "fail_on": fail_on, "pdf": pdf,
+                     "gzip_jsonl": gzip_jsonl}
             proc.stdin.write(b"S " + base64.b64encode(pickle.dumps(start)) + b"\n")
             proc.stdin.flush()
         except (OSError, pickle.PicklingError):
@@ -366,9 +368,10 @@ class _Worker:
 
     def __init__(self, store: Store, scan_id: int, out: Path, total: int, profile: Profile,
                  fail_on: str | None, messages: _Messages, answer: Callable[[bytes], None],
-                 *, gzip_jsonl: bool = False) -> None:
+                 pdf: bool = False, gzip_jsonl: bool = False) -> None:
         self.store, self.scan_id, self.out, self.total = store, scan_id, out, total
-        self.profile, self.fail_on, self.gzip_jsonl = profile, fail_on, gzip_jsonl
+        self.profile, self.fail_on, self.pdf = profile, fail_on, pdf
+        self.gzip_jsonl = gzip_jsonl
         self.messages, self.answer = messages, answer
         self.held: dict[int, object] = {}     # position -> DomainResult judged here
         self.position = 0                     # the next one to render
@@ -379,7 +382,7 @@ class _Worker:
 
         meta = report_meta(self.store.scan(self.scan_id), self.profile)
         with ReportWriter(self.out, self.profile, meta, count=self.total,
-                          trend=trend_of(self.store, self.scan_id),
+                          trend=trend_of(self.store, self.scan_id), pdf=self.pdf,
                           gzip_jsonl=self.gzip_jsonl) as writer:
             finishing, behind = False, False
             while not finishing:
@@ -399,7 +402,7 @@ class _Worker:
         for line in lines:
             if line.startswith(b"E "):
                 skeleton = line[2:].decode("utf-8", "surrogatepass")
-                r = judge(objects.evidence(skeleton), self.profile)
+                r = judge(objects.evidence(skeleton, complete=False), self.profile)
                 rows.append((r, skeleton))
                 position = r.evidence.position
                 if len(self.held) < MAX_HELD:
@@ -472,11 +475,12 @@ def main() -> int:
             try:
                 result = _Worker(store, start["scan_id"], Path(start["out"]), start["total"],
                                  start["profile"], start["fail_on"], messages, answer,
-                                 gzip_jsonl=start["gzip_jsonl"]).run()
+                                 start.get("pdf", False), start.get("gzip_jsonl", False)).run()
             except _Relayout:
                 from reports.stored import render_scan
                 result = render_scan(store, start["scan_id"], Path(start["out"]),
-                                     start["profile"], gzip_jsonl=start["gzip_jsonl"]).counts()
+                                     start["profile"], pdf=start.get("pdf", False),
+                                     gzip_jsonl=start.get("gzip_jsonl", False)).counts()
     except (_Abandoned, BrokenPipeError):
         return 3
     except Exception as exc:  # the parent renders the reports itself and says why

@@ -15,7 +15,7 @@ import pytest
 
 from reports import write_reports
 from scanner.api import get_profile
-from scanner.registry import all_checks
+from scanner.checks import all_checks
 
 from .cdp import Chromium, chromium_path
 from .synthetic import results

@@ -8,7 +8,8 @@ from scanner.evidence import (AddressEvidence, DnsOutcome, DnsResult, DomainEvid
 from scanner.evidence.records import (DkimEvidence, DkimProbe, DmarcEvidence, HttpFetch,
                                       MtaStsEvidence, RecordsEvidence, SpfEvidence, SpfNode)
 from scanner.findings import Status
-from scanner.registry import all_checks, run_check
+from scanner.registry import run_check
+from scanner.checks import all_checks
 from scanner.parsers.tagvalue import locate
 
 P, W, F, I, E, S = (Status.PASS, Status.WARN, Status.FAIL, Status.INFO, Status.ERROR,

@@ -5,7 +5,8 @@ import pytest
 
 from scanner.evidence import DnsOutcome, DnsResult, DomainEvidence, MxEvidence
 from scanner.findings import Status
-from scanner.registry import all_checks, evaluate, run_check
+from scanner.registry import evaluate, run_check
+from scanner.checks import all_checks
 
 P, W, F, I, E, S = (Status.PASS, Status.WARN, Status.FAIL, Status.INFO, Status.ERROR,
                     Status.SKIPPED)

@@ -6,7 +6,8 @@ import pytest
 from scanner.evidence import (AddressEvidence, DnsOutcome, DnsResult, DomainEvidence, MxEvidence,
                               MxHostEvidence, MxRecord, PtrEvidence)
 from scanner.findings import Status
-from scanner.registry import all_checks, run_check
+from scanner.registry import run_check
+from scanner.checks import all_checks
 
 P, W, F, I, E, S = (Status.PASS, Status.WARN, Status.FAIL, Status.INFO, Status.ERROR,
                     Status.SKIPPED)

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from scanner.collect.smtp_session import (MAX_LINE, ProbeError, SmtpSession, Transcript,
-                                          auth_mechanisms, extensions_of, Reply)
+                                          auth_mechanisms, extensions_of, SmtpReply)
 from scanner.collect.smtp_tls import (WEAK_SUITES, TrustStore, certificate_facts,
                                       parse_hello_reply, weak_client_hello, _pem_certificates)
 from scanner.evidence.smtp import Attempt, Failure
@@ -29,7 +29,7 @@ def _reply(data: bytes):
 
 def test_multiline_reply_and_transcript():
     reply, t = _reply(b"220-mx.example ESMTP\r\n220-more\r\n220 done\r\n")
-    assert reply == Reply(220, ("mx.example ESMTP", "more", "done"))
+    assert reply == SmtpReply(220, ("mx.example ESMTP", "more", "done"))
     assert t.freeze() == ("S: 220 mx.example ESMTP (+2 lines)",)
 
 
@@ -56,12 +56,12 @@ def test_transcript_is_bounded():
 
 
 def test_extensions_and_auth_parsing():
-    reply = Reply(250, ("mx hello", "pipelining", "AUTH plain LOGIN", "AUTH=CRAM-MD5",
+    reply = SmtpReply(250, ("mx hello", "pipelining", "AUTH plain LOGIN", "AUTH=CRAM-MD5",
                         "STARTTLS"))
     exts = extensions_of(reply)
     assert exts == ("PIPELINING", "AUTH plain LOGIN", "AUTH=CRAM-MD5", "STARTTLS")
     assert auth_mechanisms(exts) == ("PLAIN", "LOGIN", "CRAM-MD5")
-    assert extensions_of(Reply(502, ("no",))) == ()
+    assert extensions_of(SmtpReply(502, ("no",))) == ()
 
 
 def test_weak_client_hello_offers_only_weak_suites():

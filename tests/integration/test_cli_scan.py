@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from scanner.evidence import DomainEvidence
-from scanner.registry import all_checks
+from scanner.checks import all_checks
 from scanner.serde import from_jsonable
 from scanner.store import Store
 

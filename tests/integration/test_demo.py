@@ -85,3 +85,31 @@ def test_shared_mx_host_probed_once(demo):
     good = by_domain["good.test"]["evidence"]["smtp"]
     partner = by_domain["partner.test"]["evidence"]["smtp"]
     assert good and good == partner
+
+
+@pytest.mark.parametrize("domain, column, value", [
+    ("good.test", "spf_record", "v=spf1 mx -all"),
+    ("good.test", "spf_lookups", "1"),
+    ("good.test", "dmarc_policy", "reject"),
+    ("good.test", "dkim_selectors", "mail"),
+    ("good.test", "tls_versions", "TLSv1.3"),
+    ("good.test", "auth_mechanisms", "LOGIN PLAIN"),
+    ("good.test", "auth_before_tls", ""),
+    ("partner.test", "spf_lookups", "2"),
+    ("partner.test", "dmarc_policy", "quarantine"),
+    ("legacy.test", "spf_record", "v=spf1 +all"),
+    ("legacy.test", "dmarc_policy", "none"),
+    ("authleak.test", "tls_versions", "TLSv1.3 TLSv1"),
+    ("authleak.test", "auth_before_tls", "LOGIN PLAIN"),
+    ("expired.test", "dmarc_policy", ""),
+    ("nullmx.test", "tls_versions", ""),
+    ("ghost.test", "spf_record", ""),
+])
+def test_detail_columns(demo, domain, column, value):
+    """DESIGN.md's detail columns, appended after scan_error (never renamed or reordered)."""
+    out, rows, _ = demo
+    assert rows[domain][column] == value
+    header = next(csv.reader((out / "domains.csv").open(encoding="utf-8")))
+    assert header[header.index("scan_error") + 1:] == [
+        "spf_record", "spf_lookups", "dmarc_policy", "dkim_selectors", "tls_versions",
+        "auth_mechanisms", "auth_before_tls"]

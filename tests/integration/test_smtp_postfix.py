@@ -44,6 +44,12 @@ def postfix(tmp_path_factory):
 
 
 def _probe(peer, ca):
+    probes, ev, _ = probe_peer(peer, ca)
+    return probes, ev
+
+
+def probe_peer(peer, ca, **options):
+    """collect_smtp against the peer: (probes, evidence, the scan's context)."""
     mx = MxEvidence(
         lookup=DnsResult("postfix.test", "MX", DnsOutcome.OK),
         records=(MxRecord(10, peer.hostname),),
@@ -54,23 +60,18 @@ def _probe(peer, ca):
     async def main():
         ctx = ScanContext.create(ScanOptions(allow_private=True, ca_file=ca.cert_path,
                                              timeout=TIMEOUT, ports=ports,
-                                             ehlo_name="scanner.mxaudit.test"))
-        return await asyncio.wait_for(collect_smtp(ctx, mx), TIMEOUT * PROBE_DEADLINE_STEPS)
+                                             ehlo_name="scanner.mxaudit.test", **options))
+        return await asyncio.wait_for(collect_smtp(ctx, mx), TIMEOUT * PROBE_DEADLINE_STEPS), ctx
 
-    probes = asyncio.run(main())
+    probes, ctx = asyncio.run(main())
     ev = DomainEvidence(position=0, input="postfix.test", domain="postfix.test",
                         scanned_at=datetime.now(timezone.utc).isoformat(), allow_private=True,
                         mx=mx, smtp=probes)
-    return probes, ev
+    return probes, ev, ctx
 
 
-def test_postfix_exact_findings(postfix):
-    peer, ca = postfix
-    probes, ev = _probe(peer, ca)
-    role_of = {port: role for role, port in peer.ports.items()}
-    got = {(f.check, role_of[int(f.subject.rsplit(":", 1)[1])]): f.status
-           for cid in _REGISTRY if cid.startswith("smtp.")
-           for f in run_check(_REGISTRY[cid], ev)}
+def expected_findings() -> dict[tuple[str, str], Status]:
+    """(check, role) -> status of this Postfix (TLS 1.2+, AUTH after TLS, 530 to MAIL in clear)."""
     common = {"smtp.reachable": P, "smtp.tls_version": P, "smtp.legacy_tls": P,
               "smtp.weak_cipher": P, "smtp.cert_trusted": P, "smtp.cert_hostname": P,
               "smtp.cert_expiry": P, "smtp.cert_key": P, "smtp.auth_mechanisms": I}
@@ -84,7 +85,18 @@ def test_postfix_exact_findings(postfix):
                                        "smtp.auth_before_tls": S,
                                        "smtp.submission_tls_required": S}),
     }
-    assert got == {(c, r): s for r, row in want.items() for c, s in row.items()}
+    return {(c, r): s for r, row in want.items() for c, s in row.items()}
+
+
+def test_postfix_exact_findings(postfix):
+    peer, ca = postfix
+    probes, ev = _probe(peer, ca)
+    role_of = {port: role for role, port in peer.ports.items()}
+    got = {(f.check, role_of[int(f.subject.rsplit(":", 1)[1])]): f.status
+           for cid in _REGISTRY if cid.startswith("smtp.")
+           for f in run_check(_REGISTRY[cid], ev)}
+    want = expected_findings()
+    assert got == want
 
     by_role = {p.role: p for p in probes}
     assert by_role["smtp"].auth_after_tls == () and by_role["smtp"].auth_before_tls == ()

@@ -121,3 +121,23 @@ def test_config_errors_exit_2_naming_the_key(tmp_path, run_cli, lab):
     for argv in (["--config", bad, "history"], ["history", "--config", bad]):
         proc = run_cli(argv, timeout=30)
         assert proc.returncode == 2 and "unknown key 'colour'" in proc.stderr
+
+
+def test_check_takes_the_scan_settings_but_keeps_nothing_and_gates_nothing(tmp_path):
+    """`mxaudit check` reads the nameservers, profile, limits ... of the config file, but not
+    `out`, `db` or `fail_on`: an ad hoc look writes and fails only as its command line says."""
+    from scanner.cli import build_parser
+    from scanner.config import apply_config
+
+    config = write(tmp_path / "c.toml", 'nameservers = ["127.0.0.1:5353"]\ntimeout = 4.0\n'
+                                        'profile = "bod-18-01"\nout = "/r/{date}"\n'
+                                        'db = "h.sqlite"\nfail_on = "warn"\nquiet = true\n')
+    args = build_parser().parse_args(["check", "example.com", "--config", str(config)])
+    apply_config(args, "check")
+    assert (args.nameserver, args.timeout, args.profile, args.quiet) == (
+        ["127.0.0.1:5353"], 4.0, "bod-18-01", True)
+    assert (args.out, args.db, args.fail_on) == (None, None, None)
+    args = build_parser().parse_args(["check", "example.com", "--config", str(config),
+                                      "--fail-on", "fail", "--db", "x.sqlite"])
+    apply_config(args, "check")
+    assert (args.fail_on, str(args.db)) == ("fail", "x.sqlite")

@@ -172,7 +172,8 @@ def test_crash_while_writing_reports_leaves_previous_report_intact(lab, tmp_path
     first = run_cli(["scan", "-d", names[0], "--out", out, "--db", db, *lab_args], timeout=60)
     assert first.returncode == 0, first.stderr
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    assert set(before) == {"report.html", "domains.csv", "findings.csv", "results.jsonl"}
+    assert set(before) == {"report.html", "domains.csv", "findings.csv", "results.jsonl",
+                           "manifest.json"}
 
     crash = subprocess.run([sys.executable, "-c", CRASH_DURING_HTML, "scan", "-d", names[1],
                             "--out", out, "--db", db, *lab_args], cwd=REPO, env=_env(),
@@ -183,6 +184,7 @@ def test_crash_while_writing_reports_leaves_previous_report_intact(lab, tmp_path
     assert names[0].encode() in before["report.html"]
     assert names[1].encode() not in (out / "report.html").read_bytes()
     assert before["report.html"].rstrip().endswith(b"</html>")
+    assert run_cli(["verify", out]).returncode == 0      # still the complete set it was
     # what the killed writer left is only its own temporary files, never a report
     left = {p.name for p in out.iterdir()} - set(before)
     assert left and all(name.startswith(".") and name.endswith(".tmp") for name in left)

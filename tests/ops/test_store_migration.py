@@ -1,6 +1,7 @@
 """The history database migrates forward from every released schema, data intact: v1 (made
-here from its DDL), v2 (the same plus the v2 step, and a real v2 store written by mxaudit
-before v3: tests/fixtures/store_v2_demo.sqlite.gz)."""
+here from its DDL), v2 and v3 (the same plus the released steps), and real stores written by
+released mxaudit: v2 at de439e5 (tests/fixtures/store_v2_demo.sqlite.gz) and v3 at aa70f6e
+(store_v3_demo.sqlite.gz; both made by tests/fixtures/make_store_fixture.py)."""
 from __future__ import annotations
 
 import gzip
@@ -87,12 +88,30 @@ def make_v2_db(path):
     con.close()
 
 
-def fixture_v2_db(tmp_path) -> Path:
-    """A copy of a real v2 store: two scans of the demo world, the second after changes."""
-    db = tmp_path / "demo-v2.sqlite"
-    with gzip.open(FIXTURES / "store_v2_demo.sqlite.gz") as src, open(db, "wb") as dst:
+# The v3 step as released.
+V3_STEP = (*_MIGRATIONS[3], "UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+
+
+def make_v3_db(path):
+    make_v2_db(path)
+    con = sqlite3.connect(path)
+    for statement in V3_STEP:
+        con.execute(statement)
+    con.commit()
+    con.close()
+
+
+def fixture_db(tmp_path, version: int) -> Path:
+    """A copy of a real store of that schema version: two scans of the demo world, the
+    second after changes."""
+    db = tmp_path / f"demo-v{version}.sqlite"
+    with gzip.open(FIXTURES / f"store_v{version}_demo.sqlite.gz") as src, open(db, "wb") as dst:
         shutil.copyfileobj(src, dst)
     return db
+
+
+def fixture_v2_db(tmp_path) -> Path:
+    return fixture_db(tmp_path, 2)
 
 
 def _tables(db) -> set[str]:
@@ -100,17 +119,19 @@ def _tables(db) -> set[str]:
         return {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
 
 
-@pytest.mark.parametrize("make", [make_v1_db, make_v2_db], ids=["from-v1", "from-v2"])
+@pytest.mark.parametrize("make", [make_v1_db, make_v2_db, make_v3_db],
+                         ids=["from-v1", "from-v2", "from-v3"])
 def test_old_database_migrates_to_current_with_data_intact(tmp_path, make):
     db = tmp_path / "old.sqlite"
     make(db)
     with Store(db) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 3
+        assert store.schema_version() == SCHEMA_VERSION == 4
         old, killed = store.scans()
         assert (old.id, old.state, old.finished, old.domains, old.invalid) == \
                (1, COMPLETE, "2025-01-01T02:05:00+00:00", 2, 2)
         assert old.options == {"timeout": 10.0} and old.inputs is None and not old.resumable
         assert (killed.id, killed.state, killed.finished) == (2, RUNNING, None)
+        assert old.environment is None and killed.environment is None   # v3: not known before
         assert not killed.resumable          # v1 did not record its inputs
         assert [r.evidence.input for r in store.results(1)] == ["not a domain", "also bad"]
         assert [(f.check, f.status.value) for f in next(store.results(1)).findings
@@ -121,7 +142,7 @@ def test_old_database_migrates_to_current_with_data_intact(tmp_path, make):
     assert "results_by_domain" in indexes
     assert {"shared", "dictionaries"} <= _tables(db)
     with Store(db) as store:   # reopening is a no-op
-        assert store.schema_version() == 3 and len(store.scans()) == 2
+        assert store.schema_version() == 4 and len(store.scans()) == 2
 
 
 def test_old_rows_stay_readable_beside_new_ones(tmp_path):
@@ -141,8 +162,9 @@ def test_old_rows_stay_readable_beside_new_ones(tmp_path):
     assert kinds == [(1, "text", "text", "text")] * 2 + [(sid, "blob", "blob", "blob")] * 2
 
 
-def test_a_real_v2_store_loads_and_reads_back(tmp_path):
-    db = fixture_v2_db(tmp_path)
+@pytest.mark.parametrize("version", [2, 3])
+def test_a_real_old_store_loads_and_reads_back(tmp_path, version):
+    db = fixture_db(tmp_path, version)
     with Store(db) as store:
         assert store.schema_version() == SCHEMA_VERSION
         first, second = store.scans()
@@ -156,6 +178,13 @@ def test_a_real_v2_store_loads_and_reads_back(tmp_path):
         assert good.verdict.compliant and [(p.host, p.role) for p in good.evidence.smtp] == \
                [("mx.good.test", "smtp"), ("mx.good.test", "submissions"),
                 ("mx.good.test", "submission")]
+        # v3 stored the scan environment; v2 knew nothing of it
+        envs = [rec.environment for rec in store.scans()]
+        if version == 2:
+            assert envs == [None, None]
+        else:
+            assert [n.id for n in envs[0].notes] == ["env.ipv6", "env.port25", "env.resolver"]
+            assert envs[0] == envs[1]
 
 
 def test_new_database_is_created_through_the_migrations(tmp_path):
@@ -199,3 +228,20 @@ def test_newer_schema_is_a_usage_error_on_the_command_line(tmp_path, run_cli):
         con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     proc = run_cli(["history", "--db", db], timeout=30)
     assert proc.returncode == 2 and "schema v99" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_v3_stores_the_scan_environment(tmp_path):
+    from scanner.evidence.environment import EnvNote, ScanEnvironment, ThrottledIp
+
+    env = ScanEnvironment(
+        (EnvNote("env.ipv6", "warn", "this host has no route to global IPv6: ...", 3, 6),
+         EnvNote("env.port25", "pass", "outbound port 25 works from this host"),
+         EnvNote("env.resolver", "pass", "the resolver answers for the root zone")),
+        (ThrottledIp("192.0.2.25", ("mx1.example", "mx2.example"), 4, 12.5,
+                     "greeting 421 4.7.0 <b>Too many</b>"),))
+    with Store(tmp_path / "h.sqlite") as store:
+        scan_id = store.begin_scan("2025-01-03T02:00:00+00:00", "baseline", {}, "0.1.0")
+        assert store.scan(scan_id).environment is None
+        store.set_environment(scan_id, env)
+    with Store(tmp_path / "h.sqlite") as store:
+        assert store.scan(scan_id).environment == env

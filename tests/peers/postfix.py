@@ -54,9 +54,11 @@ def postfix_unavailable_reason() -> str | None:
     return None
 
 
-def _run(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+def _run(*args: str, timeout: float, env: dict[str, str] | None = None
+         ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["bash", str(SCRIPT), *args], capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+                          timeout=timeout, stdin=subprocess.DEVNULL,
+                          env=None if env is None else {**os.environ, **env})
 
 
 @dataclass
@@ -67,6 +69,7 @@ class PostfixPeer:
     ports: dict[str, int] = field(default_factory=lambda: dict(PORTS))
     sasl_user: str = SASL_USER
     sasl_password: str = SASL_PASSWORD
+    env: dict[str, str] = field(default_factory=dict)   # the script's MXAUDIT_POSTFIX_* settings
     _stopped: bool = field(default=False, repr=False)
 
     @property
@@ -74,13 +77,13 @@ class PostfixPeer:
         return self.workdir / "log" / "postfix.log"
 
     def is_running(self) -> bool:
-        return _run("status", str(self.workdir), timeout=30).returncode == 0
+        return _run("status", str(self.workdir), timeout=30, env=self.env).returncode == 0
 
     def stop(self) -> None:
         """Stop the instance and wait until it is gone. Safe to call twice."""
         if self._stopped:
             return
-        res = _run("stop", str(self.workdir), timeout=60)
+        res = _run("stop", str(self.workdir), timeout=60, env=self.env)
         if res.returncode != 0:
             raise RuntimeError(f"postfix.sh stop failed:\n{res.stdout}{res.stderr}")
         self._stopped = True
@@ -93,11 +96,15 @@ class PostfixPeer:
 
 
 def start_postfix(workdir: Path, cert: Path, key: Path, ca: Path | None = None,
-                  timeout: float = 120) -> PostfixPeer | None:
+                  timeout: float = 120, *, ip: str = IP, count_limit: int | None = None,
+                  rate_limit: int | None = None, rate_unit: str | None = None
+                  ) -> PostfixPeer | None:
     """Start the peer with config/log under ``workdir``; None if Postfix can't run here.
 
     ``cert`` must be valid for mail.postfix.test; ``ca`` (optional) is used by
-    the script to check the cert and to verify the TLS handshake on 465.
+    the script to check the cert and to verify the TLS handshake on 465. ``ip`` (in
+    127.0.2.0/24) runs a second instance beside the first; ``count_limit``, ``rate_limit``
+    and ``rate_unit`` ("60s") set Postfix's own client limits (anvil), loopback not exempted.
     """
     reason = postfix_unavailable_reason()
     if reason is not None:
@@ -106,14 +113,19 @@ def start_postfix(workdir: Path, cert: Path, key: Path, ca: Path | None = None,
             raise PostfixStartError(f"{reason} (and {REQUIRE_ENV} is set)")
         return None
     workdir = Path(workdir)
+    env = {"MXAUDIT_POSTFIX_IP": ip}
+    for name, value in (("COUNT_LIMIT", count_limit), ("RATE_LIMIT", rate_limit),
+                        ("RATE_UNIT", rate_unit)):
+        if value is not None:
+            env[f"MXAUDIT_POSTFIX_{name}"] = str(value)
     args = ["start", str(workdir), str(cert), str(key)] + ([str(ca)] if ca else [])
     try:
-        res = _run(*args, timeout=timeout)
+        res = _run(*args, timeout=timeout, env=env)
     except subprocess.TimeoutExpired as exc:
-        _run("stop", str(workdir), timeout=60)
+        _run("stop", str(workdir), timeout=60, env=env)
         raise PostfixStartError(f"postfix.sh start timed out after {timeout}s") from exc
     if res.returncode != 0:
-        _run("stop", str(workdir), timeout=60)
+        _run("stop", str(workdir), timeout=60, env=env)
         raise PostfixStartError(f"postfix.sh start failed (exit {res.returncode}):\n{res.stdout}{res.stderr}")
     log.info("%s", res.stdout.strip())
-    return PostfixPeer(workdir=workdir)
+    return PostfixPeer(workdir=workdir, ip=ip, env=env)

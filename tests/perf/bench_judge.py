@@ -30,7 +30,7 @@ from scanner import serde  # noqa: E402
 from scanner.evidence import DomainEvidence  # noqa: E402
 from scanner.result import judge  # noqa: E402
 from scanner.profiles import load_profile  # noqa: E402
-from scanner.registry import all_checks  # noqa: E402
+from scanner.checks import all_checks  # noqa: E402
 from scanner.serde import from_jsonable  # noqa: E402
 from scanner.store import _dumps  # noqa: E402
 

@@ -51,7 +51,7 @@ def test_concurrent_queries_share_one_socket_and_close_when_idle(lab, unique_zon
         mux._open = counting
         queries = [dns.message.make_query(f"{n}.{zone}", "A") for n in ("a", "b", "a")]
         answers = await asyncio.wait_for(asyncio.gather(*(mux.exchange(q, 2) for q in queries)), 10)
-        return answers, mux._sock
+        return answers, mux._port
 
     answers, after = asyncio.run(main())
     assert [a.answer[0][0].to_text() for a in answers] == ["127.0.1.1", "127.0.1.2", "127.0.1.1"]

@@ -23,7 +23,7 @@ import pytest
 from scanner.evidence import DomainEvidence
 from scanner.result import judge
 from scanner.profiles import builtin_names, load_profile
-from scanner.registry import all_checks
+from scanner.checks import all_checks
 from scanner.serde import dumps, from_jsonable, to_jsonable
 from scanner.store import _dumps
 

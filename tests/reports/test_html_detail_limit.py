@@ -9,7 +9,7 @@ from reports import write_reports
 from scanner.api import get_profile
 from scanner.evidence import DomainEvidence
 from scanner.result import judge
-from scanner.registry import all_checks
+from scanner.checks import all_checks
 
 META = {"scan_id": 1, "started": "s", "finished": "f", "profile": "baseline", "version": "v"}
 

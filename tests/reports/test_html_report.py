@@ -13,7 +13,7 @@ from reports.charts import histogram, horizontal_bars, stacked_bar
 from reports.html import evidence_view, group_findings
 from scanner.api import get_profile
 from scanner.findings import Finding, Status
-from scanner.registry import all_checks
+from scanner.checks import all_checks
 from tests.browser.synthetic import HOSTILE, results
 
 SPECS = all_checks()

@@ -54,9 +54,13 @@ def out(tmp_path):
 def test_domains_csv(out):
     rows = list(csv.reader(open(out / "domains.csv", newline="", encoding="utf-8")))
     assert rows[0] == ["domain", "input", "status", "compliant", "score", *CHECKS,
-                       "mx_hosts", "mx_addresses", "scan_error"]
-    assert rows[1] == ["a.example", "A.example", "ok", "false", "55", "pass", "", "fail", "", "", ""]
-    assert rows[2] == ["", EVIL, "ok", "false", "0", "fail", "", "", "", "", "not a valid domain name"]
+                       "mx_hosts", "mx_addresses", "scan_error", "spf_record", "spf_lookups",
+                       "dmarc_policy", "dkim_selectors", "tls_versions", "auth_mechanisms",
+                       "auth_before_tls"]
+    assert rows[1] == ["a.example", "A.example", "ok", "false", "55", "pass", "", "fail", "", "", "",
+                       "", "", "", "", "", "", ""]
+    assert rows[2] == ["", EVIL, "ok", "false", "0", "fail", "", "", "", "", "not a valid domain name",
+                       "", "", "", "", "", "", ""]
 
 
 def test_findings_csv(out):
@@ -87,5 +91,5 @@ def test_html_escapes_everything(out):
 
 
 def test_no_half_written_files_left(out):
-    assert sorted(p.name for p in out.iterdir()) == ["domains.csv", "findings.csv", "report.html",
-                                                     "results.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == ["domains.csv", "findings.csv", "manifest.json",
+                                                     "report.html", "results.jsonl"]
