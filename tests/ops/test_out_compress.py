@@ -4,6 +4,7 @@ the default stays plain, and a folder never keeps the other variant from an earl
 from __future__ import annotations
 
 import gzip
+import json
 
 import pytest
 
@@ -36,6 +37,12 @@ def test_scan_writes_results_jsonl_gz_when_asked(lab, tmp_path, run_cli, make_do
     assert raw[:2] == b"\x1f\x8b" and raw[4:8] == b"\0\0\0\0"   # gzip, no timestamp
     lines = _lines(out).decode().splitlines()
     assert len(lines) == 4 and lines[3].startswith('{"domain":"","input":"not a domain!"')
+    # the manifest lists what is there, and the folder verifies
+    files = json.loads((out / "manifest.json").read_text())["files"]
+    assert "results.jsonl.gz" in files and "results.jsonl" not in files
+    assert files["results.jsonl.gz"]["bytes"] == len(raw)
+    proc = run_cli(["verify", out])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     # the same lines as a plain rendering of that scan
     proc = run_cli(["report", "2", "--db", db, "--out", tmp_path / "plain"])
     assert proc.returncode == 0, proc.stderr

@@ -75,30 +75,25 @@ def make_v1_db(path):
     con.close()
 
 
-# The v2 step as released (a released step is never edited: store.py's rule).
-V2_STEP = (*_MIGRATIONS[2], "UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+def _step(path, version: int) -> None:
+    """Apply the released step to ``version`` as it stands in store._MIGRATIONS (a released
+    step is never edited: store.py's rule), as the mxaudit of that version did."""
+    con = sqlite3.connect(path)
+    for statement in _MIGRATIONS[version]:
+        con.execute(statement)
+    con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
+    con.commit()
+    con.close()
 
 
 def make_v2_db(path):
     make_v1_db(path)
-    con = sqlite3.connect(path)
-    for statement in V2_STEP:
-        con.execute(statement)
-    con.commit()
-    con.close()
-
-
-# The v3 step as released.
-V3_STEP = (*_MIGRATIONS[3], "UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    _step(path, 2)
 
 
 def make_v3_db(path):
     make_v2_db(path)
-    con = sqlite3.connect(path)
-    for statement in V3_STEP:
-        con.execute(statement)
-    con.commit()
-    con.close()
+    _step(path, 3)
 
 
 def fixture_db(tmp_path, version: int) -> Path:
