@@ -17,7 +17,7 @@ from scanner.store import COMPLETE, INTERRUPTED, Store
 
 from ..perf.test_judge_identity import CASES
 from .conftest import db_rows
-from .test_store_migration import make_v2_db
+from .test_store_migration import make_v3_db
 
 BASELINE = get_profile("baseline")
 RESULTS = [judge(dataclasses.replace(from_jsonable(DomainEvidence, json.loads(c["evidence"])),
@@ -136,9 +136,9 @@ def test_usage_errors(history, run_cli, args, message):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_a_database_from_before_v3_is_vacuumed_once_into_incremental_mode(tmp_path, run_cli):
+def test_a_database_from_before_v4_is_vacuumed_once_into_incremental_mode(tmp_path, run_cli):
     db = tmp_path / "old.sqlite"
-    make_v2_db(db)
+    make_v3_db(db)
     with Store(db) as store:                      # migrated; auto-vacuum still off
         assert db_rows(db, "PRAGMA auto_vacuum") == [(0,)]
         for day in range(3, 6):
