@@ -101,13 +101,14 @@ class Splitter:
 
     ``split(ev)`` -> (skeleton text, [(digest, text), ...] of shared objects this splitter
     has not emitted yet). A shared object met again by identity (the scan process's probes
-    are one object per endpoint) is neither encoded nor hashed again. What was emitted is
-    remembered by digest, up to ``limit`` digests (beyond, the oldest are forgotten and
-    emitted again if met: the receiver stores a shared object idempotently)."""
+    are one object per endpoint) is not hashed again. What was emitted is remembered by
+    digest, up to ``limit`` digests (beyond, the oldest are forgotten and emitted again if
+    met: the receiver stores a shared object idempotently)."""
 
     def __init__(self, limit: int = 1 << 17) -> None:
         self.limit = limit
-        self._known = ByIdentity(limit)       # object -> (text, digest)
+        self._digests = ByIdentity(limit)     # object -> digest (its text is re-encoded:
+        #                                       cheaper than holding every probe's text)
         self._emitted: OrderedDict[str, None] = OrderedDict()
 
     def split(self, ev: DomainEvidence) -> tuple[str, list[tuple[str, str]]]:
@@ -115,12 +116,11 @@ class Splitter:
         new: list[tuple[str, str]] = []
         texts: dict[str, str] = {}
         for obj in shared_in(ev):
-            known = self._known.get(obj)
-            if known is None:
-                text = dumps(obj)
-                known = (text, digest(text))
-                self._known.put(obj, known)
-            text, d = known
+            text = dumps(obj)
+            d = self._digests.get(obj)
+            if d is None:
+                d = digest(text)
+                self._digests.put(obj, d)
             texts[text] = d
             if d not in self._emitted:
                 new.append((d, text))
