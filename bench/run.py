@@ -22,6 +22,12 @@ query and a TLS session and compare mxaudit's run to that floor; ``--profile`` t
 under py-spy (collapsed stacks in profile.txt); ``--no-smtp`` for a DNS-only world (memory runs at 100,000 domains);
 ``--dnssec unsigned|signed`` for a world under a signed root whose domains are unsigned or
 signed zones (bench/dnssec_world.py; mxaudit then trusts the world's root anchor).
+``--scans N`` to run mxaudit N times into the same history database (nightly scans: the last
+rows show what each further scan adds to the store); ``--out-compress`` passes that option on.
+
+For mxaudit the table adds what the scan left on disk, per domain: ``store KB/dom``, what the
+history database (SQLite file and its WAL) grew by during that run, and ``jsonl KB/dom``, the
+size of results.jsonl (or results.jsonl.gz).
 """
 from __future__ import annotations
 
@@ -76,6 +82,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="provider A's MX pair answers 421 beyond N open connections")
     p.add_argument("--floor", action="store_true", help="measure DNS/TLS unit costs")
     p.add_argument("--profile", action="store_true", help="run mxaudit under py-spy (collapsed stacks in profile.txt)")
+    p.add_argument("--scans", type=int, default=1, metavar="N",
+                   help="run mxaudit N times into the same history database (default 1)")
+    p.add_argument("--out-compress", action="store_true", help="mxaudit --out-compress")
     p.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     return p.parse_args(argv)
 
@@ -140,14 +149,18 @@ def inside(args: argparse.Namespace) -> int:
     with running_world(world_cmd) as (world, ready):
         env = dict(os.environ, SSL_CERT_FILE=ready["ca"], PYTHONWARNINGS="ignore")
         rows = []
-        for tool in [t.strip() for t in args.tools.split(",") if t.strip()]:
-            cmd, n = tool_command(tool, args, work, listing, domains, ready["ca"])
-            if tool == "mxaudit" and ready.get("anchor"):
+        tools = [t.strip() for t in args.tools.split(",") if t.strip()]
+        tools = [f"{t}#{i}" if t == "mxaudit" and i > 1 else t for t in tools
+                 for i in range(1, (args.scans if t == "mxaudit" else 1) + 1)]
+        for tool in tools:
+            cmd, n = tool_command(tool.split("#")[0], args, work, listing, domains, ready["ca"])
+            if tool.split("#")[0] == "mxaudit" and ready.get("anchor"):
                 cmd += ["--trust-anchor", ready["anchor"]]
             print(f"bench: running {tool} on {n} domains ...", file=sys.stderr, flush=True)
             before = world_stats(world, stats_file)
+            store0 = store_bytes(work)
             busy0 = machine_busy_s()
-            wall, rss, rc = measure(cmd, env, work / f"{tool}.log")
+            wall, rss, rc = measure(cmd, env, work / f"{tool.replace('#', '-')}.log")
             busy = machine_busy_s() - busy0
             after = world_stats(world, stats_file)
             served = {k: after.get(k, 0) - before.get(k, 0) for k in after}
@@ -155,7 +168,10 @@ def inside(args: argparse.Namespace) -> int:
             # (a shared box skews the figures; the report says by how much)
             served["others_cpu_s"] = max(busy - measure.cpu - served.get("world_cpu_s", 0), 0.0)
             shapes = {k[2:]: v for k, v in served.items() if k.startswith("q ") and v}
-            (work / f"{tool}.queries.json").write_text(json.dumps(
+            if tool.startswith("mxaudit"):
+                served["store_kb_per_domain"] = (store_bytes(work) - store0) / n / 1024
+                served["jsonl_kb_per_domain"] = jsonl_bytes(work) / n / 1024
+            (work / f"{tool.replace('#', '-')}.queries.json").write_text(json.dumps(
                 dict(sorted(shapes.items(), key=lambda kv: -kv[1])), indent=1))
             served = {k: v for k, v in served.items() if not k.startswith("q ")}
             rows.append({"tool": tool, "domains": n, "wall_s": wall, "domains_per_s": n / wall,
@@ -176,6 +192,8 @@ def tool_command(tool: str, args, work: Path, listing: Path, domains: list[str],
                "--allow-private", "--ca-file", ca, "--dkim-selector", "sel1"]
         if args.concurrency:
             cmd += ["--concurrency", str(args.concurrency)]
+        if args.out_compress:
+            cmd.append("--out-compress")
         if args.profile:
             cmd = [str(VENV / "bin" / "py-spy"), "record", "--subprocesses", "-f", "raw", "-r", "200", "-o",
                    str(work / "profile.txt"), "--"] + cmd
@@ -218,6 +236,18 @@ def measure(cmd: list[str], env: dict, log: Path) -> tuple[float, int, int]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     measure.cpu = usage.ru_utime + usage.ru_stime
     return wall, max(usage.ru_maxrss, tree_peak), proc.returncode
+
+
+def store_bytes(work: Path) -> int:
+    """The size of mxaudit's history database: the SQLite file and its write-ahead log."""
+    return sum(p.stat().st_size for p in (work / "mxaudit.sqlite", work / "mxaudit.sqlite-wal")
+               if p.exists())
+
+
+def jsonl_bytes(work: Path) -> int:
+    out = work / "mxaudit-out"
+    return sum(p.stat().st_size for p in (out / "results.jsonl", out / "results.jsonl.gz")
+               if p.exists())
 
 
 def own_cpu_s(pid: int) -> float:
@@ -280,14 +310,15 @@ def report(args, rows: list[dict], floor: dict | None, ready: dict) -> None:
           f"{args.delay_ms:g} ms, DNS answer delay {args.dns_delay_ms:g} ms, DNS {ready['dns']}; "
           f"{os.cpu_count()} CPUs")
     head = f"{'tool':<11}{'domains':>8}{'wall s':>9}{'dom/s':>9}{'peak RSS MB':>13}" \
-           f"{'CPU s':>7}{'main CPU s':>11}{'world CPU s':>12}{'others CPU s':>13}{'DNS q':>9}{'TLS':>7}{'SMTP conn':>10}{'exit':>5}   mxaudit is"
+           f"{'CPU s':>7}{'main CPU s':>11}{'world CPU s':>12}{'others CPU s':>13}{'DNS q':>9}{'TLS':>7}{'SMTP conn':>10}{'exit':>5}{'store KB/dom':>13}{'jsonl KB/dom':>13}   mxaudit is"
     print(head)
     mx = next((r for r in rows if r["tool"] == "mxaudit"), None)
     for r in rows:
-        ratio = "" if mx is None or r is mx else f"{mx['domains_per_s'] / r['domains_per_s']:.1f}x faster"
+        ratio = "" if mx is None or r["tool"].startswith("mxaudit") else f"{mx['domains_per_s'] / r['domains_per_s']:.1f}x faster"
         print(f"{r['tool']:<11}{r['domains']:>8}{r['wall_s']:>9.1f}{r['domains_per_s']:>9.1f}"
               f"{r['peak_rss_mb']:>13.0f}{r['cpu_s']:>7.1f}{r['main_cpu_s']:>11.1f}{r.get('world_cpu_s', 0):>12.1f}{r.get('others_cpu_s', 0):>13.1f}{r.get('dns_queries', 0):>9}{r.get('tls_sessions', 0):>7}"
-              f"{r.get('smtp_connections', 0):>10}{r['exit']:>5}   {ratio}")
+              f"{r.get('smtp_connections', 0):>10}{r['exit']:>5}"
+              f"{_kb(r.get('store_kb_per_domain')):>13}{_kb(r.get('jsonl_kb_per_domain')):>13}   {ratio}")
     if floor and mx:
         dns_s = mx.get("dns_queries", 0) * floor["dns_query_s"]
         tls_s = mx.get("tls_sessions", 0) * floor["tls_session_s"]
@@ -326,6 +357,10 @@ def report_throttle(args, row: dict, work: Path) -> None:
     for t in env.throttled if env else ():
         print(f"  mxaudit's report: {', '.join(t.hosts)} [{t.ip}] throttled the scan: "
               f"{t.refusals} refusal(s), {t.waited:.1f} s spent waiting")
+
+
+def _kb(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ file of it is whole: a failure while writing (disk full) leaves the previous set
 never a new results.jsonl beside last night's CSVs."""
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import os
 import tempfile
 from collections.abc import Iterator
@@ -27,6 +29,7 @@ class FileSet:
 
     def __init__(self) -> None:
         self._ready: list[tuple[str, Path]] = []
+        self._obsolete: list[Path] = []
 
     @contextmanager
     def text(self, path: Path, *, newline: str | None = None) -> Iterator[TextIO]:
@@ -39,6 +42,15 @@ class FileSet:
     def binary(self, path: Path) -> Iterator[BinaryIO]:
         with self._temporary(path, "wb") as fh:
             yield fh
+
+    @contextmanager
+    def gzip_text(self, path: Path, level: int = 6) -> Iterator[TextIO]:
+        """A gzip-compressed UTF-8 text file (the header carries no name and no time, so the
+        same text gives the same bytes)."""
+        with self._temporary(path, "wb") as raw:
+            with gzip.GzipFile(filename="", mode="wb", compresslevel=level, fileobj=raw,
+                               mtime=0) as gz, io.TextIOWrapper(gz, encoding="utf-8") as fh:
+                yield fh
 
     @contextmanager
     def _temporary(self, path: Path, mode: str, **how: object) -> Iterator[IO]:
@@ -61,6 +73,11 @@ class FileSet:
             raise
         self._ready.append((tmp, path))
 
+    def obsolete(self, path: Path) -> None:
+        """A file of an earlier set this one replaces without rewriting (results.jsonl when
+        the set now has results.jsonl.gz): removed at ``commit``."""
+        self._obsolete.append(path)
+
     def digests(self) -> dict[Path, dict]:
         """Target -> {"sha256", "bytes"} of every finished file, read back from disk: the
         bytes a reader of the committed set will find (the integrity manifest lists them)."""
@@ -72,8 +89,10 @@ class FileSet:
         return out
 
     def commit(self) -> None:
-        """Rename every finished file into place, back to back, then sync the folders."""
+        """Rename every finished file into place, back to back, remove the obsolete ones,
+        then sync the folders."""
         ready, self._ready = self._ready, []
+        obsolete, self._obsolete = self._obsolete, []
         for i, (tmp, path) in enumerate(ready):
             try:
                 os.replace(tmp, path)
@@ -81,11 +100,14 @@ class FileSet:
                 for rest, _ in ready[i:]:
                     _unlink(rest)
                 raise _output_error(path, exc) from exc
-        for folder in {path.parent for _, path in ready}:
+        for path in obsolete:
+            _unlink(str(path))
+        for folder in {path.parent for _, path in ready} | {path.parent for path in obsolete}:
             _sync_folder(folder)
 
     def discard(self) -> None:
         ready, self._ready = self._ready, []
+        self._obsolete = []
         for tmp, _ in ready:
             _unlink(tmp)
 

@@ -32,9 +32,9 @@ def trend_of(store: Store, scan_id: int):
 
 
 def render_scan(store: Store, scan_id: int, out: Path, profile: Profile, *,
-                pdf: bool = False) -> Summary:
+                pdf: bool = False, gzip_jsonl: bool = False) -> Summary:
     """The scan's reports as stored (graded as stored, under ``profile``)."""
     rec = store.scan(scan_id)
     return write_reports(out, store.results(scan_id), profile, report_meta(rec, profile),
                          diff=since_previous(store, rec), trend=trend_of(store, scan_id),
-                         pdf=pdf)
+                         pdf=pdf, gzip_jsonl=gzip_jsonl)

@@ -1,4 +1,5 @@
-"""domains.csv, findings.csv and results.jsonl, written in one streaming pass."""
+"""domains.csv, findings.csv and results.jsonl (or results.jsonl.gz), written in one
+streaming pass."""
 from __future__ import annotations
 
 import csv
@@ -17,16 +18,26 @@ from .safe import csv_cell
 from .summary import Summary
 
 
+JSONL, JSONL_GZ = "results.jsonl", "results.jsonl.gz"
+
+
 @contextmanager
-def tabular_writer(out: Path, check_ids: list[str], profile: Profile,
-                   files: FileSet) -> Iterator[tuple[Callable[[DomainResult], None], Summary]]:
+def tabular_writer(out: Path, check_ids: list[str], profile: Profile, files: FileSet, *,
+                   gzip_jsonl: bool = False
+                   ) -> Iterator[tuple[Callable[[DomainResult], None], Summary]]:
     """(add one result, the summary it keeps); the three files are whole (in ``files``, to
-    be committed with the rest of the set) on exit."""
+    be committed with the rest of the set) on exit. ``gzip_jsonl``: results.jsonl.gz (the
+    same lines, gzip-compressed) instead of results.jsonl; the other one, left by an
+    earlier set in the folder, is removed when the set is committed."""
     summary = Summary(check_ids, profile)
     with ExitStack() as stack:
         dom = csv.writer(stack.enter_context(files.text(out / "domains.csv", newline="")))
         fnd = csv.writer(stack.enter_context(files.text(out / "findings.csv", newline="")))
-        jsonl = stack.enter_context(files.text(out / "results.jsonl"))
+        if gzip_jsonl:
+            jsonl = stack.enter_context(files.gzip_text(out / JSONL_GZ))
+        else:
+            jsonl = stack.enter_context(files.text(out / JSONL))
+        files.obsolete(out / (JSONL if gzip_jsonl else JSONL_GZ))
         dom.writerow([*LEAD_COLUMNS, *check_ids, *DETAIL_COLUMNS])
         fnd.writerow(FINDING_COLUMNS)
 

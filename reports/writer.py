@@ -1,5 +1,5 @@
-"""The one report writer: domains.csv, findings.csv, results.jsonl and report.html from
-results fed one at a time, in input order. Every route that writes reports uses it: a scan
+"""The one report writer: domains.csv, findings.csv, results.jsonl (or results.jsonl.gz,
+``gzip_jsonl``) and report.html from results fed one at a time, in input order. Every route that writes reports uses it: a scan
 in one process, the report worker alongside a scan, ``mxaudit report`` and a Dask scan.
 
 One streaming pass feeds the tabular files and the HTML spools, so each result is read
@@ -38,7 +38,7 @@ class ReportWriter:
 
     def __init__(self, out: Path, profile: Profile, meta: dict, *, count: int,
                  trend: Trend | None = None, check_ids: list[str] | None = None,
-                 pdf: bool = False) -> None:
+                 pdf: bool = False, gzip_jsonl: bool = False) -> None:
         self.out, self.layout = Path(out), layout(count)
         self._profile, self._pdf = profile, pdf
         self._files = FileSet()
@@ -49,7 +49,7 @@ class ReportWriter:
                       paper=pdf and count <= paper.DETAIL_LIMIT))
         self._add, self.summary = self._stack.enter_context(tabular_writer(
             self.out, list(all_checks()) if check_ids is None else check_ids, profile,
-            self._files))
+            self._files, gzip_jsonl=gzip_jsonl))
 
     def __enter__(self) -> "ReportWriter":
         return self
@@ -86,14 +86,15 @@ class ReportWriter:
 
 def write_reports(out: Path, results: Iterable[DomainResult], profile: Profile, meta: dict, *,
                   count: int | None = None, diff: object = None, trend: Trend | None = None,
-                  check_ids: list[str] | None = None, pdf: bool = False) -> Summary:
+                  check_ids: list[str] | None = None, pdf: bool = False,
+                  gzip_jsonl: bool = False) -> Summary:
     """All four outputs (five with ``pdf``) and the manifest from ``results`` (in input
     order) graded under ``profile``. ``count``: how many there are, when ``results`` has no
-    ``len()``."""
+    ``len()``; ``gzip_jsonl``: results.jsonl.gz instead of results.jsonl."""
     if count is None:
         count = len(results)  # type: ignore[arg-type]
     with ReportWriter(out, profile, meta, count=count, trend=trend, check_ids=check_ids,
-                      pdf=pdf) as w:
+                      pdf=pdf, gzip_jsonl=gzip_jsonl) as w:
         for r in results:
             w.add(r)
         return w.finish(diff)

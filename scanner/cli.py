@@ -18,9 +18,9 @@ from pathlib import Path
 from scanner.errors import MxauditError, OutputError
 from scanner.textsafe import for_terminal
 
-COMMANDS = ("scan", "check", "demo", "report", "history", "diff", "verify", "schema",
+COMMANDS = ("scan", "check", "demo", "report", "history", "diff", "prune", "verify", "schema",
             "verify_dkim")
-CONFIGURED = ("scan", "check", "report", "history", "diff")   # commands that read the config file
+CONFIGURED = ("scan", "check", "report", "history", "diff", "prune")   # read the config file
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,12 +21,15 @@ command-line option, and an option given on the command line wins::
     retry_pause = 3.0                               # before redoing a transiently refused probe
     out = "/var/lib/mxaudit/reports/{date}"         # {date} {time} {scan}
     db = "/var/lib/mxaudit/history.sqlite"
+    out_compress = true                             # results.jsonl.gz (scan and report)
     fail_on = "fail"
     log_format = "json"
     quiet = false
     pdf = true                                      # report.pdf too (mxaudit[pdf])
     metrics = "/var/lib/node_exporter/textfile/mxaudit.prom"   # Prometheus text file
     metrics_domains = false                         # one series per domain in it
+    prune_keep = 30                                 # mxaudit prune: keep the last 30 scans
+    prune_older_than = 90                           # ... and only delete scans over 90 days old
 
 An unknown key or a bad value is a usage error (exit 2) that names the file and the key.
 """
@@ -79,6 +82,12 @@ def _port_number(v: object) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or not 0 < v < 65536:
         raise _Bad("must be a port number from 1 to 65535")
     return v
+
+
+def _days(v: object) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+        raise _Bad("must be a number of days, 0 or more")
+    return float(v)
 
 
 def _seconds(v: object) -> float:
@@ -155,18 +164,23 @@ KEYS: dict[str, tuple[str, Callable[[object], object], bool]] = {
     "retry_pause": ("retry_pause", _pause, False),
     "out": ("out", _out_pattern, True),
     "db": ("db", _str, True),
+    "out_compress": ("out_compress", _bool, False),
     "fail_on": ("fail_on", _choice(*FAIL_ON), False),
     "log_format": ("log_format", _choice(*LOG_FORMATS), False),
     "quiet": ("quiet", _bool, False),
     "pdf": ("pdf", _bool, False),
     "metrics": ("metrics", _str, True),
     "metrics_domains": ("metrics_domains", _bool, False),
+    "prune_keep": ("keep", _positive_int, False),
+    "prune_older_than": ("older_than", _days, False),
 }
 # Keys that matter to commands other than scan (all keys are still validated).
-SHARED_KEYS = ("db", "pdf")
+SHARED_KEYS = ("db", "pdf", "out_compress")
+# Keys read by one other command as well as by scan.
+COMMAND_KEYS = {"prune": ("keep", "older_than", "quiet")}
 # `check` takes the scan's settings but not where to write or when to fail: an ad hoc look
 # keeps no history and writes no folder (nor PDF, nor metrics) unless its own command line asks.
-NOT_FOR_CHECK = ("out", "db", "fail_on", "pdf", "metrics", "metrics_domains")
+NOT_FOR_CHECK = ("out", "db", "fail_on", "pdf", "metrics", "metrics_domains", "out_compress")
 
 
 def load_config(path: Path | None) -> dict[str, object]:
@@ -213,7 +227,7 @@ def apply_config(args: argparse.Namespace, command: str) -> None:
         if command == "check":
             if attr in NOT_FOR_CHECK:
                 continue
-        elif command != "scan" and attr not in SHARED_KEYS:
+        elif command != "scan" and attr not in SHARED_KEYS + COMMAND_KEYS.get(command, ()):
             continue
         if not hasattr(args, attr) or getattr(args, attr) not in (None, []):
             continue

@@ -27,6 +27,7 @@ def add_output_options(p: argparse.ArgumentParser, *, out_required: bool = True,
                         "{date}, {time} and {scan} are replaced (dated folders for nightly runs)")
     g.add_argument("--db", type=Path, metavar="PATH",
                    help=f"scan history database ({history})")
+    add_out_compress(g)
     g.add_argument("--fail-on", choices=FAIL_ON, metavar="STATUS",
                    help="exit 1 when a required check of the profile is at STATUS or worse for any "
                         "domain (fail; error = fail or could-not-test; warn = any of these)")
@@ -66,6 +67,12 @@ def check_outputs(args: argparse.Namespace) -> None:
             raise UsageError(f"--metrics {metrics}: is a folder; name the file to write")
         if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
             raise UsageError(f"--metrics {metrics}: folder {folder} is missing or not writable")
+
+
+def add_out_compress(g) -> None:
+    g.add_argument("--out-compress", action="store_true", default=None,
+                   help="write results.jsonl gzip-compressed, as results.jsonl.gz (the same "
+                        "lines; read with zcat or gzip.open)")
 
 
 def add_scan_options(p: argparse.ArgumentParser) -> None:

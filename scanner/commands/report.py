@@ -10,7 +10,7 @@ from reports import write_reports
 from reports.files import ensure_folder
 from reports.stored import report_meta
 from scanner.api import get_profile
-from scanner.commands._common import add_pdf_option, check_outputs
+from scanner.commands._common import add_out_compress, add_pdf_option, check_outputs
 from scanner.result import judge
 from scanner.store import Store, default_db_path
 from scanner.verdict import FAIL_ON, fail_on_matches
@@ -27,6 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--db", type=Path, metavar="PATH", help="scan history database")
     p.add_argument("--fail-on", choices=FAIL_ON, metavar="STATUS")
     add_pdf_option(p)
+    add_out_compress(p)
     p.set_defaults(func=run)
 
 
@@ -50,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
 
         stream = store.results(scan_id)
         summary = write_reports(Path(args.out), regraded(stream), profile,
-                                report_meta(rec, profile), count=len(stream), pdf=bool(args.pdf))
+                                report_meta(rec, profile), count=len(stream), pdf=bool(args.pdf),
+                                gzip_jsonl=bool(args.out_compress))
     print(f"mxaudit: scan {scan_id} re-graded under {profile.name}: {summary.domains} domains, "
           f"{summary.compliant} compliant; reports in {args.out}", file=sys.stderr)
     return 1 if matched else 0

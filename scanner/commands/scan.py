@@ -65,7 +65,7 @@ def build_scan_parser_args(argv: list[str], output: argparse.Namespace) -> argpa
     add_scan_options(parser)
     args = parser.parse_args(argv)
     for key in ("out", "db", "fail_on", "quiet", "log_format", "pdf", "metrics",
-                "metrics_domains"):
+                "metrics_domains", "out_compress"):
         setattr(args, key, getattr(output, key, None))
     args.resume = False
     return args
@@ -166,7 +166,8 @@ def _scan_and_report(store: Store, rec: ScanRecord, targets, options: ScanOption
     job = Job(store, rec, options, profile, out, progress, fail_on=args.fail_on, total=total,
               done=done, dask=getattr(args, "dask", None), on_result=on_result,
               pdf=bool(getattr(args, "pdf", None)), metrics=getattr(args, "metrics", None),
-              metrics_domains=bool(getattr(args, "metrics_domains", None)))
+              metrics_domains=bool(getattr(args, "metrics_domains", None)),
+              gzip_jsonl=bool(getattr(args, "out_compress", None)))
     return run_job(job, targets)
 
 

@@ -45,6 +45,7 @@ class Job:
     pdf: bool = False            # report.pdf with the reports
     metrics: Path | None = None  # the Prometheus text file written at the end
     metrics_domains: bool = False   # per-domain series in it
+    gzip_jsonl: bool = False     # results.jsonl.gz instead of results.jsonl (--out-compress)
 
 
 class StopSignals:
@@ -121,7 +122,7 @@ def run_job(job: Job, targets: Iterable[Target]) -> int:
 
     here = judging(profile, stored)
     worker = (ReportWorker.start(store.path, scan_id, job.out, profile, job.total, job.fail_on,
-                                 pdf=job.pdf)
+                                 pdf=job.pdf, gzip_jsonl=job.gzip_jsonl)
               if wanted(job.total) and job.out is not None and job.on_result is None else None)
     sink = here if worker is None else worker.sink(here, acknowledged)
     stats = ScanStats()
@@ -245,7 +246,7 @@ def _reports(job: Job, worker, progress) -> dict:
     if counts is None:
         try:
             counts = render_scan(job.store, job.record.id, job.out, job.profile,
-                                 pdf=job.pdf).counts()
+                                 pdf=job.pdf, gzip_jsonl=job.gzip_jsonl).counts()
         except OutputError as exc:     # the scan stays 'running': resumed, not lost
             raise OutputError(f"{exc}; the previous reports are untouched and scan "
                               f"{job.record.id} is kept: free space, then 'mxaudit scan "

@@ -13,9 +13,12 @@ Results stored by someone else (an interrupted run being resumed, a Dask scan, t
 process itself) are read back from the store, so the worker renders whatever the store holds.
 
 Protocol, one line per message (bytes; JSON never contains a raw newline):
-  scan -> worker  ``S <base64 pickle of the start dict>`` once, then ``E <evidence JSON>`` per
-                  domain, ``D`` when the scan ended (no more evidence), ``F`` once the scan is
-                  recorded as finished.
+  scan -> worker  ``S <base64 pickle of the start dict>`` once, then per domain ``P <digest>
+                  <JSON>`` for each shared object (scanner/store_codec.py: an SMTP probe, an
+                  MX host) not sent before and ``E <evidence JSON>`` referring to them by
+                  digest, ``D`` when the scan ended (no more evidence), ``F`` once the scan is
+                  recorded as finished. Each shared object crosses the pipe and is stored
+                  once per scan, not once per domain that uses it.
   worker -> scan  ``A <position> <compliant 0|1> <score> <fail-on matched 0|1> <grade>`` per
                   stored domain (the grade with "_" for spaces, ``not_graded``; ``-`` for
                   none), ``D`` after the last one, then one JSON line: the summary counts or
@@ -48,8 +51,8 @@ from pathlib import Path
 from scanner.evidence import DomainEvidence
 from scanner.profiles import Profile
 from scanner.result import judge
-from scanner.serde import dumps, loads
-from scanner.store import Store, decode_result, result_row
+from scanner.store import Store
+from scanner.store_codec import Splitter, digest
 from scanner.verdict import fail_on_matches
 
 # Below this many domains the worker's start-up (an interpreter importing Jinja2 and the
@@ -101,6 +104,7 @@ class ReportWorker:
         self.on_judged: Judged = lambda ev, compliant, score, matched, grade: None
         self.on_orphan: Callable[[DomainEvidence], None] = lambda ev: None
         self._unacked: dict[int, DomainEvidence] = {}
+        self._splitter = Splitter()
         self._out = bytearray()
         self._in = b""
         self._loop = None
@@ -109,7 +113,8 @@ class ReportWorker:
 
     @classmethod
     def start(cls, db: Path, scan_id: int, out: Path, profile: Profile, total: int,
-              fail_on: str | None = None, pdf: bool = False) -> "ReportWorker | None":
+              fail_on: str | None = None, pdf: bool = False, *,
+              gzip_jsonl: bool = False) -> "ReportWorker | None":
         # the worker's stderr goes to a file, not a pipe nobody reads during the scan: its
         # last line explains a worker that died before it could answer (an import error...)
         stderr = tempfile.TemporaryFile()
@@ -118,7 +123,8 @@ class ReportWorker:
             proc = subprocess.Popen(worker_command(), stdin=subprocess.PIPE,
                                     stdout=subprocess.PIPE, stderr=stderr)
             start = {"db": str(db), "scan_id": scan_id, "out": str(out), "total": total,
-                     "profile": profile, "fail_on": fail_on, "pdf": pdf}
+                     "profile": profile, "fail_on": fail_on, "pdf": pdf,
+                     "gzip_jsonl": gzip_jsonl}
             proc.stdin.write(b"S " + base64.b64encode(pickle.dumps(start)) + b"\n")
             proc.stdin.flush()
         except (OSError, pickle.PicklingError):
@@ -167,7 +173,10 @@ class ReportWorker:
         if self.lost or len(self._unacked) >= MAX_UNACKED:
             return False
         self._unacked[ev.position] = ev
-        self._out += b"E " + dumps(ev).encode("utf-8", "surrogatepass") + b"\n"
+        skeleton, shared = self._splitter.split(ev)
+        for d, text in shared:
+            self._out += b"P %s %s\n" % (d.encode("ascii"), text.encode("utf-8", "surrogatepass"))
+        self._out += b"E " + skeleton.encode("utf-8", "surrogatepass") + b"\n"
         if self._loop is None:            # no event loop (a Dask scan): write it now
             self._pump(lambda: not self._out)
         elif not self._waiting:
@@ -362,9 +371,10 @@ class _Worker:
 
     def __init__(self, store: Store, scan_id: int, out: Path, total: int, profile: Profile,
                  fail_on: str | None, messages: _Messages, answer: Callable[[bytes], None],
-                 pdf: bool = False) -> None:
+                 pdf: bool = False, gzip_jsonl: bool = False) -> None:
         self.store, self.scan_id, self.out, self.total = store, scan_id, out, total
         self.profile, self.fail_on, self.pdf = profile, fail_on, pdf
+        self.gzip_jsonl = gzip_jsonl
         self.messages, self.answer = messages, answer
         self.held: dict[int, object] = {}     # position -> DomainResult judged here
         self.position = 0                     # the next one to render
@@ -375,7 +385,8 @@ class _Worker:
 
         meta = report_meta(self.store.scan(self.scan_id), self.profile)
         with ReportWriter(self.out, self.profile, meta, count=self.total,
-                          trend=trend_of(self.store, self.scan_id), pdf=self.pdf) as writer:
+                          trend=trend_of(self.store, self.scan_id), pdf=self.pdf,
+                          gzip_jsonl=self.gzip_jsonl) as writer:
             finishing, behind = False, False
             while not finishing:
                 finishing = self._take(self.messages.read(0 if behind else POLL_S))
@@ -389,12 +400,13 @@ class _Worker:
 
     def _take(self, lines: list[bytes]) -> bool:
         """Judge and store the evidence among ``lines``, acknowledge it; True on ``F``."""
-        rows, acks, finish, drained = [], [], False, False
+        rows, shared, acks, finish, drained = [], [], [], False, False
+        objects = self.store.shared_objects(self.scan_id)
         for line in lines:
             if line.startswith(b"E "):
-                text = line[2:].decode("utf-8", "surrogatepass")
-                r = judge(loads(DomainEvidence, text, complete=False), self.profile)
-                rows.append(result_row(self.scan_id, r, text))
+                skeleton = line[2:].decode("utf-8", "surrogatepass")
+                r = judge(objects.evidence(skeleton, complete=False), self.profile)
+                rows.append((r, skeleton))
                 position = r.evidence.position
                 if len(self.held) < MAX_HELD:
                     self.held[position] = r
@@ -402,14 +414,21 @@ class _Worker:
                 acks.append(b"A %d %d %d %d %s\n" % (
                     position, r.verdict.compliant, r.verdict.score, matched,
                     (r.verdict.grade or "-").replace(" ", "_").encode("ascii")))
+            elif line.startswith(b"P "):
+                d, text = line[2:].decode("utf-8", "surrogatepass").split(" ", 1)
+                if digest(text) != d:
+                    raise ValueError(f"shared evidence {d[:30]!r} does not match its digest")
+                objects.pending[d] = text
+                shared.append((d, text))
             elif line == b"D":
                 drained = True
             elif line == b"F":
                 finish = True
             else:
                 raise _Abandoned
-        if rows:
-            self.store.add_rows(self.scan_id, rows)
+        if rows or shared:
+            self.store.add_rows(self.scan_id, rows, shared)
+            objects.pending.clear()
         if drained:
             acks.append(b"D\n")
         if acks:
@@ -432,10 +451,9 @@ class _Worker:
                     self.position = nxt
                     r = self.held.pop(nxt, None)
                 if r is None:
-                    row = self.store.row_at(self.scan_id, self.position)
-                    if row is None:
+                    r = self.store.result_at(self.scan_id, self.position)
+                    if r is None:
                         return False          # still being scanned
-                    r = decode_result(*row)
             render(r)
             self.position += 1
             done += 1
@@ -461,11 +479,12 @@ def main() -> int:
             try:
                 result = _Worker(store, start["scan_id"], Path(start["out"]), start["total"],
                                  start["profile"], start["fail_on"], messages, answer,
-                                 start.get("pdf", False)).run()
+                                 start.get("pdf", False), start.get("gzip_jsonl", False)).run()
             except _Relayout:
                 from reports.stored import render_scan
                 result = render_scan(store, start["scan_id"], Path(start["out"]),
-                                     start["profile"], pdf=start.get("pdf", False)).counts()
+                                     start["profile"], pdf=start.get("pdf", False),
+                                     gzip_jsonl=start.get("gzip_jsonl", False)).counts()
     except (_Abandoned, BrokenPipeError):
         return 3
     except Exception as exc:  # the parent renders the reports itself and says why

@@ -52,7 +52,7 @@ def test_report_regrades_an_old_scan(tmp_path, run_cli):
     assert proc.returncode == 0, proc.stderr
     rows = list(csv.DictReader(open(out / "domains.csv", encoding="utf-8")))
     assert [(r["domain"], r["score"], r["grade"], r["rating_guide"]) for r in rows] == [
-        ("good.test", "98", "A", "1"), ("legacy.test", "0", "F", "1")]
+        ("good.test", "94", "A", "1"), ("legacy.test", "0", "F", "1")]
     assert rows[1]["caps"].split()[:2] == ["critical:smtp.starttls", "critical:spf.all"]
     verdicts = [json.loads(line)["verdict"] for line in open(out / "results.jsonl")]
     assert [(v["grade"], v["guide"]) for v in verdicts] == [("A", "1"), ("F", "1")]

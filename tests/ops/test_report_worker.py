@@ -265,3 +265,37 @@ def test_evidence_beyond_the_backlog_or_after_a_loss_comes_back_to_the_scan(monk
     assert [ev.position for ev in orphans] == [0, 1, 2]
     assert worker.finish() is None
     worker.abandon()
+
+
+def test_the_worker_stores_each_shared_object_once_and_checks_its_digest(tmp_path):
+    """``P`` lines carry each shared probe or MX host once; ``E`` lines refer to them."""
+    import dataclasses
+
+    from scanner.result import judge
+    from scanner.store_codec import Splitter
+
+    from ..test_serde import rich_evidence
+    evs = [dataclasses.replace(rich_evidence(), position=i, input=f"d{i}.test",
+                               domain=f"d{i}.test") for i in range(3)]
+    splitter, lines = Splitter(), []
+    for ev in evs:
+        skeleton, shared = splitter.split(ev)
+        lines += [b"P %s %s" % (d.encode(), text.encode()) for d, text in shared]
+        lines.append(b"E " + skeleton.encode("utf-8", "surrogatepass"))
+    assert sum(line.startswith(b"P ") for line in lines) == 2      # one probe, one MX host
+    read, write = os.pipe()
+    answers = []
+    with Store(tmp_path / "h.sqlite") as store:
+        sid = store.begin_scan("2026-06-01T00:00:00+00:00", "baseline", {}, "0.1.0")
+        worker = report_worker._Worker(store, sid, tmp_path / "out", 3, get_profile("baseline"),
+                                       None, report_worker._Messages(read), answers.append)
+        assert worker._take(lines) is False
+        assert list(store.results(sid)) == [judge(ev, get_profile("baseline")) for ev in evs]
+        assert db_rows(tmp_path / "h.sqlite", "SELECT COUNT(*) FROM shared") == [(2,)]
+        assert [a.split()[1] for a in b"".join(answers).splitlines()] == [b"0", b"1", b"2"]
+        d, text = lines[0][2:].split(b" ", 1)
+        tampered = b"P " + d + b" " + text.replace(b"mx.example.test", b"mx.evil.test")
+        with pytest.raises(ValueError, match="does not match its digest"):
+            worker._take([tampered])
+    os.close(read)
+    os.close(write)

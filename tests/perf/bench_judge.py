@@ -44,6 +44,21 @@ def best(fn, reps: int = 5) -> float:
     return min(times)
 
 
+def stored_texts(db: sqlite3.Connection, path: str) -> list[tuple[str, str, str]]:
+    """The (evidence, findings, verdict) JSON texts of the newest scan's rows: as stored
+    (JSON text, before schema v4), or decompressed with the shared evidence spliced back."""
+    sid, = db.execute("SELECT MAX(id) FROM scans").fetchone()
+    rows = db.execute("SELECT evidence, findings, verdict FROM results WHERE scan_id = ? "
+                      "ORDER BY position", (sid,)).fetchall()
+    if not rows or isinstance(rows[0][0], str):
+        return rows
+    from scanner.store import Store
+    with Store(Path(path)) as store:
+        shared, text = store.shared_objects(sid), store._text
+        return [(shared.full(text(sid, "evidence", e)), text(sid, "findings", f),
+                 text(sid, "verdict", v)) for e, f, v in rows]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("db")
@@ -52,8 +67,7 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true")
     args = ap.parse_args()
     db = sqlite3.connect(args.db)
-    rows = db.execute("SELECT evidence, findings, verdict FROM results "
-                      "WHERE scan_id = (SELECT MAX(id) FROM scans) ORDER BY position").fetchall()
+    rows = stored_texts(db, args.db)
     (profile_name,) = db.execute("SELECT profile FROM scans ORDER BY id DESC LIMIT 1").fetchone()
     evs = [from_jsonable(DomainEvidence, json.loads(r[0])) for r in rows]
     profile = load_profile(profile_name, set(all_checks()))
