@@ -166,7 +166,8 @@ def _scan_and_report(store: Store, rec: ScanRecord, targets, options: ScanOption
     job = Job(store, rec, options, profile, out, progress, fail_on=args.fail_on, total=total,
               done=done, dask=getattr(args, "dask", None), on_result=on_result,
               pdf=bool(getattr(args, "pdf", None)), metrics=getattr(args, "metrics", None),
-              metrics_domains=bool(getattr(args, "metrics_domains", None)))
+              metrics_domains=bool(getattr(args, "metrics_domains", None)),
+              workers=getattr(args, "workers", None))
     return run_job(job, targets)
 
 
