@@ -26,12 +26,11 @@ pytestmark = pytest.mark.lab
 ROLES = ("smtp", "submissions", "submission")
 
 
-def _zone(lab, zone: str, mx: str, extra: str = "") -> str:
+def _zone(lab, zone: str, mx: str) -> str:
     lab.dns.add_zone(zone, f"""
 @ MX 10 {mx}.
 @ TXT "v=spf1 -all"
 _dmarc TXT "v=DMARC1; p=reject; rua=mailto:d@{zone}"
-{extra}
 """)
     return zone
 
