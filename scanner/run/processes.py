@@ -6,7 +6,7 @@ The scan process reads the input lazily and deals domains in input order, each t
 collector with the most room (at most ``WINDOW`` x its concurrency outstanding), so memory
 stays flat and a slow collector is not given more; evidence comes back as each domain
 finishes and goes to the scan's sink (which does not need input order: run/ordered.py and the
-report worker restore it). ``--concurrency`` stays the whole scan's: each collector gets its
+report worker restore it). An invalid input needs no collection: its row is made here. ``--concurrency`` stays the whole scan's: each collector gets its
 share. Collectors are clean interpreters started like the report worker (``python -P``), so
 nothing of this process's state is inherited.
 
@@ -32,6 +32,7 @@ from collections.abc import Container, Iterable
 
 import msgspec
 
+from scanner.collect.domain import blank_evidence
 from scanner.collect.environment import NetworkEnvironment
 from scanner.evidence import DomainEvidence
 from scanner.evidence.environment import ScanEnvironment
@@ -148,6 +149,12 @@ async def collect_in_processes(targets: Iterable[Target], options: ScanOptions, 
         async def deal() -> None:
             source = ((i, t) for i, t in enumerate(targets, first_position) if i not in skip)
             for position, target in source:
+                if not target.domain or target.invalid_reason:   # nothing to collect
+                    ev = blank_evidence(target, position, options)
+                    stats.domains += 1
+                    stats.completed += 1
+                    sink(ev)
+                    continue
                 c = max(collectors, key=lambda c: c.room)
                 while c.room <= 0:
                     room.clear()

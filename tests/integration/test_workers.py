@@ -160,7 +160,7 @@ def _cli_scan(lab, tmp_path: Path, domains, tag: str, *extra: str) -> subprocess
     listing.write_text("\n".join(domains) + "\n")
     cmd = [sys.executable, "-m", "scanner", "scan", str(listing), "--out", str(tmp_path / tag),
            "--db", str(tmp_path / f"{tag}.sqlite"), "--nameserver", lab.nameserver,
-           "--allow-private", "--ca-file", str(lab.ca.cert_path), "--timeout", "3", "-q",
+           "--allow-private", "--ca-file", str(lab.ca.cert_path), "--timeout", "10", "-q",
            *lab.port_args(), *extra]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
@@ -179,7 +179,8 @@ def test_cli_reports_identical(lab, world, tmp_path):
         out, err = proc.communicate(timeout=300)
         assert proc.returncode in (0, 1), err
         runs[n] = _rows(tmp_path / f"w{n}" / "domains.csv")
-    assert runs["1"] == runs["3"]
+    for one, three in zip(runs["1"], runs["3"]):
+        assert one == three, {k: (v, three.get(k)) for k, v in one.items() if three.get(k) != v}
     assert len(runs["3"]) == len(domains)
 
 
