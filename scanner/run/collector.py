@@ -59,6 +59,7 @@ from scanner.inputs import Target
 from scanner.serde import dumps, loads
 
 LINE_LIMIT = 1 << 26       # one domain's evidence is bounded well below this (budget.py)
+READ_CHUNK = 1 << 16
 LOST_PEER = 70
 
 
@@ -84,7 +85,10 @@ class Link:
 
     @classmethod
     async def open(cls, sock: socket.socket) -> "Link":
-        reader, writer = await asyncio.open_connection(sock=sock, limit=LINE_LIMIT)
+        # a small read buffer, so the other end waits (its drain) while this one is busy: a
+        # StreamReader reads ahead up to twice its limit, and readline's limit would have to
+        # be a whole domain's evidence (lines are split in ``lines`` instead)
+        reader, writer = await asyncio.open_connection(sock=sock, limit=READ_CHUNK)
         return cls(reader, writer)
 
     def send(self, kind: bytes, payload: bytes = b"") -> None:
@@ -98,15 +102,29 @@ class Link:
             pass
 
     async def lines(self) -> AsyncIterator[bytes]:
-        """Each line without its newline, until the other end closes."""
+        """Each line without its newline, until the other end closes (or sends a line
+        longer than ``LINE_LIMIT``: a broken peer)."""
+        buf = bytearray()
         while True:
             try:
-                line = await self.reader.readline()
-            except (ConnectionError, ValueError):
+                data = await self.reader.read(READ_CHUNK)
+            except ConnectionError:
                 return
-            if not line.endswith(b"\n"):
+            if not data:
                 return
-            yield line[:-1]
+            start = len(buf)
+            buf += data
+            end = buf.find(b"\n", start)
+            if end < 0:
+                if len(buf) > LINE_LIMIT:
+                    return
+                continue
+            first = 0
+            while end >= 0:
+                yield bytes(buf[first:end])
+                first = end + 1
+                end = buf.find(b"\n", first)
+            del buf[:first]
 
     def close(self) -> None:
         self.writer.close()
