@@ -75,6 +75,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--checkdmarc-domains", type=int, default=0, metavar="N",
                    help="run checkdmarc on the first N domains only (slow with --dns-delay-ms); 0 = all")
     p.add_argument("--concurrency", type=int, default=0, help="mxaudit --concurrency (0: default)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="mxaudit --workers (0: its default, one collector per core)")
     p.add_argument("--no-smtp", dest="smtp", action="store_false")
     p.add_argument("--dnssec", choices=("off", "unsigned", "signed"), default="off",
                    help="a DNSSEC world: every domain an unsigned or a signed zone under a signed root")
@@ -187,13 +189,17 @@ def inside(args: argparse.Namespace) -> int:
 
 def tool_command(tool: str, args, work: Path, listing: Path, domains: list[str], ca: str):
     if tool == "mxaudit":
-        cmd = [str(VENV / "bin" / "mxaudit"), "scan", str(listing), "--out", str(work / "mxaudit-out"),
+        # this checkout's mxaudit, whatever the venv's own install points at
+        cmd = ["env", f"PYTHONPATH={REPO}", str(PY), "-m", "scanner", "scan", str(listing),
+               "--out", str(work / "mxaudit-out"),
                "--db", str(work / "mxaudit.sqlite"), "-q", "--nameserver", DNS_IP,
                "--allow-private", "--ca-file", ca, "--dkim-selector", "sel1"]
         if args.concurrency:
             cmd += ["--concurrency", str(args.concurrency)]
         if args.out_compress:
             cmd.append("--out-compress")
+        if args.workers:
+            cmd += ["--workers", str(args.workers)]
         if args.profile:
             cmd = [str(VENV / "bin" / "py-spy"), "record", "--subprocesses", "-f", "raw", "-r", "200", "-o",
                    str(work / "profile.txt"), "--"] + cmd

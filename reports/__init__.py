@@ -6,7 +6,17 @@ history sections; ``diff`` compares two stored scans.
 """
 from __future__ import annotations
 
-from .summary import Summary
-from .writer import ReportWriter, write_reports
-
 __all__ = ["ReportWriter", "Summary", "write_reports"]
+
+
+def __getattr__(name: str):
+    """Imported on first use: a scan that hands its reports to the report worker, or a
+    command that only needs ``reports.files``, never loads the renderers (Jinja2 and the
+    HTML code: a good part of every command's start-up)."""
+    if name == "Summary":
+        from .summary import Summary
+        return Summary
+    if name in ("ReportWriter", "write_reports"):
+        from . import writer
+        return getattr(writer, name)
+    raise AttributeError(f"module 'reports' has no attribute {name!r}")

@@ -44,17 +44,23 @@ def get_profile(name_or_path: str) -> Profile:
 
 async def run_scan(targets: Iterable[Target], options: ScanOptions, profile: Profile,
                    on_result: Callable[[DomainResult], None], stats: ScanStats | None = None,
-                   *, skip: Container[int] = ()) -> ScanStats:
+                   *, skip: Container[int] = (), workers: int = 1) -> ScanStats:
     """Scan every target; call ``on_result`` for each domain as it completes.
 
-    ``skip``: input positions already done (a resumed scan)."""
+    ``skip``: input positions already done (a resumed scan). ``workers``: collector
+    processes (scanner/run/processes.py; 1: all in this event loop)."""
+    if workers > 1:
+        from scanner.run.processes import collect_in_processes
+        return await collect_in_processes(targets, options, judging(profile, on_result),
+                                          workers, stats, skip=skip)
     return await collect_all(targets, options, judging(profile, on_result), stats, skip=skip)
 
 
 def scan(domains: Iterable[str | Target], *, profile: str = "baseline",
          on_result: Callable[[DomainResult], None] | None = None, keep_results: bool = True,
-         **options: object) -> list[DomainResult]:
-    """Scan domains (strings or Targets); returns results in input order (if kept)."""
+         workers: int = 1, **options: object) -> list[DomainResult]:
+    """Scan domains (strings or Targets); returns results in input order (if kept).
+    ``workers``: collector processes, one per core at most (1: this process only)."""
     opts = make_options(profile=profile, **options)
     prof = get_profile(profile)
     items = list(domains) if not isinstance(domains, (list, tuple)) else domains
@@ -68,5 +74,5 @@ def scan(domains: Iterable[str | Target], *, profile: str = "baseline",
         if keep_results:
             kept.append(r)
 
-    asyncio.run(run_scan(targets, opts, prof, collect))
+    asyncio.run(run_scan(targets, opts, prof, collect, workers=workers))
     return sorted(kept, key=lambda r: r.evidence.position)

@@ -40,6 +40,9 @@ class ScanContext:
     shared: dict[str, SharedOnce[Any]] = field(default_factory=dict)  # other stages' once-caches
     validator: Validator | None = None   # DNSSEC: the scan's key and answer caches
     budget: DomainBudget | None = None   # set in a domain's own view (``for_domain``)
+    # collection in several processes: the SMTP probes another process owns are asked of it
+    # (scanner/run/collector.py ProbeRouter); None: every probe is run here
+    router: Any = None
 
     @classmethod
     def create(cls, options: ScanOptions) -> "ScanContext":
@@ -52,11 +55,11 @@ class ScanContext:
                               on_resolver_problem=env.resolver_strips_dnssec)
         return cls(options=options, dns=dns, limiter=limiter, env=env, validator=validator)
 
-    def for_domain(self) -> "ScanContext":
+    def for_domain(self, budget: DomainBudget | None = None) -> "ScanContext":
         """The view one domain's collection works with: the same scan-wide caches and
         limits, and the domain's own ``DomainBudget`` on every path to them (its DNS
         questions through ``DomainDns``, its connections through ``connection``)."""
-        budget = DomainBudget()
+        budget = budget or DomainBudget()
         dns = self.dns._dns if isinstance(self.dns, DomainDns) else self.dns
         return replace(self, dns=DomainDns(dns, budget), budget=budget)
 

@@ -83,14 +83,20 @@ class NetworkEnvironment:
         self.domains: Counter = Counter()           # note ID -> domains it explains
         self.endpoints: Counter = Counter()         # note ID -> endpoints not probed
         self._silent_domains = 0                    # domains done with a silent port 25, undecided
+        # collection in several processes (scanner/run/collector.py): told each port-25
+        # decision and each new piece of filter evidence, so the scan decides as one
+        self.on_port25: Callable[[str, str], None] | None = None
+        self.on_evidence: Callable[[str], None] | None = None
 
     # ------------------------------------------------------------------ the scan's start and end
-    def start(self, ctx) -> None:
+    def start(self, ctx, *, resolver: bool = True) -> None:
         """Inside the event loop, at the scan's start: the route lookup, and the resolver
-        and canary checks beside the scan (they never hold it up)."""
+        and canary checks beside the scan (they never hold it up). ``resolver=False``: one
+        of several collector processes that leaves the resolver check to the first."""
         if self.options.ip_version == "auto":
             self._v6_global = self._route(GLOBAL_V6)
-        self._resolver = asyncio.ensure_future(self._check_resolver(ctx))
+        if resolver:
+            self._resolver = asyncio.ensure_future(self._check_resolver(ctx))
         if self.options.port25_canary and self.port25 == "unknown":
             self._canary = asyncio.ensure_future(self._check_canary())
 
@@ -168,10 +174,19 @@ class NetworkEnvironment:
         elif p.connected:
             seen[1] = True
         if seen[0] and seen[1]:
-            self._evidence.add(p.ip)
-            if len(self._evidence) >= PORT25_EVIDENCE:
-                self._decide("filtered", f"port-25 connections to {len(self._evidence)} different "
-                              "MX addresses timed out while their other ports answered")
+            if self.on_evidence is not None and p.ip not in self._evidence:
+                self.on_evidence(p.ip)
+            self.add_evidence(p.ip)
+
+    def add_evidence(self, ip: str) -> None:
+        """``ip``'s port 25 is silent while another of its ports answered (seen here, or by
+        another collector process of the scan)."""
+        if self.port25 != "unknown":
+            return
+        self._evidence.add(ip)
+        if len(self._evidence) >= PORT25_EVIDENCE:
+            self._decide("filtered", f"port-25 connections to {len(self._evidence)} different "
+                          "MX addresses timed out while their other ports answered")
 
     def _decide(self, state: str, why: str) -> None:
         if self.port25 != "unknown":
@@ -180,6 +195,38 @@ class NetworkEnvironment:
         self._tracked.clear()
         if state == "filtered":
             self.domains["env.port25"] += self._silent_domains
+        if self.on_port25 is not None:
+            self.on_port25(state, why)
+
+    def decide(self, state: str, why: str) -> None:
+        """The port-25 verdict reached elsewhere in the scan (another collector process)."""
+        self._decide(state, why)
+
+    # ------------------------------------------------------------------ several processes
+    def state(self) -> dict:
+        """What this process learnt, for ``absorb`` in the process that reports the scan."""
+        return {"port25": self.port25, "why": self._port25_why,
+                "attempts": self.port25_attempts, "v6": self._v6_global,
+                "domains": dict(self.domains), "endpoints": dict(self.endpoints),
+                "resolver": None if self._resolver_note is None else
+                [self._resolver_note.status, self._resolver_note.message],
+                "dnssec": self._dnssec_stripped}
+
+    def absorb(self, state: dict) -> None:
+        """Add one collector process's ``state``: counts summed, a filtered port 25 over an
+        open one (each process learns the verdict as soon as any decides), the first
+        resolver and IPv6 answers."""
+        self.port25_attempts += state["attempts"]
+        self.domains.update(state["domains"])
+        self.endpoints.update(state["endpoints"])
+        if state["port25"] != "unknown" and (self.port25 == "unknown"
+                                             or state["port25"] == "filtered" != self.port25):
+            self.port25, self._port25_why = state["port25"], state["why"]
+        if self._v6_global is None:
+            self._v6_global = state["v6"]
+        if self._resolver_note is None and state["resolver"] is not None:
+            self._resolver_note = EnvNote("env.resolver", *state["resolver"])
+        self._dnssec_stripped = self._dnssec_stripped or state["dnssec"]
 
     def explain(self, probes: Iterable[SmtpProbe]) -> tuple[SmtpProbe, ...]:
         """One domain's probes at its end: port-25 connections that timed out are put down

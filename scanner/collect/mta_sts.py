@@ -15,8 +15,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import ssl
-
-import httpx
+from typing import TYPE_CHECKING
 
 from scanner.collect.context import ScanContext
 from scanner.evidence import DnsResult
@@ -25,6 +24,9 @@ from scanner.parsers.tagvalue import locate
 
 POLICY_PATH = "/.well-known/mta-sts.txt"
 MAX_POLICY_BYTES = 64 * 1024
+
+if TYPE_CHECKING:
+    import httpx
 
 
 async def collect_mta_sts(ctx: ScanContext, domain: str) -> MtaStsEvidence:
@@ -68,6 +70,7 @@ def _error(base: HttpFetch, error_class: str, error: str, **kw) -> HttpFetch:
 
 
 async def _get(ctx: ScanContext, base: HttpFetch, ip: str) -> HttpFetch:
+    import httpx   # here: most domains publish no policy, and httpx costs ~0.1 s to import
     literal = f"[{ip}]" if ipaddress.ip_address(ip).version == 6 else ip
     port_part = "" if base.port == 443 else f":{base.port}"
     headers = {"Host": f"{base.host}{port_part}", "Accept-Encoding": "identity",
@@ -119,6 +122,7 @@ def _classify(exc: BaseException) -> tuple[str, str]:
         if isinstance(seen, ssl.SSLError):
             return "tls", f"TLS handshake failed: {seen}"
         seen = seen.__cause__ or seen.__context__
+    import httpx
     text = str(exc) or type(exc).__name__
     if "CERTIFICATE_VERIFY_FAILED" in text:
         return "certificate", text

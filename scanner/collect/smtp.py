@@ -56,7 +56,10 @@ async def collect_smtp(ctx: ScanContext, mx: MxEvidence) -> tuple[SmtpProbe, ...
                 continue
             for spec in ctx.options.ports:
                 key = (host.name, addr.ip, spec.port, spec.role)
-                jobs.append(ctx.probes.get(key, _factory(ctx, host.name, addr.ip, spec)))
+                factory = (_factory(ctx, host.name, addr.ip, spec)
+                           if ctx.router is None or ctx.router.owns(addr.ip) else
+                           ctx.router.factory(ctx, host.name, addr.ip, spec))
+                jobs.append(ctx.probes.get(key, factory))
     return ctx.env.explain(await asyncio.gather(*jobs))
 
 

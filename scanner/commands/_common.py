@@ -122,6 +122,10 @@ def add_scan_options(p: argparse.ArgumentParser) -> None:
                    help=f"timeout of each network step in seconds (default {d.timeout:g})")
     g.add_argument("--deadline", type=float, metavar="S",
                    help=f"deadline of a whole domain in seconds (default {d.domain_deadline:g})")
+    g.add_argument("--workers", type=int, metavar="N",
+                   help="collector processes, each on its own core; every MX host is still "
+                        "probed once (default 1: this process; 0: one per core, fewer for "
+                        "short lists)")
     g.add_argument("--dask", metavar="SCHEDULER_ADDRESS",
                    help="shard the domain list over a Dask distributed cluster (e.g. "
                         "tcp://scheduler.example:8786); needs: pip install 'mxaudit[dask]'")
@@ -138,6 +142,8 @@ def options_from_args(args: argparse.Namespace) -> ScanOptions:
             setattr(args, attr, default)
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
+    if getattr(args, "workers", None) is not None and args.workers < 0:
+        raise UsageError("--workers must be 0 (one per core) or more")
     if args.timeout <= 0 or args.deadline <= 0:
         raise UsageError("--timeout and --deadline must be positive")
     if args.retry_pause < 0:

@@ -82,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
                                        inputs=inputs, on_result=ordered.add, progress=progress)
         else:
             status = run_unstored(targets, options, profile, ordered.add,
-                                  fail_on=args.fail_on, dask=args.dask, progress=progress)
+                                  fail_on=args.fail_on, dask=args.dask, progress=progress,
+                                  workers=args.workers, total=len(targets))
     except BaseException:
         ordered.flush()           # what finished before the error, still whole documents;
         if shown:                 # nothing at all on stdout when nothing finished

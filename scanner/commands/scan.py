@@ -167,7 +167,8 @@ def _scan_and_report(store: Store, rec: ScanRecord, targets, options: ScanOption
               done=done, dask=getattr(args, "dask", None), on_result=on_result,
               pdf=bool(getattr(args, "pdf", None)), metrics=getattr(args, "metrics", None),
               metrics_domains=bool(getattr(args, "metrics_domains", None)),
-              gzip_jsonl=bool(getattr(args, "out_compress", None)))
+              gzip_jsonl=bool(getattr(args, "out_compress", None)),
+              workers=getattr(args, "workers", None))
     return run_job(job, targets)
 
 

@@ -46,6 +46,7 @@ class Job:
     metrics: Path | None = None  # the Prometheus text file written at the end
     metrics_domains: bool = False   # per-domain series in it
     gzip_jsonl: bool = False     # results.jsonl.gz instead of results.jsonl (--out-compress)
+    workers: int | None = None   # collector processes (None: one per core, fewer for short lists)
 
 
 class StopSignals:
@@ -129,7 +130,7 @@ def run_job(job: Job, targets: Iterable[Target]) -> int:
     try:
         with store.lock(scan_id), StopSignals() as stop:
             _collect(targets, job.options, sink, stats, stop, worker=worker, dask=job.dask,
-                     skip=job.done)
+                     skip=job.done, workers=job.workers, total=job.total)
             if worker is not None:
                 worker.drain()                  # every domain stored before the counts
             progress.close()
@@ -174,7 +175,8 @@ def environment_fields(env: ScanEnvironment) -> dict:
 
 def run_unstored(targets: Iterable[Target], options: ScanOptions, profile: Profile,
                  on_result: Callable[[DomainResult], None], *, fail_on: str | None = None,
-                 dask: str | None = None, progress=None) -> int:
+                 dask: str | None = None, progress=None, workers: int | None = None,
+                 total: int | None = None) -> int:
     """A scan that keeps nothing (``mxaudit check`` without --out/--db): each result to
     ``on_result`` as it is judged; the exit status as ``run_job``'s (0, 1 for --fail-on,
     3 interrupted: what finished was handed over)."""
@@ -192,7 +194,8 @@ def run_unstored(targets: Iterable[Target], options: ScanOptions, profile: Profi
 
     stats = ScanStats()
     with StopSignals() as stop:
-        _collect(targets, options, judging(profile, judged), stats, stop, dask=dask)
+        _collect(targets, options, judging(profile, judged), stats, stop, dask=dask,
+                 workers=workers, total=total)
     if progress is not None:
         progress.close()
         for note in stats.environment.notes:      # said once, not blamed on each domain
@@ -209,19 +212,29 @@ def run_unstored(targets: Iterable[Target], options: ScanOptions, profile: Profi
 
 def _collect(targets: Iterable[Target], options: ScanOptions, sink: Sink, stats: ScanStats,
              stop: StopSignals, *, worker=None, dask: str | None = None,
-             skip: set[int] | frozenset[int] = frozenset()) -> None:
-    """The collection, on a Dask cluster or in this process's event loop."""
+             skip: set[int] | frozenset[int] = frozenset(), workers: int | None = None,
+             total: int | None = None) -> None:
+    """The collection, on a Dask cluster, in collector processes (``workers`` > 1 or 0 for one
+    per core: run/processes.py) or in this process's event loop."""
     if dask:
         from scanner.run.cluster import collect_on_cluster
         collect_on_cluster(targets, options, sink, dask, stats)
         return
+    from scanner.run.processes import collect_in_processes, default_workers
+    if not workers:     # None: one process until several are measured to pay on a quiet
+        # machine (docs/performance.md); 0: one collector per core, fewer for short lists
+        workers = 1 if workers is None else default_workers(
+            None if total is None else total - len(skip))
 
     async def main() -> None:
         stop.watch(asyncio.current_task())
         if worker is not None:
             worker.attach(asyncio.get_running_loop())
         try:
-            await collect_all(targets, options, sink, stats, skip=skip)
+            if workers > 1:
+                await collect_in_processes(targets, options, sink, workers, stats, skip=skip)
+            else:
+                await collect_all(targets, options, sink, stats, skip=skip)
         except asyncio.CancelledError:
             if stop.received is None:
                 raise

@@ -70,12 +70,15 @@ PIPE_SIZE = 1 << 20   # room for ~100 domains' evidence in the pipe (Linux F_SET
 # imported instead of mxaudit; the folder this process imported mxaudit from is added only if
 # the worker's own path lacks it (a source checkout), never ahead of the standard library.
 _BOOT = ("import sys; d = sys.argv[1]; d in sys.path or sys.path.insert(0, d); "
-         "from scanner.run.worker import main; sys.exit(main())")
+         "from importlib import import_module; sys.exit(import_module(sys.argv[2]).main())")
 
 
-def worker_command() -> list[str]:
+def worker_command(module: str = "scanner.run.worker") -> list[str]:
+    """The command line of a helper process running ``module.main()`` (this report worker,
+    or a collector process: scanner/run/collector.py)."""
     import scanner
-    return [sys.executable, "-P", "-c", _BOOT, str(Path(scanner.__file__).resolve().parent.parent)]
+    return [sys.executable, "-P", "-c", _BOOT, str(Path(scanner.__file__).resolve().parent.parent),
+            module]
 
 
 def wanted(total: int | None) -> bool:

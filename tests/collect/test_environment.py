@@ -168,3 +168,35 @@ def test_shards_merge_into_one_view():
     assert m.note("env.port25").status == "pass"
     assert m.throttled == (ThrottledIp("192.0.2.9", ("mx9",), 1, 9.0, "421 c"),
                            ThrottledIp("192.0.2.1", ("mx1", "mx2"), 3, 4.5, "421 a"))
+
+
+def test_collector_processes_decide_port25_as_one_scan():
+    """Collection in several processes (run/collector.py): each process sees the probes of
+    the addresses it owns; the scan process gathers their evidence, decides for the scan and
+    tells every process; the counts added up give the note one process would have given."""
+    ips = [f"192.0.2.{i + 1}" for i in range(PORT25_EVIDENCE)]
+    one = env()
+    for ip in ips:
+        for p in (silent25(ip), answered(ip)):
+            one.observe(p)
+        one.explain([silent25(ip), answered(ip)])
+
+    scan = env()
+    parts = [env(), env()]
+    told = []
+    scan.on_port25 = lambda state, why: [told.append(state)] + [p.decide(state, why)
+                                                                for p in parts]
+    for part in parts:
+        part.on_evidence = scan.add_evidence
+        part.on_port25 = scan.decide
+    for i, ip in enumerate(ips):          # addresses dealt to their owners, domains too
+        part = parts[i % 2]
+        for p in (silent25(ip), answered(ip)):
+            part.observe(p)
+        part.explain([silent25(ip), answered(ip)])
+    assert told == ["filtered"]           # decided once, on the fifth address overall
+    assert all(p.port25 == "filtered" for p in parts)
+    for part in parts:
+        scan.absorb(part.state())
+    assert scan.summary().note("env.port25") == one.summary().note("env.port25")
+    assert scan.summary() == one.summary()

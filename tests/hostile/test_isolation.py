@@ -54,7 +54,9 @@ def scan(lab, domains: list[str], **kw) -> dict[str, list[tuple]]:
                                 for f in r.findings] for r in results}
 
 
-def test_fan_out_to_tarpits_does_not_starve_innocent_domains(lab, unique_zone, good_host):
+@pytest.mark.parametrize("workers", [1, 2])   # 2: probes asked of the collector owning the IP
+def test_fan_out_to_tarpits_does_not_starve_innocent_domains(lab, unique_zone, good_host,
+                                                             workers):
     tarpits = [lab.allocate_ip() for _ in range(20)]
     for ip in tarpits:
         start_smtp_host(lab, ip, "tarpit.test", behaviour="tarpit")
@@ -66,7 +68,7 @@ def test_fan_out_to_tarpits_does_not_starve_innocent_domains(lab, unique_zone, g
         lab.dns.add_zone(z, "\n".join(rows) + "\n")
         hostile.append(z)
     good = [innocent(lab, unique_zone(), good_host) for _ in range(4)]
-    opts = dict(concurrency=6, domain_deadline=8.0)
+    opts = dict(concurrency=6, domain_deadline=8.0, workers=workers)
     clean = scan(lab, good, **opts)
     mixed = scan(lab, hostile + good, **opts)
     assert {d: mixed[d] for d in good} == clean
