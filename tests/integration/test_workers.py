@@ -95,10 +95,16 @@ def _first_difference(a, b, path="") -> str:
 _CLOSE_RACE = re.compile(r"\((ConnectionResetError|IncompleteReadError)\)")
 
 
+def _untimed(ev):
+    """The evidence without the clock readings of its scan (scan time, DNSSEC validation time)."""
+    ev = replace(ev, scanned_at="")
+    return replace(ev, dnssec=replace(ev.dnssec, validated_at="")) if ev.dnssec else ev
+
+
 def _comparable(results):
     """Each result as a whole: evidence (bar the scan time) and findings, by position."""
     return [(r.evidence.position,
-             json.loads(_CLOSE_RACE.sub("(closed)", dumps(replace(r.evidence, scanned_at="")))),
+             json.loads(_CLOSE_RACE.sub("(closed)", dumps(_untimed(r.evidence)))),
              [(f.check, f.subject, f.status.value, _CLOSE_RACE.sub("(closed)", f.message))
               for f in r.findings])
             for r in results]
