@@ -27,12 +27,12 @@ the note ID an endpoint carries and judge it (scanner/checks/smtp.py).
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
+from scanner.addresses import is_public_ip
 from scanner.evidence.dns import DnsOutcome
 from scanner.evidence.environment import EnvNote, ScanEnvironment
 from scanner.evidence.smtp import Failure, SmtpProbe
@@ -136,11 +136,8 @@ class NetworkEnvironment:
         if known is None:
             if len(self._routes) >= MAX_TRACKED:
                 self._routes.clear()
-            try:
-                is_global = ipaddress.ip_address(ip).is_global
-            except ValueError:
-                is_global = False
-            known = self._v6_global if is_global and self._v6_global is False else self._route(ip)
+            known = (self._v6_global if is_public_ip(ip) and self._v6_global is False
+                     else self._route(ip))
             self._routes[ip] = known
         return known
 
