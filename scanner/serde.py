@@ -41,6 +41,15 @@ def dumps(obj: Any) -> str:
         return _text(generic_to_jsonable(obj))
 
 
+def dumps_utf8(obj: Any) -> bytes:
+    """``dumps(obj)`` as UTF-8 (a lone surrogate passed through): msgspec's own bytes when
+    it can, not decoded and encoded again (what the store compresses)."""
+    try:
+        return _ENCODER.encode(obj)
+    except (TypeError, ValueError, UnicodeError, msgspec.EncodeError):
+        return _text(generic_to_jsonable(obj)).encode("utf-8", "surrogatepass")
+
+
 def encode(obj: Any) -> bytes:
     """msgspec's compact JSON of ``obj``, as UTF-8: ``dumps`` without its fallback (raises
     what msgspec raises, e.g. for a lone surrogate). A ``msgspec.Raw`` in ``obj`` is written

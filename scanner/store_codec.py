@@ -257,13 +257,20 @@ class Compressor:
         self._primed = zlib.compressobj(LEVEL, zlib.DEFLATED, 15, MEM_LEVEL,
                                         zlib.Z_DEFAULT_STRATEGY, *([zdict] if zdict else []))
 
-    def __call__(self, text: str) -> bytes:
+    def __call__(self, text: str | bytes) -> bytes:
         c = self._primed.copy()
-        return c.compress(text.encode("utf-8", "surrogatepass")) + c.flush()
+        return c.compress(utf8(text)) + c.flush()
 
 
-def compress(text: str, zdict: bytes | None) -> bytes:
+def compress(text: str | bytes, zdict: bytes | None) -> bytes:
     return Compressor(zdict)(text)
+
+
+def utf8(text: str | bytes) -> bytes:
+    """A text as stored: UTF-8, a lone surrogate passed through. Bytes are taken as they
+    are: the report worker stores the skeleton it read from the pipe, and findings come
+    from msgspec as UTF-8 (``serde.dumps_utf8``), without a round trip through str."""
+    return text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
 
 
 def needs_dictionary(blob: bytes) -> bool:
@@ -280,9 +287,9 @@ def decompress(blob: bytes, zdict: bytes | None) -> str:
     return data.decode("utf-8", "surrogatepass")
 
 
-def dictionary(texts: list[str]) -> bytes:
+def dictionary(texts: list[str | bytes]) -> bytes:
     """A preset dictionary from sample texts: their concatenation, its last 32 KiB."""
-    return "".join(texts).encode("utf-8", "surrogatepass")[-DICT_MAX:]
+    return b"".join(map(utf8, texts))[-DICT_MAX:]
 
 
 # ---------------------------------------------------------------------------- reading
@@ -340,21 +347,23 @@ class SharedObjects:
             raise StoreError(f"a stored result holds a malformed reference {text[i:i + 40]!r}")
         return text
 
-    def evidence(self, skeleton: str, *, complete: bool = True) -> DomainEvidence:
-        """A domain's evidence from its (decompressed) skeleton text (``complete``: see
-        ``serde.loads``): the skeleton decoded as it is, with the shared objects put in
-        place of their references (``_from_skeleton``); what that cannot read (a text
-        with a lone surrogate, a malformed or missing reference...) is spliced back into
+    def evidence(self, skeleton: str | bytes, *, complete: bool = True) -> DomainEvidence:
+        """A domain's evidence from its (decompressed) skeleton text, or its UTF-8
+        (``complete``: see ``serde.loads``): the skeleton decoded as it is, with the shared
+        objects put in place of their references (``_from_skeleton``); what that cannot
+        read (a lone surrogate, a malformed or missing reference...) is spliced back into
         the whole text and decoded as such, which gives the same value or the error."""
-        if REF in skeleton and _SKELETON is not None:
+        if _SKELETON is not None and _RAW_REF[type(skeleton)] in skeleton:
             try:
                 return self._from_skeleton(skeleton, complete)
             except (_Unreadable, StoreError, UnicodeError, msgspec.ValidationError,
                     msgspec.DecodeError):
                 pass
+        if isinstance(skeleton, bytes):
+            skeleton = skeleton.decode("utf-8", "surrogatepass")
         return loads(DomainEvidence, self.full(skeleton), complete=complete)
 
-    def _from_skeleton(self, skeleton: str, fill: bool) -> DomainEvidence:
+    def _from_skeleton(self, skeleton: str | bytes, fill: bool) -> DomainEvidence:
         """Why: the whole text is three times the skeleton on the bench (24.6 vs 8.6 KB a
         domain, six SMTP probes and two MX hosts of the same two providers in most), so
         decoding it made the same probe objects again for every domain, and the garbage
@@ -364,8 +373,9 @@ class SharedObjects:
         slow way (a reference-like string elsewhere is a server's text: JSON escapes the
         NUL there, which is why the raw ones are counted)."""
         mirror_type, walk = _SKELETON
-        refs = skeleton.count(REF)
-        value = _skeleton_decoder().decode(skeleton.replace('"' + REF, '"\\u0000'))
+        kind = type(skeleton)
+        refs = skeleton.count(_RAW_REF[kind])
+        value = _skeleton_decoder().decode(skeleton.replace(*_ESCAPE[kind]))
         if fill:
             complete(value)        # (the shared objects are filled in when decoded)
         met = 0
@@ -383,6 +393,8 @@ class SharedObjects:
 
 
 _REF_RE = re.compile('"' + REF + "([A-Za-z0-9_-]{%d})\"" % DIGEST_CHARS)
+_RAW_REF = {str: REF, bytes: REF.encode()}
+_ESCAPE = {str: ('"' + REF, '"\\u0000'), bytes: (b'"' + REF.encode(), b'"\\u0000')}   # JSON's NUL
 
 
 class _Unreadable(Exception):

@@ -407,7 +407,7 @@ class _Worker:
         objects = self.store.shared_objects(self.scan_id)
         for line in lines:
             if line.startswith(b"E "):
-                skeleton = line[2:].decode("utf-8", "surrogatepass")
+                skeleton = line[2:]           # stored as it came (UTF-8)
                 r = judge(objects.evidence(skeleton, complete=False), self.profile)
                 rows.append((r, skeleton))
                 position = r.evidence.position
