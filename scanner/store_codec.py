@@ -104,9 +104,7 @@ class Splitter:
 
     ``split(ev)`` -> (skeleton text, [(digest, text), ...] of shared objects this splitter
     has not emitted yet). A shared object met again by identity (the scan process's probes
-    are one object per endpoint) is neither encoded nor hashed again: the skeleton is
-    encoded once, with the references standing where the shared objects were (``_skeleton``).
-    What was emitted is remembered by digest, up to ``limit`` digests (beyond, the oldest
+    are one object per endpoint) is neither encoded nor hashed again. What was emitted is remembered by digest, up to ``limit`` digests (beyond, the oldest
     are forgotten and emitted again if met: the receiver stores a shared object
     idempotently)."""
 
@@ -117,27 +115,36 @@ class Splitter:
         self._emitted: OrderedDict[str, None] = OrderedDict()
 
     def split(self, ev: DomainEvidence) -> tuple[str, list[tuple[str, str]]]:
+        """The skeleton is encoded in one go, the shared objects standing in the value
+        given to msgspec as their references (``msgspec.Raw``, written as it is): the
+        same text as ``_skeleton_by_text`` (a test compares), without encoding the shared
+        objects again or searching the whole text for each of them (on the bench, split
+        took 3.6% of the scan process's CPU that way). What msgspec cannot encode (a lone
+        surrogate: ``dumps`` falls back to the json module) takes that slower way."""
         new: list[tuple[str, str]] = []
-        refs: dict[int, str] = {}           # id(shared object in ev) -> its digest
-        for obj in shared_in(ev):
-            if id(obj) in refs:
-                continue
+        raws: dict[int, msgspec.Raw] = {}       # id(shared object in ev) -> its reference
+
+        def ref(obj: Any) -> msgspec.Raw:
+            raw = raws.get(id(obj))
+            if raw is not None:
+                return raw
             d, text = self._digests.get(obj), None
             if d is None:
                 text = dumps(obj)
                 d = digest(text)
                 self._digests.put(obj, d)
-            refs[id(obj)] = d
             if d not in self._emitted:
                 new.append((d, dumps(obj) if text is None else text))
                 self._emitted[d] = None
                 if len(self._emitted) > self.limit:
                     self._emitted.popitem(last=False)
-        if not refs:
-            return dumps(ev), new
+            raw = raws[id(obj)] = msgspec.Raw(ref_text(d).encode("ascii"))
+            return raw
         try:
-            return _skeleton(ev, refs), new
+            return encode(_with_refs(ev, ref)).decode("utf-8"), new
         except (TypeError, ValueError, UnicodeError, AttributeError, msgspec.EncodeError):
+            for obj in shared_in(ev):       # (the ones the walk had not reached)
+                ref(obj)
             return _skeleton_by_text(ev), new
 
     def forget(self, digests: list[str]) -> None:
@@ -146,31 +153,20 @@ class Splitter:
             self._emitted.pop(d, None)
 
 
-def _skeleton(ev: DomainEvidence, refs: dict[int, str]) -> str:
-    """``ev``'s JSON text with each shared object's text replaced by its reference, encoded
-    in one go: msgspec writes a ``msgspec.Raw`` as it is, so the shared objects stand in
-    the encoded value as their reference strings (``_with_refs``). The same text as
-    ``_skeleton_by_text`` (a test compares), without encoding the shared objects again or
-    searching the evidence text for each of them (on the bench, split took 3.6% of the scan
-    process's CPU that way). Raises what msgspec raises for a value it cannot encode (a
-    string with a lone surrogate: ``dumps`` then falls back to the json module)."""
-    raws = {k: msgspec.Raw(ref_text(d).encode("ascii")) for k, d in refs.items()}
-    return encode(_with_refs(ev, raws)).decode("utf-8")
-
-
-def _with_refs(obj: Any, raws: dict[int, msgspec.Raw]) -> Any:
-    """``obj`` with the shared objects in it replaced by ``raws[id(shared)]``: the dataclasses
-    on the way copied (their other fields the same objects), the rest as it is."""
+def _with_refs(obj: Any, ref: Callable[[Any], msgspec.Raw]) -> Any:
+    """``obj`` with each shared object in it replaced by ``ref(shared object)``: the
+    dataclasses on the way copied (their other fields the same objects), the rest as it
+    is. Walks the fields ``shared_in`` walks, in the same order."""
     cls = obj.__class__
     if cls in SHARED_TYPES:
-        return raws[id(obj)]
+        return ref(obj)
     if cls is tuple or cls is list:
-        return [_with_refs(v, raws) for v in obj]
+        return [_with_refs(v, ref) for v in obj]
     if cls is dict:
-        return {k: _with_refs(v, raws) for k, v in obj.items()}
-    if not dataclasses.is_dataclass(cls):
-        return obj
-    names = _holders(cls)
+        return {k: _with_refs(v, ref) for k, v in obj.items()}
+    names = _HOLDERS.get(cls)
+    if names is None:
+        names = _HOLDERS[cls] = _holders(cls) if dataclasses.is_dataclass(cls) else ()
     if not names:
         return obj
     copy = object.__new__(cls)
@@ -178,8 +174,11 @@ def _with_refs(obj: Any, raws: dict[int, msgspec.Raw]) -> Any:
     attrs.update(obj.__dict__)
     for name in names:
         if name in attrs:      # (a field left unset stays unset: msgspec leaves it out)
-            attrs[name] = _with_refs(attrs[name], raws)
+            attrs[name] = _with_refs(attrs[name], ref)
     return copy
+
+
+_HOLDERS: dict[type, tuple[str, ...]] = {}     # class -> _holders(class), () if no dataclass
 
 
 def _skeleton_by_text(ev: DomainEvidence) -> str:
