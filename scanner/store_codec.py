@@ -367,14 +367,16 @@ class SharedObjects:
         domain, six SMTP probes and two MX hosts of the same two providers in most), so
         decoding it made the same probe objects again for every domain, and the garbage
         collector walked them all. Decoded as a skeleton (``_mirrored``), a reference is
-        just a string, which ``resolve`` exchanges for the shared object. Every reference
-        in the text must be met where a shared object belongs, or the text is read the
-        slow way (a reference-like string elsewhere is a server's text: JSON escapes the
-        NUL there, which is why the raw ones are counted)."""
+        just a string, which ``resolve`` exchanges for the shared object. msgspec takes no
+        raw NUL, so each is written as JSON's escape first; then every one must be met as
+        a reference where a shared object belongs, or the text is read the slow way (a
+        reference-like string elsewhere is a server's text, whose NUL JSON had escaped:
+        that is why the raw ones are counted)."""
         mirror_type, walk = _SKELETON
         kind = type(skeleton)
-        refs = skeleton.count(_RAW_REF[kind])
-        value = _skeleton_decoder().decode(skeleton.replace(*_ESCAPE[kind]))
+        escaped = skeleton.replace(_RAW_REF[kind], _ESCAPED_NUL[kind])
+        refs = (len(escaped) - len(skeleton)) // 5     # (every raw NUL: 5 characters more)
+        value = _skeleton_decoder().decode(escaped)
         if fill:
             complete(value)        # (the shared objects are filled in when decoded)
         met = 0
@@ -393,7 +395,7 @@ class SharedObjects:
 
 _REF_RE = re.compile('"' + REF + "([A-Za-z0-9_-]{%d})\"" % DIGEST_CHARS)
 _RAW_REF = {str: REF, bytes: REF.encode()}
-_ESCAPE = {str: ('"' + REF, '"\\u0000'), bytes: (b'"' + REF.encode(), b'"\\u0000')}   # JSON's NUL
+_ESCAPED_NUL = {str: "\\u0000", bytes: b"\\u0000"}     # JSON's NUL
 
 
 class _Unreadable(Exception):
