@@ -41,6 +41,22 @@ def dumps(obj: Any) -> str:
         return _text(generic_to_jsonable(obj))
 
 
+def dumps_utf8(obj: Any) -> bytes:
+    """``dumps(obj)`` as UTF-8 (a lone surrogate passed through): msgspec's own bytes when
+    it can, not decoded and encoded again (what the store compresses)."""
+    try:
+        return _ENCODER.encode(obj)
+    except (TypeError, ValueError, UnicodeError, msgspec.EncodeError):
+        return _text(generic_to_jsonable(obj)).encode("utf-8", "surrogatepass")
+
+
+def encode(obj: Any) -> bytes:
+    """msgspec's compact JSON of ``obj``, as UTF-8: ``dumps`` without its fallback (raises
+    what msgspec raises, e.g. for a lone surrogate). A ``msgspec.Raw`` in ``obj`` is written
+    as it is (scanner/store_codec.py writes references that way)."""
+    return _ENCODER.encode(obj)
+
+
 def to_jsonable(obj: Any) -> Any:
     """``obj`` as JSON-compatible builtins (dicts, lists, scalars): what ``json.loads`` of
     ``dumps(obj)`` gives."""
@@ -53,7 +69,7 @@ def to_jsonable(obj: Any) -> Any:
 def loads(tp: Any, text: str | bytes, *, complete: bool = True) -> Any:
     """A value of type ``tp`` from JSON text (as ``dumps`` wrote it). ``complete=False``: the
     text was written by this very code (the scan process to its report worker), so every field
-    is present and the defaults need not be filled in (see ``_complete``)."""
+    is present and the defaults need not be filled in (see ``complete``)."""
     decoder = _decoder(tp)
     if decoder is not None:
         try:
@@ -81,36 +97,65 @@ def from_jsonable(tp: Any, data: Any) -> Any:
         return _generic_or_type_error(tp, data)
 
 
-def _complete(value: Any) -> Any:
+def complete(value: Any) -> Any:
     """Fill in the defaults of fields the input lacked (a scan stored by an older version).
     msgspec leaves such a field unset on the instance (reading it falls back to the class
     attribute), and its encoder then leaves the field out: re-encoded old evidence would lose
-    fields. Walks only the fields that can hold dataclasses."""
+    fields. Walks only the fields that can hold dataclasses, and looks for missing fields
+    only in an instance whose attributes are fewer or more than its class's fields (msgspec
+    sets nothing but fields on a decoded instance): in text written by this version, none
+    are, so the walk is all it costs (the report reads every stored domain through here)."""
     cls = value.__class__
     if cls is tuple or cls is list:
-        for v in value:
-            _complete(v)
+        _complete_all(value)
     elif cls is dict:
-        for v in value.values():
-            _complete(v)
-    elif dataclasses.is_dataclass(cls):
-        defaults, nested = _plan(cls)
-        attrs = getattr(value, "__dict__", None)
-        if attrs is not None:
-            for name, default in defaults:
-                if name not in attrs:
-                    object.__setattr__(value, name, default)
-        for name in nested:
-            _complete(getattr(value, name))
+        _complete_all(value.values())
+    else:
+        plan = _PLANS.get(cls)
+        if plan is None:
+            plan = _PLANS[cls] = _plan(cls)
+        if plan:                                   # a dataclass
+            count, defaults, nested = plan
+            attrs = getattr(value, "__dict__", None)
+            if attrs is not None and len(attrs) != count:
+                for name, default in defaults:
+                    if name not in attrs:
+                        object.__setattr__(value, name, default)
+            for name in nested:
+                v = getattr(value, name)
+                if v.__class__ not in _LEAVES:
+                    complete(v)
     return value
 
 
-@functools.cache
-def _plan(cls: type) -> tuple[tuple[tuple[str, Any], ...], tuple[str, ...]]:
-    """(fields with a plain default, fields whose type can hold a dataclass)."""
+def _complete_all(values: Any) -> None:
+    for v in values:
+        cls = v.__class__
+        if cls in _LEAVES:
+            continue
+        plan = _PLANS.get(cls)     # a complete dataclass without nested ones: nothing to do
+        if plan and not plan[2] and len(getattr(v, "__dict__", ())) == plan[0]:
+            continue
+        complete(v)
+
+
+_complete = complete     # (``loads`` has an argument of that name)
+_LEAVES = frozenset({str, int, float, bool, type(None), bytes})
+_PLANS: dict[type, tuple] = {}      # class -> _plan(class)
+
+
+def _plan(cls: type) -> tuple:
+    """(the number of fields, or -1 if an instance may hold other attributes too; the
+    fields with a plain default; the fields whose type can hold a dataclass), or () for a
+    class that is not a dataclass."""
+    if not dataclasses.is_dataclass(cls):
+        return ()
     hints = _hints(cls)
     fields = dataclasses.fields(cls)
-    return (tuple((f.name, f.default) for f in fields if f.default is not dataclasses.MISSING),
+    others = hasattr(cls, "__post_init__") or any(
+        isinstance(v, functools.cached_property) for k in cls.__mro__ for v in vars(k).values())
+    return (-1 if others else len(fields),
+            tuple((f.name, f.default) for f in fields if f.default is not dataclasses.MISSING),
             tuple(f.name for f in fields if _holds_dataclass(hints.get(f.name, Any))))
 
 

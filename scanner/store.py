@@ -34,7 +34,7 @@ from scanner.errors import StoreError, UsageError
 from scanner.evidence.environment import ScanEnvironment
 from scanner.findings import Finding
 from scanner.result import DomainResult
-from scanner.serde import dumps, loads
+from scanner.serde import dumps, dumps_utf8, loads
 from scanner.store_codec import (KINDS, Compressor, SharedObjects, Splitter, decompress,
                                  dictionary, needs_dictionary)
 from scanner.verdict import Verdict
@@ -290,11 +290,12 @@ class Store:
             splitter.forget([d for d, _ in shared])
             raise
 
-    def add_rows(self, scan_id: int, rows: list[tuple[DomainResult, str]],
+    def add_rows(self, scan_id: int, rows: list[tuple[DomainResult, str | bytes]],
                  shared: list[tuple[str, str]] = ()) -> None:
-        """Results with their evidence skeletons (``Splitter.split``), and the shared objects
-        (digest, text) they refer to that may not be stored yet, in one transaction (the
-        report worker stores what it judged in batches: one commit per batch)."""
+        """Results with their evidence skeletons (``Splitter.split``; text, or its UTF-8 as
+        the report worker reads it from the pipe), and the shared objects (digest, text)
+        they refer to that may not be stored yet, in one transaction (the report worker
+        stores what it judged in batches: one commit per batch)."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
             dicts = self._dictionaries(scan_id, rows, shared)
@@ -306,14 +307,15 @@ class Store:
                 ze, zf, zv = (self._compressor(scan_id, kind, dicts)
                               for kind in ("evidence", "findings", "verdict"))
                 self._db.executemany(_INSERT_RESULT, [
-                    _row(scan_id, r, ze(skeleton), zf(_dumps(r.findings)), zv(_dumps(r.verdict)))
+                    _row(scan_id, r, ze(skeleton), zf(dumps_utf8(r.findings)),
+                         zv(dumps_utf8(r.verdict)))
                     for r, skeleton in rows])
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
 
-    def _dictionaries(self, scan_id: int, rows: list[tuple[DomainResult, str]],
+    def _dictionaries(self, scan_id: int, rows: list[tuple[DomainResult, str | bytes]],
                       shared: list[tuple[str, str]]) -> dict[str, bytes]:
         """The scan's preset dictionaries, made from this batch if the scan has none yet
         (within the caller's transaction: two writers of one scan agree on the first)."""
@@ -329,8 +331,8 @@ class Store:
                 self._undictionaried[scan_id] = self._undictionaried.get(scan_id, 0) + len(rows)
             else:
                 r, skeleton = typical
-                samples.update(evidence=[skeleton], findings=[_dumps(r.findings)],
-                               verdict=[_dumps(r.verdict)])
+                samples.update(evidence=[skeleton], findings=[dumps_utf8(r.findings)],
+                               verdict=[dumps_utf8(r.verdict)])
         if samples:
             self._db.executemany("INSERT OR IGNORE INTO dictionaries VALUES (?, ?, ?)",
                                  [(scan_id, kind, dictionary(texts))
@@ -531,8 +533,8 @@ def _row(scan_id: int, r: DomainResult, evidence: bytes, findings: bytes, verdic
             r.verdict.score, evidence, findings, verdict)
 
 
-def _typical(rows: list[tuple[DomainResult, str]], any_valid: bool
-             ) -> tuple[DomainResult, str] | None:
+def _typical(rows: list[tuple[DomainResult, str | bytes]], any_valid: bool
+             ) -> tuple[DomainResult, str | bytes] | None:
     """The row whose texts make the scan's dictionaries: a scanned valid domain with SMTP
     evidence (its findings carry most messages a scan repeats), or after ``_DICT_PATIENCE``
     rows without one, any scanned valid domain."""

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import base64
 import fcntl
+import gc
 import json
 import os
 import pickle
@@ -64,6 +65,12 @@ MAX_HELD = 512        # judged results the worker keeps for rendering (the rest:
 RENDER_SLICE = 64     # results rendered between two reads of the scan's messages
 POLL_S = 0.1
 PIPE_SIZE = 1 << 20   # room for ~100 domains' evidence in the pipe (Linux F_SETPIPE_SZ)
+# Full garbage collections once per GC_FULL_EVERY collections of the middle generation
+# (Python's default: 10). The worker holds up to MAX_HELD judged results (~250,000 objects,
+# none in a reference cycle) and each full collection walks them all: on a replay of a
+# 2,000-domain bench scan, 9 full collections took 1.3 s of the worker's 13.5 s of CPU.
+# Cycles that die young are still collected by the younger generations as before.
+GC_FULL_EVERY = 100
 
 
 # -P: the working directory is not put on sys.path, so a ``scanner/`` folder there cannot be
@@ -407,7 +414,7 @@ class _Worker:
         objects = self.store.shared_objects(self.scan_id)
         for line in lines:
             if line.startswith(b"E "):
-                skeleton = line[2:].decode("utf-8", "surrogatepass")
+                skeleton = line[2:]           # stored as it came (UTF-8)
                 r = judge(objects.evidence(skeleton, complete=False), self.profile)
                 rows.append((r, skeleton))
                 position = r.evidence.position
@@ -466,6 +473,8 @@ class _Worker:
 def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, GC_FULL_EVERY)
     messages = _Messages(sys.stdin.fileno())
     stdout = sys.stdout.fileno()
 
