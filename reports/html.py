@@ -32,6 +32,7 @@ from scanner.registry import CATEGORY_TITLES
 from scanner.result import DomainResult
 
 from . import charts
+from .badges import badge, grade_badge, verdict_badge
 from .files import FileSet
 from .summary import Summary, domain_groups, verdict_state
 
@@ -69,6 +70,7 @@ def environment() -> jinja2.Environment:
     env.filters["worst_first"] = _worst_first
     env.globals["grade_rank"] = rating.grade_rank
     env.globals["grade_class"] = grade_class
+    env.globals.update(badge=badge, grade_badge=grade_badge, verdict_badge=verdict_badge)
     return env
 
 
