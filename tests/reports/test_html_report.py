@@ -10,7 +10,8 @@ import pytest
 import reports.html as html_mod
 from reports import write_reports
 from reports.charts import histogram, horizontal_bars, stacked_bar
-from reports.html import evidence_view, group_findings
+from reports.domain_view import group_findings
+from reports.evidence_view import evidence_view
 from scanner.api import get_profile
 from scanner.findings import Finding, Status
 from scanner.checks import all_checks
