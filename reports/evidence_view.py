@@ -1,6 +1,11 @@
 """The evidence section of a domain's details in report.html: what was collected, as plain
 values for the template (reports/html.py renders them, autoescaped).
 
+The values are named tuples rather than dicts: the template reads each field as an attribute,
+which Jinja2 resolves directly on an object but only after a failed attribute lookup (an
+exception) on a dict, several hundred times per domain; and a named tuple is the cheapest
+record to make (a frozen dataclass costs several times more per instance).
+
 Read defensively: a part of the evidence that is missing, or shaped differently by a newer
 collector or an older store, renders nothing rather than breaking the report. Long texts
 from DNS and servers are clipped here (all of it stays in results.jsonl).
@@ -8,9 +13,89 @@ from DNS and servers are clipped here (all of it stays in results.jsonl).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 CLIP_RECORD, CLIP_BODY, TRANSCRIPT_LINES, CLIP_LINE = 600, 800, 14, 160
+
+
+class AddressView(NamedTuple):
+    ip: str
+    public: bool
+    probed: bool
+    ptr: str                    # "PTR name (forward-confirmed)", "PTR a, b", "PTR nxdomain"; ""
+
+
+class MxHostView(NamedTuple):
+    pref: int
+    name: str
+    addresses: list[AddressView]
+
+
+class CertView(NamedTuple):
+    """The leaf certificate an endpoint presented, and whether its chain was trusted."""
+    subject: str
+    issuer: str
+    names: str
+    validity: str               # "not_before to not_after"
+    key: str
+    signature: str
+    sha256: str
+    trusted: str                # "yes", "unknown", "no (why)"
+    chain: int
+
+
+class SmtpView(NamedTuple):
+    """One SMTP endpoint. Compact pages show a one-line certificate (``cert_line``) and no
+    greeting or transcript; full pages show ``cert`` and the transcript's first lines."""
+    endpoint: str
+    role: str
+    greeting: str
+    failure: str
+    tls: str
+    legacy: str
+    weak: str
+    auth_before: str
+    auth_after: str
+    cert: CertView | None
+    transcript: str
+    cert_line: str = ""
+
+
+class ValidationView(NamedTuple):
+    """One DNSSEC-validated answer: its state and outcome, chain of trust and reason."""
+    what: str
+    state: str
+    outcome: str
+    chain: str
+    detail: str
+    resolver: str
+
+
+class TlsaRecordView(NamedTuple):
+    text: str
+    kind: str
+    unusable: str
+    matched: list[str]          # "ip: leaf (subject)" for each presented certificate it matched
+
+
+class DaneView(NamedTuple):
+    """One MX host's TLSA records, what each matched, the dane.tlsa verdict, and the record to
+    publish when there is none (or none that matches)."""
+    host: str
+    name: str
+    state: str
+    outcome: str
+    records: list[TlsaRecordView]
+    status: str
+    message: str
+    suggest: str
+
+
+class DnssecView(NamedTuple):
+    rows: list[ValidationView]
+    dane: list[DaneView]
+    anchors: str
+    at: str
 
 
 def clip(text: object, limit: int) -> str:
@@ -33,12 +118,12 @@ def _lookup_line(result: Any) -> str:
     return f"({describe()})" if describe else ""
 
 
-def _mx_view(ev: Any) -> list[dict]:
+def _mx_view(ev: Any) -> list[MxHostView]:
     mx = ev.mx
     if mx is None:
         return []
     if mx.null_mx:
-        return [{"pref": 0, "name": ". (null MX)", "addresses": []}]
+        return [MxHostView(0, ". (null MX)", [])]
     hosts = []
     for h in mx.hosts:
         addrs = []
@@ -48,8 +133,8 @@ def _mx_view(ev: Any) -> list[dict]:
             if ptr is not None:
                 ptr_text = (f"PTR {ptr.confirmed_name} (forward-confirmed)" if ptr.confirmed_name
                             else f"PTR {', '.join(ptr.lookup.records) or ptr.lookup.outcome}")
-            addrs.append({"ip": a.ip, "public": a.public, "probed": a.probed, "ptr": ptr_text})
-        hosts.append({"pref": h.preference, "name": h.name, "addresses": addrs})
+            addrs.append(AddressView(a.ip, a.public, a.probed, ptr_text))
+        hosts.append(MxHostView(h.preference, h.name, addrs))
     return hosts
 
 
@@ -95,21 +180,37 @@ def _records_view(ev: Any, compact: bool = False) -> list[tuple[str, str]]:
     return out
 
 
-def _cert_view(chain: Any, trusted: Any, trust_error: str) -> dict | None:
+def _cert_view(chain: Any, trusted: Any, trust_error: str) -> CertView | None:
     if not chain:
         return None
     leaf = chain[0]
     names = ", ".join(leaf.dns_names) or leaf.common_name
-    return {"subject": clip(leaf.subject, 300), "issuer": clip(leaf.issuer, 300),
-            "names": clip(names, 300), "validity": f"{leaf.not_before} to {leaf.not_after}",
-            "key": f"{leaf.key_type} {leaf.key_bits} bits".strip(),
-            "signature": leaf.signature_algorithm, "sha256": leaf.sha256,
-            "trusted": "yes" if trusted else ("unknown" if trusted is None else
-                                              f"no ({clip(trust_error, 200)})"),
-            "chain": len(chain)}
+    return CertView(subject=clip(leaf.subject, 300), issuer=clip(leaf.issuer, 300),
+                    names=clip(names, 300), validity=f"{leaf.not_before} to {leaf.not_after}",
+                    key=f"{leaf.key_type} {leaf.key_bits} bits".strip(),
+                    signature=leaf.signature_algorithm, sha256=leaf.sha256,
+                    trusted="yes" if trusted else ("unknown" if trusted is None else
+                                                   f"no ({clip(trust_error, 200)})"),
+                    chain=len(chain))
 
 
-def _smtp_view(ev: Any, compact: bool = False) -> list[dict]:
+def _cert_line(cert: CertView | None) -> str:
+    """The certificate in one line, for compact pages: names, key, end of validity, trust."""
+    if cert is None:
+        return ""
+    return (f"{cert.names}, {cert.key}, until {cert.validity.split(' to ')[-1]}, "
+            f"trusted: {cert.trusted}")
+
+
+def _transcript(lines: Any) -> str:
+    """The first TRANSCRIPT_LINES lines of a session, each clipped, and how many more."""
+    shown = list(lines[:TRANSCRIPT_LINES])
+    more = len(lines) - len(shown)
+    return ("\n".join(clip(x, CLIP_LINE) for x in shown)
+            + (f"\n… ({more} more lines)" if more > 0 else ""))
+
+
+def _smtp_view(ev: Any, compact: bool = False) -> list[SmtpView]:
     out = []
     for p in ev.smtp or ():
         tls = p.tls
@@ -118,25 +219,18 @@ def _smtp_view(ev: Any, compact: bool = False) -> list[dict]:
         trusted = tls.trusted if tls is not None and tls.chain else (legacy.trusted if legacy else None)
         trust_error = (tls.trust_error if tls is not None and tls.chain
                        else legacy.trust_error if legacy else "")
-        lines = list(p.transcript[:TRANSCRIPT_LINES])
-        more = len(p.transcript) - len(lines)
-        out.append({
-            "endpoint": f"{p.host} [{p.ip}]:{p.port}", "role": p.role,
-            "greeting": clip(p.greeting, CLIP_LINE),
-            "failure": f"{p.failure}: {clip(p.error, 200)}" if p.failure else "",
-            "tls": (f"{tls.version} {tls.cipher}" if tls is not None and tls.completed
-                    else f"handshake failed: {clip(tls.error, 200)}" if tls is not None else ""),
-            "legacy": _attempt(legacy), "weak": _attempt(weak),
-            "auth_before": " ".join(p.auth_before_tls), "auth_after": " ".join(p.auth_after_tls),
-            "cert": _cert_view(chain, trusted, trust_error),
-            "transcript": "\n".join(clip(x, CLIP_LINE) for x in lines)
-                          + (f"\n… ({more} more lines)" if more > 0 else ""),
-        })
-        if compact:
-            cert = out[-1]["cert"]
-            out[-1].update(transcript="", cert=None, greeting="", cert_line=(
-                f"{cert['names']}, {cert['key']}, until {cert['validity'].split(' to ')[-1]}, "
-                f"trusted: {cert['trusted']}" if cert else ""))
+        cert = _cert_view(chain, trusted, trust_error)
+        out.append(SmtpView(
+            endpoint=f"{p.host} [{p.ip}]:{p.port}", role=p.role,
+            greeting="" if compact else clip(p.greeting, CLIP_LINE),
+            failure=f"{p.failure}: {clip(p.error, 200)}" if p.failure else "",
+            tls=(f"{tls.version} {tls.cipher}" if tls is not None and tls.completed
+                 else f"handshake failed: {clip(tls.error, 200)}" if tls is not None else ""),
+            legacy=_attempt(legacy), weak=_attempt(weak),
+            auth_before=" ".join(p.auth_before_tls), auth_after=" ".join(p.auth_after_tls),
+            cert=None if compact else cert,
+            transcript="" if compact else _transcript(p.transcript),
+            cert_line=_cert_line(cert) if compact else ""))
     return out
 
 
@@ -148,14 +242,14 @@ def _attempt(a: Any) -> str:
     return f"{a.outcome}{got}{detail}"
 
 
-def _validation_row(what: str, v: Any) -> dict:
-    return {"what": what, "state": str(v.state), "outcome": str(v.outcome),
-            "chain": " > ".join(v.chain), "detail": clip(v.detail, 400),
-            "resolver": ("rejected it (SERVFAIL without CD)" if v.resolver_rejected
-                         else "validated it (AD)" if v.resolver_ad else "")}
+def _validation_row(what: str, v: Any) -> ValidationView:
+    return ValidationView(what=what, state=str(v.state), outcome=str(v.outcome),
+                          chain=" > ".join(v.chain), detail=clip(v.detail, 400),
+                          resolver=("rejected it (SERVFAIL without CD)" if v.resolver_rejected
+                                    else "validated it (AD)" if v.resolver_ad else ""))
 
 
-def _dnssec_view(ev: Any, compact: bool = False) -> dict | None:
+def _dnssec_view(ev: Any, compact: bool = False) -> DnssecView | None:
     """The DNSSEC state of the domain and of each MX host (chain, reason), and the DANE
     view: each TLSA record and which certificate it matched at which address."""
     from scanner.checks._dane import dane_hosts, presented_chain, record_matches, record_text, \
@@ -181,19 +275,18 @@ def _dnssec_view(ev: Any, compact: bool = False) -> dict | None:
                     if record_matches(rec, cert):
                         where.append(f"{p.ip}: {'leaf' if depth == 0 else f'certificate {depth}'} "
                                      f"({clip(cert.subject, 120)})")
-            records.append({"text": clip(rec.text(), 200 if compact else 400),
-                            "kind": record_text(rec), "unusable": unusable(rec),
-                            "matched": where})
+            records.append(TlsaRecordView(text=clip(rec.text(), 200 if compact else 400),
+                                          kind=record_text(rec), unusable=unusable(rec),
+                                          matched=where))
         suggest = ""
         if verdict is not None and verdict.status.value in ("fail", "info") and h.state.value == "secure":
             suggest = suggested_record(h.tlsa.name, probes[0] if probes else None)
-        dane.append({"host": h.host, "name": h.tlsa.name, "state": str(h.tlsa.validation.state),
-                     "outcome": str(h.tlsa.validation.outcome), "records": records,
-                     "status": verdict.status.value if verdict else "",
-                     "message": clip(verdict.message, 400) if verdict else "",
-                     "suggest": suggest})
-    return {"rows": rows, "dane": dane, "anchors": ", ".join(d.anchors),
-            "at": d.validated_at}
+        dane.append(DaneView(host=h.host, name=h.tlsa.name, state=str(h.tlsa.validation.state),
+                             outcome=str(h.tlsa.validation.outcome), records=records,
+                             status=verdict.status.value if verdict else "",
+                             message=clip(verdict.message, 400) if verdict else "",
+                             suggest=suggest))
+    return DnssecView(rows=rows, dane=dane, anchors=", ".join(d.anchors), at=d.validated_at)
 
 
 _SECTIONS: dict[str, Callable[[Any, bool], Any]] = {

@@ -15,6 +15,7 @@ reports/evidence_view.py).
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
@@ -107,12 +108,12 @@ class HtmlSpool:
         ctx = domain_context(r, self.specs, self.profile, compact=self.compact)
         self.rows.write(self.domain.row(r, ctx))
         if self.with_details or self.paper is not None:
-            ctx["rating"] = explain(r, self.profile)
+            ctx.rating = explain(r, self.profile)
         if self.with_details:
             self.details.write(self.domain.details(r, ctx, self.trend, self.compact))
         if self.paper is not None:
-            on_paper = ctx if self.compact else dict(
-                domain_context(r, self.specs, self.profile, compact=True), rating=ctx["rating"])
+            on_paper = ctx if self.compact else replace(
+                domain_context(r, self.specs, self.profile, compact=True), rating=ctx.rating)
             self.paper.write(self.domain.details(r, on_paper, self.trend, True))
 
     def finish(self, files: FileSet, out: Path, summary: Summary, diff: object = None) -> None:
