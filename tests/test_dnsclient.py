@@ -213,3 +213,37 @@ def test_a_lost_datagram_is_sent_again_within_the_step(monkeypatch):
     res, seen, retransmits = run(main)   # (run() gives up long before the 30 s timeout)
     assert (res.outcome, res.records) == (DnsOutcome.OK, ("127.0.1.9",))
     assert list(seen.values()) == [2] and retransmits == 1   # one ID, sent twice
+
+
+def test_retransmits_and_expiry_follow_each_querys_own_timeout(monkeypatch):
+    """One sweep per nameserver handles due queries (no timer per query): a short-timeout
+    query asked while a long one waits still expires first, each is sent again on its own
+    schedule, and the same UdpMux works in a second event loop (no sweep left armed on the
+    first one's)."""
+    import socket
+    from scanner.dns import wire as dnswire
+    monkeypatch.setattr(dnswire, "RETRANSMIT_S", 0.05)
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)    # hears, never answers
+    silent.bind(("127.0.0.1", 0))
+    mux = dnswire.UdpMux(*silent.getsockname()[:2])
+    wire = dnswire.name_query_wire(dnswire.plain_name_wire("quiet.example.test"), 1)
+    ended: list[str] = []
+
+    async def ask(name: str, timeout: float):
+        got = await mux.ask(wire, 1, timeout)
+        ended.append(name)
+        return got
+
+    async def main():
+        return await asyncio.gather(ask("long", 2.0), ask("short", 0.12))
+
+    try:
+        assert run(main) == [None, None]
+        assert ended == ["short", "long"]
+        # short: sent at 0 and 0.05, expires at 0.12; long: sent at 0, 0.05, 0.15, 0.35, 0.75,
+        # 1.55, expires at 2.0 (fewer copies if the machine stalls the loop)
+        assert mux.retransmits >= 2
+        assert run(lambda: ask("again", 0.12)) is None    # a new loop: armed there
+        assert mux.in_flight == 0
+    finally:
+        silent.close()

@@ -49,18 +49,27 @@ async def collect_smtp(ctx: ScanContext, mx: MxEvidence) -> tuple[SmtpProbe, ...
     """Probe every examined MX host x probed address x configured port (shared per scan)."""
     if mx.null_mx:
         return ()
-    jobs = []
+    probes: list[SmtpProbe | None] = []
+    jobs, at = [], []        # probes not finished yet (most domains share finished ones)
     for host in mx.hosts:
         for addr in host.addresses:
             if not addr.probed or not ctx.may_connect(addr.ip):
                 continue
             for spec in ctx.options.ports:
                 key = (host.name, addr.ip, spec.port, spec.role)
+                known = ctx.probes.peek(key)     # finished: no Task for gather to wrap
+                if known is not None:
+                    probes.append(known)
+                    continue
                 factory = (_factory(ctx, host.name, addr.ip, spec)
                            if ctx.router is None or ctx.router.owns(addr.ip) else
                            ctx.router.factory(ctx, host.name, addr.ip, spec))
+                at.append(len(probes))
+                probes.append(None)
                 jobs.append(ctx.probes.get(key, factory))
-    return ctx.env.explain(await asyncio.gather(*jobs))
+    for i, probe in zip(at, await asyncio.gather(*jobs)):
+        probes[i] = probe
+    return ctx.env.explain(probes)
 
 
 def _factory(ctx: ScanContext, host: str, ip: str, spec: PortSpec) -> Callable[[], Awaitable[SmtpProbe]]:

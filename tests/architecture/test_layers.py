@@ -89,3 +89,19 @@ print(" ".join(sorted(m for m in sys.modules if m.split(".")[0] in net or m in n
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == []
     assert (tmp_path / "report.html").is_file()
+
+
+def test_the_dns_stack_loads_no_doh_or_doq_library():
+    """dnspython imports httpx2/httpcore2 (DNS over HTTPS) and aioquic (over QUIC) when they
+    are installed, unless told the features are absent (scanner/dns/__init__.py): mxaudit
+    uses neither, and they cost ~0.1 s of every process's start-up."""
+    script = f"""
+import sys
+sys.path.insert(0, {str(ROOT)!r})
+import scanner.dns.client, scanner.dns.wire, dns.asyncquery, dns.query
+print(" ".join(sorted(m for m in sys.modules if m.split(".")[0] in
+                      ("httpx", "httpx2", "httpcore", "httpcore2", "aioquic", "h2", "anyio"))))
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == []
