@@ -50,12 +50,13 @@ def tabular_writer(out: Path, check_ids: list[str], profile: Profile, files: Fil
         yield add, summary
 
 
-def finding_rows(r: DomainResult) -> Iterator[list[str]]:
-    """findings.csv's rows of one domain (FINDING_COLUMNS), cells neutralised (csv_cell)."""
-    name = r.evidence.domain or r.evidence.input
-    for f in r.findings:
-        yield [csv_cell(v) for v in
-               (name, f.check, f.subject, f.status.value, f.message, f.remediation)]
+def finding_rows(r: DomainResult) -> list[list[str]]:
+    """findings.csv's rows of one domain (FINDING_COLUMNS), cells neutralised (csv_cell):
+    the domain's name once for all its rows; the status needs none (a word of a closed set,
+    scanner.findings.Status)."""
+    name = csv_cell(r.evidence.domain or r.evidence.input)
+    return [[name, csv_cell(f.check), csv_cell(f.subject), f.status.value, csv_cell(f.message),
+             csv_cell(f.remediation)] for f in r.findings]
 
 
 def result_line(r: DomainResult) -> str:
