@@ -2,12 +2,10 @@
 terminal: scanner/textsafe.py)."""
 from __future__ import annotations
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = frozenset("=+-@\t\r")   # what a spreadsheet reads as the start of a formula
 
 
 def csv_cell(value: object) -> str:
     """A CSV cell that spreadsheet programs will not execute (OWASP: prefix with a quote)."""
     text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
+    return "'" + text if text[:1] in _FORMULA_START else text

@@ -1,7 +1,7 @@
 """Report-side aggregation: counts over a scan, gathered while streaming its results."""
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from scanner.findings import Status, domain_statuses
@@ -19,7 +19,7 @@ class Summary:
     compliant: int = 0
     errors: int = 0
     invalid: int = 0
-    by_check: dict[str, Counter] = field(default_factory=dict)
+    by_check: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
     undetermined: int = 0        # not compliant only because required checks could not be tested
     not_tested: int = 0          # domains with at least one check in `error`
     scores: list[int] = field(default_factory=lambda: [0] * 10)   # 0-9, 10-19, ... 90-100
@@ -45,7 +45,7 @@ class Summary:
                 self.group_totals[group] += value
                 self.group_counts[group] += 1
         for check_id, status in statuses.items():
-            self.by_check.setdefault(check_id, Counter())[status.value] += 1
+            self.by_check[check_id][status.value] += 1
 
     def counts(self) -> dict[str, int]:
         """What the scan's summary line reports (and the report worker answers with)."""

@@ -2,7 +2,6 @@
 streaming pass."""
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -13,6 +12,7 @@ from scanner.result import DomainResult
 from scanner.serde import dumps
 
 from .columns import DETAIL_COLUMNS, FINDING_COLUMNS, LEAD_COLUMNS, domain_row
+from .csvtext import CsvText
 from .files import FileSet
 from .safe import csv_cell
 from .summary import Summary
@@ -31,31 +31,33 @@ def tabular_writer(out: Path, check_ids: list[str], profile: Profile, files: Fil
     earlier set in the folder, is removed when the set is committed."""
     summary = Summary(check_ids, profile)
     with ExitStack() as stack:
-        dom = csv.writer(stack.enter_context(files.text(out / "domains.csv", newline="")))
-        fnd = csv.writer(stack.enter_context(files.text(out / "findings.csv", newline="")))
+        dom = stack.enter_context(files.text(out / "domains.csv", newline=""))
+        fnd = stack.enter_context(files.text(out / "findings.csv", newline=""))
         if gzip_jsonl:
             jsonl = stack.enter_context(files.gzip_text(out / JSONL_GZ))
         else:
             jsonl = stack.enter_context(files.text(out / JSONL))
         files.obsolete(out / (JSONL if gzip_jsonl else JSONL_GZ))
-        dom.writerow([*LEAD_COLUMNS, *check_ids, *DETAIL_COLUMNS])
-        fnd.writerow(FINDING_COLUMNS)
+        dom_csv, fnd_csv = CsvText(), CsvText()
+        dom.write(dom_csv.lines([[*LEAD_COLUMNS, *check_ids, *DETAIL_COLUMNS]]))
+        fnd.write(fnd_csv.lines([FINDING_COLUMNS]))
 
         def add(r: DomainResult) -> None:
             summary.add(r)
-            dom.writerow([csv_cell(v) for v in domain_row(r, check_ids)])
-            fnd.writerows(finding_rows(r))
+            dom.write(dom_csv.lines([[csv_cell(v) for v in domain_row(r, check_ids)]]))
+            fnd.write(fnd_csv.lines(finding_rows(r)))
             jsonl.write(result_line(r))
 
         yield add, summary
 
 
-def finding_rows(r: DomainResult) -> Iterator[list[str]]:
-    """findings.csv's rows of one domain (FINDING_COLUMNS), cells neutralised (csv_cell)."""
-    name = r.evidence.domain or r.evidence.input
-    for f in r.findings:
-        yield [csv_cell(v) for v in
-               (name, f.check, f.subject, f.status.value, f.message, f.remediation)]
+def finding_rows(r: DomainResult) -> list[list[str]]:
+    """findings.csv's rows of one domain (FINDING_COLUMNS), cells neutralised (csv_cell):
+    the domain's name once for all its rows; the status needs none (a word of a closed set,
+    scanner.findings.Status)."""
+    name = csv_cell(r.evidence.domain or r.evidence.input)
+    return [[name, csv_cell(f.check), csv_cell(f.subject), f.status.value, csv_cell(f.message),
+             csv_cell(f.remediation)] for f in r.findings]
 
 
 def result_line(r: DomainResult) -> str:

@@ -10,7 +10,8 @@ import pytest
 import reports.html as html_mod
 from reports import write_reports
 from reports.charts import histogram, horizontal_bars, stacked_bar
-from reports.html import evidence_view, group_findings
+from reports.domain_view import group_findings
+from reports.evidence_view import evidence_view
 from scanner.api import get_profile
 from scanner.findings import Finding, Status
 from scanner.checks import all_checks
@@ -131,7 +132,7 @@ def test_grouping_shares_rows_for_the_same_text():
                 Finding("spf.present", "d.test", Status.PASS, "v=spf1 -all")]
     groups = dict(group_findings(findings, SPECS))
     transport = groups["Transport security (SMTP, TLS, certificates, AUTH)"]
-    assert [(r["status"], r["subjects"]) for r in transport] == [
+    assert [(r.status, r.subjects) for r in transport] == [
         ("fail", ["mx [192.0.2.1]:465", "mx [192.0.2.1]:587"]), ("pass", ["mx [192.0.2.1]:25"])]
     assert list(groups) == ["Transport security (SMTP, TLS, certificates, AUTH)",
                             "Sender authentication (SPF, DKIM, DMARC)"]
@@ -202,16 +203,16 @@ def test_dnssec_and_dane_in_the_evidence_view_and_the_page(tmp_path):
     ev = replace(ev, dnssec=replace(ev.dnssec, domain=replace(ev.dnssec.domain, state=Security.BOGUS,
                                                               detail=hostile)))
     view = evidence_view(ev)["dnssec"]
-    assert [r["what"] for r in view["rows"]] == ["MX example.test", f"A {HOST}", f"AAAA {HOST}"]
-    assert view["rows"][1]["chain"] == ". 20326/8 > test. 1234/13 > example.test. 5678/13"
-    (dane,) = view["dane"]
-    assert dane["name"] == f"_25._tcp.{HOST}" and dane["status"] == "pass"
-    assert dane["records"][0]["matched"] == [f"192.0.2.1: leaf (CN={HOST})"]
-    assert "unusable for SMTP" in dane["records"][1]["unusable"]
+    assert [r.what for r in view.rows] == ["MX example.test", f"A {HOST}", f"AAAA {HOST}"]
+    assert view.rows[1].chain == ". 20326/8 > test. 1234/13 > example.test. 5678/13"
+    (dane,) = view.dane
+    assert dane.name == f"_25._tcp.{HOST}" and dane.status == "pass"
+    assert dane.records[0].matched == [f"192.0.2.1: leaf (CN={HOST})"]
+    assert "unusable for SMTP" in dane.records[1].unusable
     # no TLSA at a secure host: the record to publish for the presented key
     bare = evidence(host_dnssec(), probes=(probe(),))
-    (none,) = evidence_view(bare)["dnssec"]["dane"]
-    assert none["suggest"] == f"_25._tcp.{HOST}. IN TLSA 3 1 1 {tlsa(3, 1, 1, leaf).data}"
+    (none,) = evidence_view(bare)["dnssec"].dane
+    assert none.suggest == f"_25._tcp.{HOST}. IN TLSA 3 1 1 {tlsa(3, 1, 1, leaf).data}"
     prof = get_profile("baseline")
     write_reports(tmp_path, [judge(ev, prof), judge(replace(bare, position=1), prof)], prof,
                   {"scan_id": 1, "started": "s", "finished": "f", "profile": "baseline", "version": "t"})
