@@ -156,26 +156,44 @@ def run_check(spec: CheckSpec, ev: DomainEvidence) -> list[Finding]:
     return _run(spec, ev, _precondition(spec, ev))
 
 
+class Stamped(tuple):
+    """Findings a check made itself with ``stamp`` (its own ID and remediation rule), which the
+    runner takes as they are. For checks that hand out the same immutable Finding objects for
+    many domains (smtp.*: one provider's endpoints serve thousands of them), so the runner does
+    not build each one again."""
+
+    __slots__ = ()
+
+
+def stamp(spec: CheckSpec, o: Outcome, subject_default: str) -> Finding:
+    """The finding of one outcome of ``spec``: its subject (default: the domain), and its
+    remediation (default: the check's, for a fail or a warn)."""
+    remediation = o.remediation
+    if remediation is None:
+        remediation = spec.remediation if o.status in _REMEDIATE else ""
+    return Finding(spec.id, o.subject or subject_default, o.status, o.message, remediation)
+
+
+def spec_of(check_id: str) -> CheckSpec:
+    """The registered check ``check_id`` (for checks that ``stamp`` their own findings)."""
+    return _REGISTRY[check_id]
+
+
 def _run(spec: CheckSpec, ev: DomainEvidence, pre: Outcome | None | bool) -> list[Finding]:
     if pre is None:
         return []
     try:
-        outcomes = list(spec.fn(ev)) if pre is True else [pre]
+        if pre is True:
+            got = spec.fn(ev)
+            if got.__class__ is Stamped:
+                return list(got)
+            outcomes = list(got)
+        else:
+            outcomes = [pre]
     except Exception as exc:  # a check bug must not lose the domain
         outcomes = [Outcome(Status.ERROR, f"internal error in check: {type(exc).__name__}: {exc}")]
     subject_default = ev.domain or ev.input
-    check_id, remediation = spec.id, spec.remediation
-    return [
-        Finding(
-            check_id,
-            o.subject or subject_default,
-            o.status,
-            o.message,
-            (o.remediation if o.remediation is not None
-             else remediation if o.status in _REMEDIATE else ""),
-        )
-        for o in outcomes
-    ]
+    return [stamp(spec, o, subject_default) for o in outcomes]
 
 
 _REMEDIATE = frozenset((Status.FAIL, Status.WARN))

@@ -74,6 +74,33 @@ def test_outcomes_are_stamped(scratch_registry):
                    ("test.stamp", D, Status.FAIL, "own fix")]
 
 
+def test_stamped_findings_are_taken_as_they_are(scratch_registry):
+    """A check that makes its own findings (``stamp``, returned as ``Stamped``) gets them
+    through unchanged, the same objects; a crash while making them is still isolated."""
+    made = []
+
+    @check("test.own", title="t", category="info", reference="-", remediation="fix it")
+    def own(ev):
+        spec = registry.spec_of("test.own")
+        made[:] = [registry.stamp(spec, Outcome(Status.FAIL, "bad", "host [1.2.3.4]:25"), ""),
+                   registry.stamp(spec, Outcome(Status.PASS, "good"), ev.domain)]
+        return registry.Stamped(made)
+
+    got = run_check(scratch_registry["test.own"], EXISTS)
+    assert [(f.check, f.subject, f.status, f.remediation) for f in got] == [
+        ("test.own", "host [1.2.3.4]:25", Status.FAIL, "fix it"),
+        ("test.own", D, Status.PASS, "")]
+    assert all(a is b for a, b in zip(got, made))
+
+    @check("test.own_crash", title="t", category="info", reference="-")
+    def own_crash(ev):
+        return registry.Stamped([registry.stamp(registry.spec_of("test.nope"),
+                                                Outcome(Status.PASS, "x"), "")])
+
+    (f,) = run_check(scratch_registry["test.own_crash"], EXISTS)
+    assert (f.status, f.message) == (Status.ERROR, "internal error in check: KeyError: 'test.nope'")
+
+
 def test_input_checks_use_the_input_as_subject_for_junk():
     ev = DomainEvidence(0, "<b>junk</b>", "", "bad")
     assert [(f.check, f.subject) for f in evaluate(ev)] == [("domain.valid", "<b>junk</b>")]

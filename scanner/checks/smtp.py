@@ -33,8 +33,9 @@ from scanner.checks._certnames import hostname_matches
 from scanner.checks._dane import dane_hosts
 from scanner.evidence import DomainEvidence
 from scanner.evidence.smtp import Attempt, CertificateFacts, Failure, SmtpProbe
-from scanner.findings import Status, subject_endpoint
-from scanner.registry import Outcome, check
+from scanner.checks._probe_memo import Judged, ProbeMemo
+from scanner.findings import Finding, Status, subject_endpoint
+from scanner.registry import CheckSpec, Outcome, Stamped, check, per_evidence, spec_of, stamp
 
 STARTTLS_ROLES = ("smtp", "submission")
 IMPLICIT_ROLES = ("submissions",)
@@ -59,26 +60,54 @@ Judgement = tuple[Status, str]   # (status, message) of one subject
 _ERROR_FAILURES = (Failure.TIMEOUT, Failure.RESET, Failure.UNREACHABLE, Failure.PROTOCOL)
 
 
-def _per_endpoint(ev: DomainEvidence, judge: Callable[[SmtpProbe], Judgement],
-                  roles: tuple[str, ...] | None = None, *,
-                  reports_held: bool = False) -> Iterable[Outcome]:
-    """``reports_held``: this check (smtp.reachable) says why an endpoint was not probed;
-    the others skip it pointing there."""
+def _per_endpoint(ev: DomainEvidence, check_id: str, judge: Callable[[SmtpProbe], Judgement],
+                  roles: tuple[str, ...] | None = None, *, reports_held: bool = False,
+                  context: object = None, dane: Dane | None = None) -> Iterable[Outcome]:
+    """One finding of ``check_id`` per endpoint. ``judge`` must be a pure function of the probe
+    and of ``context`` (the scan time for smtp.cert_expiry, None for the others): its finding
+    is remembered for every domain with an equal probe (``_MEMO``) and reused while the context
+    is the same. What depends on the rest of the domain's evidence is applied on top, never
+    remembered: ``dane`` (the verdict as DANE sees it, see ``_dane_aware``) and the endpoints
+    the scanner's network held back (``reports_held``: this check, smtp.reachable, says why an
+    endpoint was not probed; the others skip it pointing there)."""
     if ev.mx is not None and ev.mx.null_mx:
-        yield Outcome(Status.SKIPPED, "null MX: the domain accepts no mail")
-        return
-    for probe in ev.smtp:
-        subject = subject_endpoint(probe.host, probe.ip, probe.port)
-        if roles is not None and probe.role not in roles:
-            yield Outcome(Status.SKIPPED, f"not applicable to a {probe.role} port", subject)
-            continue
-        if probe.environment and not probe.connections:
+        return [Outcome(Status.SKIPPED, "null MX: the domain accepts no mail")]
+    spec = spec_of(check_id)
+    out = []
+    for probe, judged in zip(ev.smtp, _judged(ev)):
+        applies = roles is None or probe.role in roles
+        if applies and probe.environment and not probe.connections:
             status, message = (_held(ev, probe) if reports_held else
                                (Status.SKIPPED, f"not evaluated: not probed ({probe.environment}, "
                                                 "see smtp.reachable)"))
+            out.append(stamp(spec, Outcome(status, message, _subject(probe)), ""))
+            continue
+        hit = judged.get(check_id)
+        if hit is not None and hit[0] == context:
+            finding = hit[1]
         else:
-            status, message = judge(probe)
-        yield Outcome(status, message, subject)
+            status, message = (judge(probe) if applies else
+                               (Status.SKIPPED, f"not applicable to a {probe.role} port"))
+            finding = stamp(spec, Outcome(status, message, _subject(probe)), "")
+            judged[check_id] = (context, finding)
+        if dane is not None and applies:
+            finding = dane(probe, finding, spec)
+        out.append(finding)
+    return Stamped(out)
+
+
+_MEMO = ProbeMemo()
+
+
+@per_evidence
+def _judged(ev: DomainEvidence) -> tuple[Judged, ...]:
+    """The memo of each of the domain's probes, in ``ev.smtp``'s order (looked up once for the
+    13 checks)."""
+    return tuple(_MEMO.of(p) for p in ev.smtp)
+
+
+def _subject(p: SmtpProbe) -> str:
+    return subject_endpoint(p.host, p.ip, p.port)
 
 
 def _held(ev: DomainEvidence, p: SmtpProbe) -> Judgement:
@@ -178,7 +207,7 @@ def reachable(ev: DomainEvidence) -> Iterable[Outcome]:
             return Status.ERROR, f"no greeting before the deadline ({p.error or 'tarpit?'})"
         return Status.ERROR, f"no greeting ({_why(p)})"
 
-    return _per_endpoint(ev, judge, reports_held=True)
+    return _per_endpoint(ev, "smtp.reachable", judge, reports_held=True)
 
 
 @check("smtp.starttls", title="STARTTLS offered and working", category="transport",
@@ -206,7 +235,7 @@ def starttls(ev: DomainEvidence) -> Iterable[Outcome]:
                                  "post-TLS dialogue (RFC 3207 4.2 and 6; CVE-2011-0411 class)")
         return _handshake_verdict(p)
 
-    return _per_endpoint(ev, judge, STARTTLS_ROLES)
+    return _per_endpoint(ev, "smtp.starttls", judge, STARTTLS_ROLES)
 
 
 @check("smtp.implicit_tls", title="Implicit TLS before the greeting", category="transport",
@@ -220,7 +249,7 @@ def implicit_tls(ev: DomainEvidence) -> Iterable[Outcome]:
             return Status.ERROR, f"no TLS handshake attempted ({_why(p)})"
         return _handshake_verdict(p)
 
-    return _per_endpoint(ev, judge, IMPLICIT_ROLES)
+    return _per_endpoint(ev, "smtp.implicit_tls", judge, IMPLICIT_ROLES)
 
 
 def _handshake_verdict(p: SmtpProbe) -> Judgement:
@@ -253,7 +282,7 @@ def tls_version(ev: DomainEvidence) -> Iterable[Outcome]:
             return Status.FAIL, f"only {version} ({cipher}): TLS 1.2+ handshake failed"
         return Status.PASS, f"negotiated {version} ({cipher})"
 
-    return _per_endpoint(ev, judge)
+    return _per_endpoint(ev, "smtp.tls_version", judge)
 
 
 def _attempt_judge(p: SmtpProbe, attempt, accepted: Judgement, refused: Judgement) -> Judgement:
@@ -280,7 +309,7 @@ def legacy_tls(ev: DomainEvidence) -> Iterable[Outcome]:
             (Status.WARN, f"accepts {lg.version} ({lg.cipher}) when offered alone" if lg else ""),
             (Status.PASS, f"refuses {lg.offered or 'TLS 1.0/1.1'}" if lg else ""))
 
-    return _per_endpoint(ev, judge)
+    return _per_endpoint(ev, "smtp.legacy_tls", judge)
 
 
 @check("smtp.weak_cipher", title="No weak cipher suites", category="transport",
@@ -295,7 +324,7 @@ def weak_cipher(ev: DomainEvidence) -> Iterable[Outcome]:
             (Status.PASS, f"refuses {w.offered or 'RC4, 3DES, NULL and EXPORT suites'}"
              if w else ""))
 
-    return _per_endpoint(ev, judge)
+    return _per_endpoint(ev, "smtp.weak_cipher", judge)
 
 
 # ---------------------------------------------------------------- certificate
@@ -313,20 +342,25 @@ def _cert_judge(fn: Callable[[SmtpProbe, tuple[CertificateFacts, ...], bool | No
     return judge
 
 
-def _dane_aware(ev: DomainEvidence, judge: Callable[[SmtpProbe], Judgement], *,
-                ee_only: bool) -> Callable[[SmtpProbe], Judgement]:
-    """``judge``, turned to ``info`` on port 25 where DANE authenticates the server (see the
-    module docstring; ``ee_only``: only where a DANE-EE record matched)."""
-    hosts = dane_hosts(ev)
+Dane = Callable[[SmtpProbe, Finding, CheckSpec], Finding]
 
-    def judged(p: SmtpProbe) -> Judgement:
-        status, message = judge(p)
+
+def _dane_aware(ev: DomainEvidence, *, ee_only: bool) -> Dane | None:
+    """The finding turned to ``info`` on port 25 where DANE authenticates the server (see the
+    module docstring; ``ee_only``: only where a DANE-EE record matched). None when no MX host
+    of the domain passes DANE."""
+    hosts = dane_hosts(ev)
+    if not any(d.passed for d in hosts.values()):
+        return None
+
+    def judged(p: SmtpProbe, f: Finding, spec: CheckSpec) -> Finding:
         dane = hosts.get(p.host) if p.role == "smtp" else None
-        if (dane is None or not dane.passed or status is Status.SKIPPED
+        if (dane is None or not dane.passed or f.status is Status.SKIPPED
                 or (ee_only and not dane.ee_matched(p))):
-            return status, message
-        return Status.INFO, (f"DANE authenticates this server (dane.tlsa, RFC 7672 3.1.1); "
-                             f"web PKI: {status}: {message}")
+            return f
+        return stamp(spec, Outcome(Status.INFO, (f"DANE authenticates this server (dane.tlsa, "
+                                                 f"RFC 7672 3.1.1); web PKI: {f.status}: "
+                                                 f"{f.message}"), f.subject), "")
     return judged
 
 
@@ -342,7 +376,8 @@ def cert_trusted(ev: DomainEvidence) -> Iterable[Outcome]:
             return Status.FAIL, f"{kind}: {trust_error}"
         return Status.ERROR, f"could not verify the chain: {trust_error or 'unknown'}"
 
-    return _per_endpoint(ev, _dane_aware(ev, _cert_judge(fn), ee_only=False))
+    return _per_endpoint(ev, "smtp.cert_trusted", _cert_judge(fn),
+                         dane=_dane_aware(ev, ee_only=False))
 
 
 @check("smtp.cert_hostname", title="Certificate matches the MX host name", category="transport",
@@ -356,7 +391,8 @@ def cert_hostname(ev: DomainEvidence) -> Iterable[Outcome]:
             return Status.PASS, f"{p.host} matches the certificate ({names})"
         return Status.FAIL, f"{p.host} does not match the certificate names: {names}"
 
-    return _per_endpoint(ev, _dane_aware(ev, _cert_judge(fn), ee_only=True))
+    return _per_endpoint(ev, "smtp.cert_hostname", _cert_judge(fn),
+                         dane=_dane_aware(ev, ee_only=True))
 
 
 def _parse_time(text: str) -> datetime | None:
@@ -396,7 +432,8 @@ def cert_expiry(ev: DomainEvidence) -> Iterable[Outcome]:
             return Status.PASS, f"valid until {chain[0].not_after}"
         return worst
 
-    return _per_endpoint(ev, _dane_aware(ev, _cert_judge(fn), ee_only=True))
+    return _per_endpoint(ev, "smtp.cert_expiry", _cert_judge(fn), context=ev.scanned_at,
+                         dane=_dane_aware(ev, ee_only=True))
 
 
 @check("smtp.cert_key", title="Certificate key strong enough", category="transport",
@@ -411,7 +448,7 @@ def cert_key(ev: DomainEvidence) -> Iterable[Outcome]:
             return Status.FAIL, f"{desc} (minimum {minimum})"
         return Status.PASS, desc
 
-    return _per_endpoint(ev, _cert_judge(fn))
+    return _per_endpoint(ev, "smtp.cert_key", _cert_judge(fn))
 
 
 # ---------------------------------------------------------------- AUTH and submission
@@ -435,7 +472,7 @@ def auth_before_tls(ev: DomainEvidence) -> Iterable[Outcome]:
             return Status.FAIL, f"AUTH {listed} advertised in clear text"
         return Status.WARN, f"AUTH {listed} advertised before TLS"
 
-    return _per_endpoint(ev, judge, STARTTLS_ROLES)
+    return _per_endpoint(ev, "smtp.auth_before_tls", judge, STARTTLS_ROLES)
 
 
 @check("smtp.auth_mechanisms", title="AUTH mechanisms offered", category="transport",
@@ -459,7 +496,7 @@ def auth_mechanisms(ev: DomainEvidence) -> Iterable[Outcome]:
             return Status.WARN, f"{message} (only CRAM-MD5/DIGEST-MD5; RFC 6331)"
         return Status.INFO, message
 
-    return _per_endpoint(ev, judge)
+    return _per_endpoint(ev, "smtp.auth_mechanisms", judge)
 
 
 @check("smtp.submission_tls_required", title="Submission requires TLS", category="transport",
@@ -481,4 +518,4 @@ def submission_tls_required(ev: DomainEvidence) -> Iterable[Outcome]:
                                   "inconclusive")
         return Status.ERROR, f"MAIL FROM before STARTTLS answered {code}: inconclusive"
 
-    return _per_endpoint(ev, judge, SUBMISSION_ROLES)
+    return _per_endpoint(ev, "smtp.submission_tls_required", judge, SUBMISSION_ROLES)
