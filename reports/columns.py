@@ -5,8 +5,9 @@ from collections.abc import Callable
 
 from scanner.derived import dmarc_policy
 from scanner.evidence import DomainEvidence
-from scanner.findings import domain_statuses
 from scanner.result import DomainResult
+
+from .summary import statuses_of
 
 LEAD_COLUMNS = ("domain", "input", "status", "compliant", "score")
 FINDING_COLUMNS = ("domain", "check", "subject", "status", "message", "remediation")
@@ -106,7 +107,7 @@ DETAIL_COLUMNS: dict[str, Callable[[DomainResult], object]] = {
 
 def domain_row(r: DomainResult, check_ids: list[str]) -> list[object]:
     ev = r.evidence
-    levels = domain_statuses(r.findings)
+    levels = statuses_of(r)
     v = r.verdict
     return ([ev.domain, ev.input, r.status, "true" if v.compliant else "false", v.score]
             + [levels[c].value if c in levels else "" for c in check_ids]

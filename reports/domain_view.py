@@ -14,7 +14,7 @@ from scanner.registry import CATEGORY_TITLES, CheckSpec
 from scanner.result import DomainResult
 
 from .evidence_view import clip, evidence_view
-from .summary import domain_groups, verdict_state
+from .summary import domain_groups, statuses_of, verdict_state
 
 COLLAPSED = (Status.PASS, Status.SKIPPED)   # shown one row per check, subjects listed
 
@@ -36,17 +36,16 @@ class DomainView:
 def domain_context(r: DomainResult, specs: dict, profile: Profile, *,
                    compact: bool = False) -> DomainView:
     """What the _domain template shows for one result, precomputed in Python."""
-    from scanner.findings import domain_statuses
-    from scanner.verdict import not_tested, unmet
+    from scanner.verdict import unmet
 
-    statuses = domain_statuses(r.findings)
+    statuses = statuses_of(r)
     counts = {s.value: 0 for s in Status}
     for s in statuses.values():
         counts[s.value] += 1
     return DomainView(
         state=verdict_state(r),
         counts=counts,
-        not_tested=not_tested(r.findings),
+        not_tested=tuple(c for c, s in statuses.items() if s is Status.ERROR),  # verdict.not_tested
         unmet=unmet(r.verdict, profile),
         scores=({g: round(v) for g, v in domain_groups(r, profile).items()}
                 if r.evidence.valid else {}),

@@ -35,7 +35,7 @@ class Summary:
         self.errors += r.status == "error"
         self.invalid += not r.evidence.valid
         self.undetermined += verdict_state(r) == "undetermined"
-        statuses = domain_statuses(r.findings)
+        statuses = statuses_of(r)
         self.not_tested += Status.ERROR in statuses.values()
         self.grades[v.grade] += 1           # "" for a verdict stored before the rating guide
         self.guides.add(v.guide)
@@ -83,6 +83,22 @@ class Summary:
         rows = [(c, self.by_check.get(c, Counter())[Status.FAIL.value],
                  self.by_check.get(c, Counter())[Status.ERROR.value]) for c in self.check_ids]
         return sorted((r for r in rows if r[1] or r[2]), key=lambda r: (-r[1], -r[2], r[0]))
+
+
+_statuses_slot: list = [None]
+
+
+def statuses_of(r: DomainResult) -> dict[str, Status]:
+    """``domain_statuses`` of a result (check -> its worst status), made once per result:
+    the summary, the domains.csv row and the page ask for the same result in turn. One slot
+    holding the result itself (frozen, and its id cannot be reused while it is held),
+    compared by identity, like scanner.registry's ``per_evidence``; callers only read it."""
+    slot = _statuses_slot[0]
+    if slot is not None and slot[0] is r:
+        return slot[1]
+    statuses = domain_statuses(r.findings)
+    _statuses_slot[0] = (r, statuses)
+    return statuses
 
 
 def verdict_state(r: DomainResult) -> str:
