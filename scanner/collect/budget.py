@@ -58,6 +58,15 @@ class DomainBudget:
         self.bytes_left -= size
         return result
 
+    def pay(self, size: int) -> bool:
+        """Charge ``size`` bytes of answers taken whole from a part another domain built
+        (scanner/collect/reuse.py), if asking them one by one through ``keep`` would have
+        refused none of them; else charge nothing and say False (the caller asks them)."""
+        if size >= self.bytes_left:
+            return False
+        self.bytes_left -= size
+        return True
+
     @property
     def spent(self) -> bool:
         return self.bytes_left <= 0

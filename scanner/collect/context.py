@@ -16,6 +16,7 @@ from scanner.addresses import is_public_ip
 from scanner.collect.budget import DomainBudget, DomainDns
 from scanner.collect.environment import NetworkEnvironment
 from scanner.collect.limiter import PerIpLimiter
+from scanner.collect.reuse import Reused
 from scanner.dns.client import DnsClient
 from scanner.dns.dnssec.anchors import TrustAnchors
 from scanner.dns.dnssec.validator import Validator
@@ -38,6 +39,7 @@ class ScanContext:
     env: NetworkEnvironment
     probes: SharedOnce[Any] = field(default_factory=SharedOnce)   # (host, ip, port) -> SmtpProbe
     shared: dict[str, SharedOnce[Any]] = field(default_factory=dict)  # other stages' once-caches
+    reused: Reused = field(default_factory=Reused)   # finished MX host parts (collect/reuse.py)
     validator: Validator | None = None   # DNSSEC: the scan's key and answer caches
     budget: DomainBudget | None = None   # set in a domain's own view (``for_domain``)
     # collection in several processes: the SMTP probes another process owns are asked of it

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 from scanner.collect.context import ScanContext
 from scanner.evidence import MxEvidence, MxHostEvidence
-from scanner.evidence.dns import DnsOutcome
+from scanner.evidence.dns import DnsOutcome, DnsResult
 from scanner.evidence.dnssec import (DnssecEvidence, MxHostDnssec, Security, TlsaLookup,
                                      TlsaRecord, Validation)
 
@@ -40,19 +40,44 @@ async def collect_dnssec(ctx: ScanContext, domain: str, mx: MxEvidence) -> Dnsse
                                          detail=refused.detail), (), validator.anchors.describe(), at)
     try:
         with validator.asking(ctx.dns if ctx.budget is not None else None):
-            domain_state, *host_states = await asyncio.gather(
-                validator.validate(domain, "MX", walk_first=True),
-                *(_host(ctx, h) for h in mx.hosts))
+            domain_state, host_states = await _validated(ctx, domain, mx)
     except Exception as exc:   # a validator bug costs the DNSSEC evidence, never the domain's
         why = f"internal error in DNSSEC validation: {type(exc).__name__}: {exc}"[:300]
         return DnssecEvidence(Validation(domain, "MX", Security.INDETERMINATE, DnsOutcome.ERROR,
                                          detail=why), (), validator.anchors.describe(), at)
-    return DnssecEvidence(domain_state, tuple(host_states), validator.anchors.describe(), at)
+    return DnssecEvidence(domain_state, host_states, validator.anchors.describe(), at)
+
+
+async def _validated(ctx: ScanContext, domain: str, mx: MxEvidence
+                     ) -> tuple[Validation, tuple[MxHostDnssec, ...]]:
+    """The domain's MX answer validated, and each host's state: a host another domain of
+    the scan finished is taken whole (collect/reuse.py), the others found concurrently."""
+    hosts: list[MxHostDnssec | None] = [
+        None if h.ip_literal else ctx.reused.take(("dnssec-host", h.name), ctx.budget)
+        for h in mx.hosts]
+    missing = [i for i, found in enumerate(hosts) if found is None]
+    mine = ctx.validator.validate(domain, "MX", walk_first=True)
+    if not missing:
+        return await mine, tuple(hosts)  # type: ignore[arg-type]
+    domain_state, *found = await asyncio.gather(mine, *(_host(ctx, mx.hosts[i]) for i in missing))
+    for i, host in zip(missing, found):
+        hosts[i] = host
+    return domain_state, tuple(hosts)  # type: ignore[arg-type]
 
 
 async def _host(ctx: ScanContext, host: MxHostEvidence) -> MxHostDnssec:
+    """One host's DNSSEC state and TLSA lookup. Kept for the next domain (collect/reuse.py)
+    when the plain answers it charged to this domain were all authoritative: the validator's
+    own answers are scan-wide already and never charged or refused per domain."""
     if host.ip_literal:
         return MxHostDnssec(host.name, tlsa_skipped="the exchange is an IP literal")
+    charged: list[DnsResult] = []
+    found = await _host_state(ctx, host, charged)
+    ctx.reused.keep(("dnssec-host", host.name), found, charged)
+    return found
+
+
+async def _host_state(ctx: ScanContext, host: MxHostEvidence, charged: list[DnsResult]) -> MxHostDnssec:
     validator = ctx.validator
     a, aaaa = await asyncio.gather(validator.validate(host.name, "A"),
                                    validator.validate(host.name, "AAAA"))
@@ -67,14 +92,14 @@ async def _host(ctx: ScanContext, host: MxHostEvidence) -> MxHostDnssec:
         bases.insert(0, canonical)
     tlsa = None
     for base in bases:
-        tlsa = await _tlsa(ctx, f"_{TLSA_PORT}._tcp.{base}")
+        tlsa = await _tlsa(ctx, f"_{TLSA_PORT}._tcp.{base}", charged)
         if tlsa.records or tlsa.validation.outcome not in (DnsOutcome.NODATA, DnsOutcome.NXDOMAIN) \
                 or not tlsa.validation.secure:
             break
     return MxHostDnssec(host.name, a, aaaa, tlsa)
 
 
-async def _tlsa(ctx: ScanContext, name: str) -> TlsaLookup:
+async def _tlsa(ctx: ScanContext, name: str, charged: list[DnsResult]) -> TlsaLookup:
     validation: Validation = await ctx.validator.validate(name, "TLSA")
     if validation.outcome is not DnsOutcome.OK:
         return TlsaLookup(name, validation)
@@ -87,6 +112,7 @@ async def _tlsa(ctx: ScanContext, name: str) -> TlsaLookup:
         found = [(rd.usage, rd.selector, rd.mtype, bytes(rd.cert)) for rd in rrset or ()]
     else:
         plain = await ctx.dns.query(final, "TLSA")
+        charged.append(plain)
         found = [f for f in map(_parse_tlsa, plain.records) if f is not None]
     records = [tlsa_record(*f) for f in found]
     return TlsaLookup(name, validation, tuple(records[:MAX_TLSA]), max(len(records) - MAX_TLSA, 0))

@@ -1,7 +1,8 @@
 """MX stage: the MX records of a domain, each exchange's addresses and their reverse DNS.
 
 Collects only (through the scan's DNS layer); the mx.* checks judge. Shared MX hosts cost
-nothing extra: every lookup is answered from the scan's DNS cache after the first.
+nothing extra: a host another domain of the scan finished is taken whole (collect/reuse.py),
+and every lookup is answered from the scan's DNS cache after the first.
 """
 from __future__ import annotations
 
@@ -24,8 +25,21 @@ async def collect_mx(ctx: ScanContext, domain: str) -> MxEvidence:
     records = _parse_mx(lookup)
     exchanges = _distinct_exchanges(records)
     cap = max(ctx.options.max_mx_hosts, 0)
-    hosts = await asyncio.gather(*(collect_host(ctx, name, pref) for pref, name in exchanges[:cap]))
-    return MxEvidence(lookup, records, tuple(hosts), max(len(exchanges) - cap, 0))
+    hosts = await _hosts(ctx, exchanges[:cap])
+    return MxEvidence(lookup, records, hosts, max(len(exchanges) - cap, 0))
+
+
+async def _hosts(ctx: ScanContext, exchanges: list[tuple[int, str]]) -> tuple[MxHostEvidence, ...]:
+    """Each exchange's evidence, in order: hosts another domain finished taken at once (no
+    coroutine or Task each), the others collected concurrently."""
+    found: list[MxHostEvidence | None] = [_reused(ctx, name, pref, False) for pref, name in exchanges]
+    missing = [i for i, host in enumerate(found) if host is None]
+    if missing:
+        got = await asyncio.gather(*(collect_host(ctx, exchanges[i][1], exchanges[i][0])
+                                     for i in missing))
+        for i, host in zip(missing, got):
+            found[i] = host
+    return tuple(found)  # type: ignore[arg-type]
 
 
 async def _implicit_mx(ctx: ScanContext, domain: str, lookup: DnsResult) -> MxEvidence:
@@ -61,10 +75,32 @@ def _is_ip_literal(name: str) -> bool:
         return False
 
 
+def _reused(ctx: ScanContext, name: str, preference: int, implicit: bool) -> MxHostEvidence | None:
+    return ctx.reused.take(("mx-host", name, preference, implicit), ctx.budget)
+
+
+def _answers(host: MxHostEvidence):
+    """Every DNS answer a host's evidence holds (each charged to its domain's budget)."""
+    yield from (r for r in (host.a, host.aaaa) if r is not None)
+    for address in host.addresses:
+        if address.ptr is not None:
+            yield address.ptr.lookup
+            yield from address.ptr.forward
+
+
 async def collect_host(ctx: ScanContext, name: str, preference: int, *,
                        implicit: bool = False) -> MxHostEvidence:
     if _is_ip_literal(name):
         return MxHostEvidence(name, preference, implicit=implicit, ip_literal=True)
+    host = _reused(ctx, name, preference, implicit)
+    if host is None:
+        host = await _collect_host(ctx, name, preference, implicit)
+        ctx.reused.keep(("mx-host", name, preference, implicit), host, _answers(host))
+    return host
+
+
+async def _collect_host(ctx: ScanContext, name: str, preference: int,
+                        implicit: bool) -> MxHostEvidence:
     a, aaaa = await asyncio.gather(ctx.dns.query(name, "A"), ctx.dns.query(name, "AAAA"))
     cap = max(ctx.options.max_addresses, 0)
     ips = [(ip, 4) for ip in a.records[:cap]] + [(ip, 6) for ip in aaaa.records[:cap]]

@@ -145,3 +145,67 @@ def test_shared_mx_host_is_resolved_once_per_scan(lab, unique_zone):
     assert lab.dns.query_counts[(f"mx.{shared}", "A")] == 1
     assert lab.dns.query_counts[(f"mx.{shared}", "AAAA")] == 1
     assert lab.dns.query_counts[("90.1.0.127.in-addr.arpa", "PTR")] == 1
+
+
+def _one_by_one(lab, domains, budgets):
+    """Each domain collected after the previous one, in its own view of one scan context."""
+    async def main():
+        ctx = ScanContext.create(options(lab))
+        out = []
+        for d, b in zip(domains, budgets):
+            out.append(await asyncio.wait_for(collect_mx(ctx.for_domain(b), d), 20))
+        return ctx, out
+    return asyncio.run(main())
+
+
+def _shared_world(lab, unique_zone, n):
+    shared = unique_zone()
+    lab.dns.add_zone(shared, "mx A 127.0.1.91\n")
+    lab.dns.add_records("91.1.0.127.in-addr.arpa", "PTR", [f"mx.{shared}."])
+    domains = [unique_zone() for _ in range(n)]
+    for d in domains:
+        lab.dns.add_zone(d, f"@ MX 10 mx.{shared}.\n")
+    return shared, domains
+
+
+def test_a_finished_mx_host_is_taken_whole_by_the_next_domain(lab, unique_zone):
+    """The second domain gets the very object the first built (collect/reuse.py), and pays
+    its evidence budget exactly what asking each answer would have cost it."""
+    from scanner.collect.budget import DomainBudget
+
+    _, domains = _shared_world(lab, unique_zone, 2)
+    budgets = [DomainBudget(), DomainBudget()]
+    ctx, (first, second) = _one_by_one(lab, domains, budgets)
+    assert second.hosts[0] is first.hosts[0]
+    assert first.hosts[0].addresses[0].ptr.confirmed_name.startswith("mx.")
+    assert ctx.reused.hits == 1
+    # the MX answers differ by domain name length only; the host's answers cost the same
+    host_cost = [b.evidence_bytes - b.bytes_left - sum(map(len, m.lookup.records))
+                 for b, m in zip(budgets, (first, second))]
+    assert host_cost[0] == host_cost[1] > 0
+
+
+def test_a_host_whose_answers_failed_is_collected_again(lab, unique_zone):
+    """A SERVFAIL (or a timeout, or a refusal of the domain's budget) is no fact about the
+    host: the next domain asks for itself."""
+    shared, domains = _shared_world(lab, unique_zone, 2)
+    lab.dns.set_behaviour(f"mx.{shared}", "servfail")
+    ctx, (first, second) = _one_by_one(lab, domains, [None, None])
+    assert first.hosts[0].a.outcome is DnsOutcome.SERVFAIL
+    assert second.hosts[0] is not first.hosts[0] and second.hosts[0] == first.hosts[0]
+    assert ctx.reused.hits == 0
+
+
+def test_a_domain_that_cannot_pay_for_a_finished_host_collects_it_itself(lab, unique_zone):
+    """Too little evidence budget left for the host's answers: the domain gets the refusals
+    it always got, not the other domain's answers."""
+    from scanner.collect.budget import DomainBudget
+
+    _, domains = _shared_world(lab, unique_zone, 2)
+    tight = DomainBudget(evidence_bytes=len(f"10 mx.{domains[0]}.") + 12)
+    ctx, (first, second) = _one_by_one(lab, domains, [DomainBudget(), tight])
+    assert ctx.reused.hits == 0
+    host = second.hosts[0]
+    assert host is not first.hosts[0]
+    answers = [host.a, host.aaaa] + [a.ptr.lookup for a in host.addresses]
+    assert any(r.outcome is DnsOutcome.ERROR and "evidence budget" in r.detail for r in answers)

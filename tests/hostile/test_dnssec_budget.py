@@ -8,6 +8,7 @@ import asyncio
 import dns.name
 import dns.rdatatype
 
+from scanner.collect.reuse import Reused
 from scanner.collect.budget import DomainBudget, DomainDns
 from scanner.collect.dnssec import collect_dnssec
 from scanner.dns.dnssec.anchors import TrustAnchors, parse_anchors
@@ -60,9 +61,10 @@ def _validator(resolver) -> Validator:
 
 
 class Ctx:
-    def __init__(self, validator, resolver, budget) -> None:
+    def __init__(self, validator, resolver, budget, reused=None) -> None:
         self.validator, self.budget = validator, budget
         self.dns = DomainDns(resolver, budget)
+        self.reused = reused if reused is not None else Reused()
 
 
 def _mx(domain: str, hosts: int) -> MxEvidence:
@@ -90,6 +92,30 @@ def test_validation_questions_take_the_domains_dns_slots():
     assert first.domain.state is later.domain.state is Security.INDETERMINATE
     assert resolver.most == 3
     assert {kind for kind, *_ in resolver.asked} == {"signed", "plain"}
+
+
+def test_a_host_another_domain_finished_is_taken_whole():
+    """Two domains on the same provider's hosts: the second takes each host's DNSSEC state
+    as the first left it (the same objects; collect/reuse.py), asking nothing about them."""
+    resolver = SlowResolver(0)
+    hosts = tuple(MxHostEvidence(f"mx{i}.provider.test", 10) for i in range(3))
+
+    def mx(domain: str) -> MxEvidence:
+        return MxEvidence(DnsResult(domain, "MX", DnsOutcome.OK,
+                                    tuple(f"10 {h.name}" for h in hosts)), (), hosts)
+
+    async def scan():
+        validator, reused = _validator(resolver), Reused()
+        first = await collect_dnssec(Ctx(validator, resolver, DomainBudget(), reused),
+                                     "one.test", mx("one.test"))
+        asked = len(resolver.asked)
+        second = await collect_dnssec(Ctx(validator, resolver, DomainBudget(), reused),
+                                      "two.test", mx("two.test"))
+        return first, second, resolver.asked[asked:], reused.hits
+    first, second, asked_later, hits = run_without_loop_errors(scan)
+    assert len(second.hosts) == 3 and all(a is b for a, b in zip(first.hosts, second.hosts))
+    assert hits == 3
+    assert not [q for q in asked_later if "provider" in q[1]]
 
 
 def test_the_domain_deadline_ends_its_validation_work():

@@ -1,0 +1,72 @@
+"""Finished parts of one domain's evidence handed whole to the next domain that needs them.
+
+Most domains of a real list (and of the bench) share a provider's MX hosts. Each of their
+answers is asked once per scan already (the DNS cache), but every domain still walked the
+same collection for them: an MX host's A/AAAA, the reverse DNS of each address and its
+forward confirmation, the host's DNSSEC state and TLSA lookup - tens of coroutines, Tasks and
+gathers per domain, to build a value equal to the one the previous domain built. ``Reused``
+keeps that value (bounded, least recently used dropped first), so the next domain takes the
+very same object: nothing collected twice, and the evidence codec and the judging memo
+(which share by identity) meet it again for free.
+
+Only values that cannot depend on the domain that built them are kept: every DNS answer in
+them an authoritative yes or no (not a timeout, a SERVFAIL, or a question refused by that
+domain's evidence budget). A domain taking one pays its own evidence budget exactly what
+asking each of those questions would have cost it (``DomainBudget.pay``); one that could not
+pay for every answer in turn collects the part itself, as before, and gets the same
+refusals it always got.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable
+from typing import Any
+
+from scanner.evidence.dns import DnsResult
+
+MAX_PARTS = 20_000
+
+
+def answer_bytes(results: Iterable[DnsResult]) -> int:
+    """What the evidence budget charges for these answers (``DomainBudget.keep``)."""
+    return sum(len(r) for res in results for r in res.records)
+
+
+def all_answered(results: Iterable[DnsResult]) -> bool:
+    return all(res.outcome.answered for res in results)
+
+
+class Reused:
+    """key -> (a finished, domain-independent part, the bytes its answers cost a domain)."""
+
+    def __init__(self, max_entries: int = MAX_PARTS) -> None:
+        self._parts: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._max = max_entries
+        self.hits = 0
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    def take(self, key: Hashable, budget) -> Any:
+        """The part kept under ``key``, charged to ``budget`` (a DomainBudget, or None for a
+        context without one), or None: nothing kept, or the budget cannot pay for it."""
+        found = self._parts.get(key)
+        if found is None:
+            return None
+        value, cost = found
+        if budget is not None and not budget.pay(cost):
+            return None
+        self._parts.move_to_end(key)
+        self.hits += 1
+        return value
+
+    def keep(self, key: Hashable, value: Any, answers: Iterable[DnsResult]) -> None:
+        """Keep ``value`` if every one of ``answers`` (all the DNS answers it holds, each
+        charged to the domain that built it) is an authoritative yes or no."""
+        answers = tuple(answers)
+        if not all_answered(answers):
+            return
+        self._parts[key] = (value, answer_bytes(answers))
+        self._parts.move_to_end(key)
+        if len(self._parts) > self._max:
+            self._parts.popitem(last=False)
