@@ -22,6 +22,10 @@ query and a TLS session and compare mxaudit's run to that floor; ``--profile`` t
 under py-spy (collapsed stacks in profile.txt); ``--no-smtp`` for a DNS-only world (memory runs at 100,000 domains);
 ``--dnssec unsigned|signed`` for a world under a signed root whose domains are unsigned or
 signed zones (bench/dnssec_world.py; mxaudit then trusts the world's root anchor).
+``--dask N`` runs mxaudit's collection on a local Dask cluster of N one-thread worker
+processes (``--dask`` of mxaudit; needs ``pip install 'dask[distributed]'`` in bench/.venv):
+mxaudit's "CPU s" is then the client alone (it judges, stores and reports) and the workers'
+CPU is counted under "others", the cluster's per-worker throughput in the last lines.
 ``--scans N`` to run mxaudit N times into the same history database (nightly scans: the last
 rows show what each further scan adds to the store); ``--out-compress`` passes that option on.
 
@@ -41,7 +45,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -77,6 +81,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=0, help="mxaudit --concurrency (0: default)")
     p.add_argument("--workers", type=int, default=0,
                    help="mxaudit --workers (0: its default, one collector per core)")
+    p.add_argument("--dask", type=int, default=0, metavar="N",
+                   help="collect on a local Dask cluster of N one-thread workers")
     p.add_argument("--no-smtp", dest="smtp", action="store_false")
     p.add_argument("--dnssec", choices=("off", "unsigned", "signed"), default="off",
                    help="a DNSSEC world: every domain an unsigned or a signed zone under a signed root")
@@ -134,6 +140,37 @@ def running_world(cmd: list[str]) -> Iterator[tuple[subprocess.Popen, dict]]:
             world.kill()
 
 
+@contextmanager
+def local_cluster(workers: int, env: dict, work: Path) -> Iterator[str]:
+    """A Dask scheduler and ``workers`` one-thread worker processes on loopback, running this
+    checkout's mxaudit; its address. Their CPU is read from /proc when they stop."""
+    address = "tcp://127.0.0.1:8786"
+    env = dict(env, PYTHONPATH=str(REPO))
+    dask = str(VENV / "bin" / "dask")
+    log = (work / "dask.log").open("w")
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "8786",
+                               "--dashboard-address", ":0"], env=env, stdout=log, stderr=log)]
+    time.sleep(2)
+    procs.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--nworkers",
+                                   str(workers), "--no-dashboard"], env=env, stdout=log,
+                                  stderr=log))
+    deadline = time.time() + 60
+    probe = [str(PY), "-c", "import sys; from distributed import Client; "
+             f"c = Client('{address}', timeout=5); c.wait_for_workers({workers}, timeout=60)"]
+    subprocess.run(probe, env=env, check=True, timeout=max(deadline - time.time(), 1))
+    try:
+        yield address
+    finally:
+        for p in reversed(procs):
+            p.send_signal(signal.SIGINT)
+        for p in reversed(procs):
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        log.close()
+
+
 def inside(args: argparse.Namespace) -> int:
     work = namespace_setup("mxaudit-bench-")
     domains = [f"d{i:06d}.test" for i in range(args.domains)]
@@ -148,8 +185,10 @@ def inside(args: argparse.Namespace) -> int:
     world_cmd += ["--dnssec", args.dnssec]
     if args.throttle:
         world_cmd += ["--throttle", str(args.throttle)]
-    with running_world(world_cmd) as (world, ready):
+    with running_world(world_cmd) as (world, ready), ExitStack() as cluster:
         env = dict(os.environ, SSL_CERT_FILE=ready["ca"], PYTHONWARNINGS="ignore")
+        if args.dask:
+            args.dask_address = cluster.enter_context(local_cluster(args.dask, env, work))
         rows = []
         tools = [t.strip() for t in args.tools.split(",") if t.strip()]
         tools = [f"{t}#{i}" if t == "mxaudit" and i > 1 else t for t in tools
@@ -200,6 +239,8 @@ def tool_command(tool: str, args, work: Path, listing: Path, domains: list[str],
             cmd.append("--out-compress")
         if args.workers:
             cmd += ["--workers", str(args.workers)]
+        if args.dask:
+            cmd += ["--dask", args.dask_address]
         if args.profile:
             cmd = [str(VENV / "bin" / "py-spy"), "record", "--subprocesses", "-f", "raw", "-r", "200", "-o",
                    str(work / "profile.txt"), "--"] + cmd
