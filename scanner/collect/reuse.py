@@ -24,7 +24,7 @@ from typing import Any
 
 from scanner.evidence.dns import DnsResult
 
-MAX_PARTS = 20_000
+MAX_PARTS = 4096
 
 
 def answer_bytes(results: Iterable[DnsResult]) -> int:
