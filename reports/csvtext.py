@@ -38,6 +38,21 @@ class CsvText:
                 out.append(self._quoted(row))
         return "".join(out)
 
+    def cells(self, row: Sequence[str]) -> str:
+        """The CSV text of one row of two or more cells, without its line end: a piece to
+        join with others by a comma into one line. csv quotes each cell on its own content
+        alone, so the pieces joined are the line of the cells joined (the one exception, the
+        row of one empty cell, is why a piece has two cells or more)."""
+        if len(row) < 2:
+            raise ValueError("a piece of a line has two cells or more")
+        return self.lines((row,))[:-len(_EOL)]
+
+    def cell(self, value: str) -> str:
+        """One cell as csv writes it inside a row of several (an empty cell is empty, not
+        ``""`` as a row of that cell alone): the row of it and an empty cell, without the
+        comma that empty cell adds."""
+        return self.cells((value, ""))[:-1]
+
     def _quoted(self, row: Sequence[str]) -> str:
         self._writer.writerow(row)
         text = self._buf.getvalue()

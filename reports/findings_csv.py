@@ -1,0 +1,54 @@
+"""findings.csv's lines of a domain, with the part of a row that is a shared finding's own
+made once.
+
+Why: a finding's row is ``domain, check, subject, status, message, remediation``; everything
+after the domain's name depends on the finding alone. The smtp.* findings of a probe shared
+by many domains (most domains of a list use a few providers' MX hosts) are judged once
+(scanner/checks/_probe_memo.py) and the same Finding objects reach every such domain - about
+half of all rows of a bench scan. Their neutralised (``csv_cell``), quoted text is made once
+per object and reused; the line is the domain's cell, a comma and that text (csv quotes each
+cell on its own, reports/csvtext.py ``CsvText.cells``), so the bytes are those of
+``finding_rows`` written by ``csv.writer`` (tests/reports/test_findings_csv.py).
+
+A finding is remembered by identity: the object is held while remembered, so its ``id``
+cannot be reused meanwhile. The memo is bounded (emptied when full); a finding forgotten is
+quoted again.
+"""
+from __future__ import annotations
+
+from scanner.findings import Finding
+from scanner.result import DomainResult
+
+from .csvtext import CsvText
+from .safe import csv_cell
+
+
+class FindingsCsv:
+    """The findings.csv text of one domain at a time (``lines``); one per output file."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self._csv = CsvText()
+        self._tails: dict[int, tuple[Finding, str]] = {}
+
+    def lines(self, r: DomainResult) -> str:
+        """The domain's rows of findings.csv (FINDING_COLUMNS), one line per finding."""
+        if not r.findings:
+            return ""
+        tails, tail = self._tails, self._tail
+        texts = []
+        for f in r.findings:
+            hit = tails.get(id(f))
+            texts.append(hit[1] if hit is not None and hit[0] is f else tail(f))
+        head = self._csv.cell(csv_cell(r.evidence.domain or r.evidence.input)) + ","
+        return head + ("\r\n" + head).join(texts) + "\r\n"
+
+    def _tail(self, f: Finding) -> str:
+        """The row of ``f`` after the domain's cell (the status needs no neutralising: a word
+        of a closed set, scanner.findings.Status), remembered."""
+        text = self._csv.cells((csv_cell(f.check), csv_cell(f.subject), f.status.value,
+                                csv_cell(f.message), csv_cell(f.remediation)))
+        if len(self._tails) >= self.limit:
+            self._tails.clear()
+        self._tails[id(f)] = (f, text)
+        return text
