@@ -31,7 +31,7 @@ class CsvText:
         out = []
         for row in rows:
             line = ",".join(row)
-            if _plain(line, len(row)):
+            if plain(line, len(row)):
                 out.append(line)
                 out.append(_EOL)
             else:
@@ -61,7 +61,7 @@ class CsvText:
         return text
 
 
-def _plain(line: str, cells: int) -> bool:
+def plain(line: str, cells: int) -> bool:
     """Whether the row joined into ``line`` is written as is: no cell holds a comma (the
     line has one fewer than cells), a double quote, CR or LF; and it is not the one-empty-cell
     row, which csv writes as ``""`` so it is not read back as no cell at all."""

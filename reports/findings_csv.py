@@ -19,7 +19,7 @@ from __future__ import annotations
 from scanner.findings import Finding
 from scanner.result import DomainResult
 
-from .csvtext import CsvText
+from .csvtext import CsvText, plain
 from .safe import csv_cell
 
 
@@ -46,8 +46,11 @@ class FindingsCsv:
     def _tail(self, f: Finding) -> str:
         """The row of ``f`` after the domain's cell (the status needs no neutralising: a word
         of a closed set, scanner.findings.Status), remembered."""
-        text = self._csv.cells((csv_cell(f.check), csv_cell(f.subject), f.status.value,
-                                csv_cell(f.message), csv_cell(f.remediation)))
+        cells = (csv_cell(f.check), csv_cell(f.subject), f.status.value, csv_cell(f.message),
+                 csv_cell(f.remediation))
+        text = ",".join(cells)
+        if not plain(text, 5):
+            text = self._csv.cells(cells)
         if len(self._tails) >= self.limit:
             self._tails.clear()
         self._tails[id(f)] = (f, text)
