@@ -1,0 +1,87 @@
+"""reports/html_parts.py and the probe-view memo of reports/evidence_view.py: a shared piece of
+a domain's details is the bytes its macro renders for that domain, hostile text escaped; the
+memos are bounded and keyed so that different evidence never shares a piece."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from markupsafe import Markup
+
+from reports import evidence_view as evv
+from reports.domain_view import domain_context
+from reports.evidence_view import _ProbeViews, _probe_view, evidence_view
+from reports.html import HtmlSpool
+from reports.html_parts import SharedParts
+from scanner.api import get_profile
+from scanner.explain import explain
+from tests.browser.synthetic import HOSTILE, results
+
+PROFILE = get_profile("bod-18-01")
+
+
+class Unshared:
+    """The parts without a memo: each piece rendered by its macro every time."""
+
+    def __init__(self, module) -> None:
+        self.smtp_row, self.smtp_table = module.smtp_row, module.smtp_table
+
+
+def details(spool: HtmlSpool, rs, parts, compact: bool) -> list[str]:
+    out = []
+    for r in rs:
+        ctx = domain_context(r, spool.specs, PROFILE, compact=compact)
+        ctx.rating = explain(r, PROFILE)
+        out.append(spool.domain.details(r, ctx, None, compact, parts))
+    return out
+
+
+@pytest.mark.parametrize("compact", [False, True])
+@pytest.mark.parametrize("hostile", [False, True])
+def test_shared_pieces_are_the_bytes_rendered_in_place(compact, hostile):
+    rs = list(results(12, PROFILE, hostile=hostile))
+    with HtmlSpool({}, PROFILE, compact=compact) as spool:
+        plain = details(spool, rs, Unshared(spool.domain), compact)
+        parts = SharedParts(spool.domain, limit=3)         # emptied often on the way
+        assert details(spool, rs, parts, compact) == plain
+        assert details(spool, rs, parts, compact) == plain  # every piece remembered now
+        assert len(parts._endpoints) <= 3
+    page = "".join(plain)
+    assert "SMTP" in page
+    if hostile:
+        assert HOSTILE not in page and "&lt;script&gt;alert(&#39;pwn&#39;)" in page
+
+
+def test_a_piece_is_the_macro_output_keyed_by_the_whole_view():
+    r = next(iter(results(1, PROFILE, hostile=True)))
+    with HtmlSpool({}, PROFILE, compact=False) as spool:
+        parts = SharedParts(spool.domain)
+        for view in evidence_view(r.evidence)["smtp"]:
+            table = parts.smtp_table(view)
+            assert isinstance(table, Markup) and table == spool.domain.smtp_table(view)
+            assert parts.smtp_table(view) is table
+            assert parts.smtp_row(view) == spool.domain.smtp_row(view) != table
+            other = view._replace(greeting=view.greeting + "<b>")
+            assert parts.smtp_table(other) == spool.domain.smtp_table(other) != table
+            assert "&lt;b&gt;" in parts.smtp_table(other)
+
+
+def test_probe_views_by_object_bounded():
+    probes = [p for r in results(6, PROFILE) for p in r.evidence.smtp]
+    views = _ProbeViews(limit=4)
+    for p in probes + probes:
+        for compact in (False, True):
+            assert views.of(p, compact) == _probe_view(p, compact)
+            assert len(views._views) <= 4
+    p = probes[0]
+    twin = replace(p)                          # equal content, another object: its own entry
+    assert views.of(p, False) is views.of(p, False)
+    assert views.of(twin, False) == views.of(p, False)
+    assert all(i == id(held) for (i, _), (held, _) in views._views.items())   # held: id its own
+
+
+def test_the_view_of_a_domain_is_made_of_its_own_probes():
+    rs = list(results(5, PROFILE))
+    for r in rs:
+        assert evv._smtp_view(r.evidence, True) == [_probe_view(p, True) for p in r.evidence.smtp]
+        assert evv._smtp_view(r.evidence) == [_probe_view(p, False) for p in r.evidence.smtp]
