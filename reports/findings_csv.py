@@ -16,7 +16,7 @@ quoted again.
 """
 from __future__ import annotations
 
-from scanner.findings import Finding
+from scanner.findings import TEXT, Finding
 from scanner.result import DomainResult
 
 from .csvtext import CsvText, plain
@@ -46,7 +46,7 @@ class FindingsCsv:
     def _tail(self, f: Finding) -> str:
         """The row of ``f`` after the domain's cell (the status needs no neutralising: a word
         of a closed set, scanner.findings.Status), remembered."""
-        cells = (csv_cell(f.check), csv_cell(f.subject), f.status.value, csv_cell(f.message),
+        cells = (csv_cell(f.check), csv_cell(f.subject), TEXT[f.status], csv_cell(f.message),
                  csv_cell(f.remediation))
         text = ",".join(cells)
         if not plain(text, 5):

@@ -85,3 +85,22 @@ def test_the_view_of_a_domain_is_made_of_its_own_probes():
     for r in rs:
         assert evv._smtp_view(r.evidence, True) == [_probe_view(p, True) for p in r.evidence.smtp]
         assert evv._smtp_view(r.evidence) == [_probe_view(p, False) for p in r.evidence.smtp]
+
+
+def test_status_text_is_each_status_word():
+    from scanner.findings import TEXT, Status
+    assert TEXT == {s: s.value for s in Status} and all(TEXT[s] == str(s) for s in Status)
+
+
+def test_grouping_follows_the_catalogue_it_is_given():
+    from reports.domain_view import group_findings
+    from scanner.checks import all_checks
+    from scanner.findings import Finding, Status
+    specs = all_checks()
+    a, b = list(specs)[:2]
+    fs = [Finding(b, "x", Status.FAIL, "m"), Finding(a, "x", Status.FAIL, "m")]
+    first = group_findings(fs, specs)
+    assert [r.check for r in first[0][1]][:2] == [a, b]
+    swapped = {b: specs[b], a: specs[a], **{k: v for k, v in specs.items() if k not in (a, b)}}
+    assert [r.check for r in group_findings(fs, swapped)[0][1]][:2] == [b, a]
+    assert group_findings(fs, specs) == first
