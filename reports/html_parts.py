@@ -1,20 +1,22 @@
 """Pieces of a domain's details in report.html that many domains share, rendered once and
-reused: the SMTP endpoints of its evidence.
+reused: the SMTP endpoints of its evidence and the rows of its findings table.
 
 Why: most domains of a list share a few providers' MX hosts, so the same endpoints come back
-domain after domain (a bench scan: 10,800 endpoint views, 1,224 distinct), each rendered
-through Jinja2 again, every value escaped; with reports/evidence_view.py making one view per
-probe object, each is now rendered once.
+domain after domain (a bench scan: 10,800 endpoint views, 1,224 distinct), and so do the rows
+of their smtp.* findings and, on compact pages, the folded "N checks: ..." rows (32,000 rows,
+about 9,000 distinct); each was rendered through Jinja2 again, every value escaped. With
+reports/evidence_view.py making one view per probe object, each is now rendered once. A
+domain's rows are joined here, so the page template makes one call per domain for them, not
+one per row (rows that name the domain - most of a full page's - are rendered once anyway:
+that layout gains little, and the memo costs it about what it saves).
 
-Each piece is a macro of templates/_domain.html.j2 that reads nothing but its argument, the
-endpoint's view (evidence_view.SmtpView, a named tuple of text and numbers), so its HTML is a
-function of that view: the view itself is the key, and equal views give the same bytes. What
-is reused is the macro's own output, so hostile text still reaches the page only through
-autoescaping. The memo is bounded (emptied when full): a piece forgotten is rendered again.
-
-Rows of the findings table were tried too and left out: outside the shared smtp.* rows they
-name the domain (its subject, its record names), so most were rendered once anyway and the
-memo's own cost ate the gain.
+Each piece is a macro of templates/_domain.html.j2 that reads nothing but its arguments, so
+its HTML is a function of them, and the key is every value the macro reads: for an endpoint
+its view (evidence_view.SmtpView, a named tuple of text and numbers); for a finding row its
+fields as a tuple, its catalogue entry by identity (held with the HTML, so that identity
+cannot be reused) and the page's ``compact``. Equal keys give the same bytes. What is reused
+is the macro's own output, so hostile text still reaches the page only through autoescaping.
+Each memo is bounded (emptied when full): a piece forgotten is rendered again.
 """
 from __future__ import annotations
 
@@ -22,16 +24,38 @@ from typing import Any
 
 from markupsafe import Markup
 
+from .domain_view import FindingRow
 from .evidence_view import SmtpView
 
 
 class SharedParts:
-    """The memoised endpoint macros of one template module (``details`` is handed one)."""
+    """The memoised piece macros of one template module (``details`` is handed one)."""
 
     def __init__(self, module: Any, limit: int = 2048) -> None:
         self.limit = limit
         self._smtp_row, self._smtp_table = module.smtp_row, module.smtp_table
+        self._finding_row = module.finding_row
         self._endpoints: dict[tuple[bool, SmtpView], Markup] = {}
+        self._rows: dict[tuple, tuple[Any, Markup]] = {}
+
+    def finding_rows(self, groups: list[tuple[str, list[FindingRow]]],
+                     compact: bool) -> list[tuple[str, Markup]]:
+        """(category title, the HTML of its rows) of a domain's findings table."""
+        row = self._row
+        return [(title, Markup("".join([row(f, compact) for f in rows])))
+                for title, rows in groups]
+
+    def _row(self, f: FindingRow, compact: bool) -> Markup:
+        key = (f.check, id(f.spec), f.status, tuple(f.subjects), f.message, f.remediation,
+               f.non_pass, tuple(f.checks), compact)
+        hit = self._rows.get(key)
+        if hit is not None and hit[0] is f.spec:
+            return hit[1]
+        html = self._finding_row(f, compact)
+        if len(self._rows) >= self.limit:
+            self._rows.clear()
+        self._rows[key] = (f.spec, html)   # the spec held, so its id stays its own
+        return html
 
     def smtp_row(self, p: SmtpView) -> Markup:
         return self._endpoint(False, p)

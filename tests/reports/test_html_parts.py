@@ -25,6 +25,11 @@ class Unshared:
 
     def __init__(self, module) -> None:
         self.smtp_row, self.smtp_table = module.smtp_row, module.smtp_table
+        self.row = module.finding_row
+
+    def finding_rows(self, groups, compact):
+        return [(title, Markup("".join(self.row(f, compact) for f in rows)))
+                for title, rows in groups]
 
 
 def details(spool: HtmlSpool, rs, parts, compact: bool) -> list[str]:
@@ -45,7 +50,7 @@ def test_shared_pieces_are_the_bytes_rendered_in_place(compact, hostile):
         parts = SharedParts(spool.domain, limit=3)         # emptied often on the way
         assert details(spool, rs, parts, compact) == plain
         assert details(spool, rs, parts, compact) == plain  # every piece remembered now
-        assert len(parts._endpoints) <= 3
+        assert len(parts._endpoints) <= 3 and len(parts._rows) <= 3
     page = "".join(plain)
     assert "SMTP" in page
     if hostile:
@@ -104,3 +109,26 @@ def test_grouping_follows_the_catalogue_it_is_given():
     swapped = {b: specs[b], a: specs[a], **{k: v for k, v in specs.items() if k not in (a, b)}}
     assert [r.check for r in group_findings(fs, swapped)[0][1]][:2] == [b, a]
     assert group_findings(fs, specs) == first
+
+
+def test_a_finding_row_is_keyed_by_everything_its_macro_reads():
+    from reports.domain_view import FindingRow
+    from scanner.checks import all_checks
+    specs = all_checks()
+    spec = next(iter(specs.values()))
+    base = FindingRow(spec.id, spec, "fail", ["a.example"], f"m {HOSTILE}", spec.remediation,
+                      True)
+    with HtmlSpool({}, PROFILE, compact=False) as spool:
+        parts = SharedParts(spool.domain)
+        variants = [base, base._replace(subjects=["a.example", "b"]),
+                    base._replace(message="other"), base._replace(remediation="r"),
+                    base._replace(non_pass=False), base._replace(status="warn"),
+                    base._replace(spec=None), base._replace(spec=spec._replace(title="t"))
+                    if hasattr(spec, "_replace") else base._replace(spec=replace(spec, title="t")),
+                    FindingRow("", None, "pass", [], "", checks=["a", "b"]),
+                    FindingRow("", None, "pass", [], "", checks=["a"])]
+        for compact in (False, True):
+            for row in variants + variants:
+                [(_, html)] = parts.finding_rows([("t", [row])], compact)
+                assert html == spool.domain.finding_row(row, compact)
+                assert HOSTILE not in html
