@@ -1,20 +1,22 @@
 """Pieces of a domain's details in report.html that many domains share, rendered once and
-reused: the SMTP endpoints of its evidence and the rows of its findings table.
+reused: the SMTP endpoints and DNSSEC answers of its evidence and the rows of its findings
+table.
 
 Why: most domains of a list share a few providers' MX hosts, so the same endpoints come back
-domain after domain (a bench scan: 10,800 endpoint views, 1,224 distinct), and so do the rows
-of their smtp.* findings and, on compact pages, the folded "N checks: ..." rows (32,000 rows,
-about 9,000 distinct); each was rendered through Jinja2 again, every value escaped. With
-reports/evidence_view.py making one view per probe object, each is now rendered once. A
-domain's rows are joined here, so the page template makes one call per domain for them, not
-one per row (rows that name the domain - most of a full page's - are rendered once anyway:
-that layout gains little, and the memo costs it about what it saves).
+domain after domain (a bench scan: 10,800 endpoint views, 1,224 distinct), and so do those
+hosts' DNSSEC answers, the rows of their smtp.* findings and, on compact pages, the folded
+"N checks: ..." rows (32,000 rows, about 9,000 distinct); each was rendered through Jinja2
+again, every value escaped. With reports/evidence_view.py making one view per probe object,
+each is now rendered once. The pieces of one kind are joined here, so the page template makes
+one call per domain for them, not one per piece. (Finding rows that name the domain - most of
+a full page's - are rendered once anyway: that layout gains little from their memo.)
 
 Each piece is a macro of templates/_domain.html.j2 that reads nothing but its arguments, so
 its HTML is a function of them, and the key is every value the macro reads: for an endpoint
-its view (evidence_view.SmtpView, a named tuple of text and numbers); for a finding row its
-fields as a tuple, its catalogue entry by identity (held with the HTML, so that identity
-cannot be reused) and the page's ``compact``. Equal keys give the same bytes. What is reused
+its view (evidence_view.SmtpView, a named tuple of text and numbers); for a DNSSEC answer its
+view (ValidationView, text) and ``compact``; for a finding row its fields as a tuple, its
+catalogue entry by identity (held with the HTML, so that identity cannot be reused) and the
+page's ``compact``. Equal keys give the same bytes. What is reused
 is the macro's own output, so hostile text still reaches the page only through autoescaping.
 Each memo is bounded (emptied when full): a piece forgotten is rendered again.
 """
@@ -25,7 +27,7 @@ from typing import Any
 from markupsafe import Markup
 
 from .domain_view import FindingRow
-from .evidence_view import SmtpView
+from .evidence_view import SmtpView, ValidationView
 
 
 class SharedParts:
@@ -34,7 +36,8 @@ class SharedParts:
     def __init__(self, module: Any, limit: int = 2048) -> None:
         self.limit = limit
         self._smtp_row, self._smtp_table = module.smtp_row, module.smtp_table
-        self._finding_row = module.finding_row
+        self._finding_row, self._dnssec_row = module.finding_row, module.dnssec_row
+        self._validations: dict[tuple[ValidationView, bool], Markup] = {}
         self._endpoints: dict[tuple[bool, SmtpView], Markup] = {}
         self._rows: dict[tuple, tuple[Any, Markup]] = {}
 
@@ -56,6 +59,31 @@ class SharedParts:
             self._rows.clear()
         self._rows[key] = (f.spec, html)   # the spec held, so its id stays its own
         return html
+
+    def smtp_rows(self, views: list[SmtpView]) -> Markup:
+        """A compact page's rows of the domain's endpoints, joined."""
+        one = self._endpoint
+        return Markup("".join([one(False, p) for p in views]))
+
+    def smtp_tables(self, views: list[SmtpView]) -> Markup:
+        """A full page's tables of the domain's endpoints, joined."""
+        one = self._endpoint
+        return Markup("".join([one(True, p) for p in views]))
+
+    def dnssec_rows(self, views: list[ValidationView], compact: bool) -> Markup:
+        """The rows of the domain's DNSSEC table, joined: the MX hosts' answers are the same
+        for every domain they serve."""
+        memo, out = self._validations, []
+        for v in views:
+            key = (v, compact)
+            html = memo.get(key)
+            if html is None:
+                html = self._dnssec_row(v, compact)
+                if len(memo) >= self.limit:
+                    memo.clear()
+                memo[key] = html
+            out.append(html)
+        return Markup("".join(out))
 
     def smtp_row(self, p: SmtpView) -> Markup:
         return self._endpoint(False, p)

@@ -25,7 +25,16 @@ class Unshared:
 
     def __init__(self, module) -> None:
         self.smtp_row, self.smtp_table = module.smtp_row, module.smtp_table
-        self.row = module.finding_row
+        self.row, self.dnssec_row = module.finding_row, module.dnssec_row
+
+    def smtp_rows(self, views):
+        return Markup("".join(self.smtp_row(p) for p in views))
+
+    def smtp_tables(self, views):
+        return Markup("".join(self.smtp_table(p) for p in views))
+
+    def dnssec_rows(self, views, compact):
+        return Markup("".join(self.dnssec_row(v, compact) for v in views))
 
     def finding_rows(self, groups, compact):
         return [(title, Markup("".join(self.row(f, compact) for f in rows)))
@@ -51,6 +60,7 @@ def test_shared_pieces_are_the_bytes_rendered_in_place(compact, hostile):
         assert details(spool, rs, parts, compact) == plain
         assert details(spool, rs, parts, compact) == plain  # every piece remembered now
         assert len(parts._endpoints) <= 3 and len(parts._rows) <= 3
+        assert len(parts._validations) <= 3
     page = "".join(plain)
     assert "SMTP" in page
     if hostile:
@@ -131,4 +141,18 @@ def test_a_finding_row_is_keyed_by_everything_its_macro_reads():
             for row in variants + variants:
                 [(_, html)] = parts.finding_rows([("t", [row])], compact)
                 assert html == spool.domain.finding_row(row, compact)
+                assert HOSTILE not in html
+
+
+def test_dnssec_rows_are_the_macro_output_per_view():
+    from reports.evidence_view import ValidationView
+    v = ValidationView(f"A mx.{HOSTILE}", "indeterminate", "ok", "", f"why {HOSTILE}", "")
+    variants = [v, v._replace(state="secure"), v._replace(chain=". > test"),
+                v._replace(resolver="validated it (AD)"), v._replace(detail="other")]
+    with HtmlSpool({}, PROFILE, compact=False) as spool:
+        parts = SharedParts(spool.domain, limit=2)
+        for compact in (False, True):
+            for views in (variants, variants[::-1], []):
+                html = parts.dnssec_rows(views, compact)
+                assert html == "".join(spool.domain.dnssec_row(x, compact) for x in views)
                 assert HOSTILE not in html
