@@ -11,8 +11,12 @@ cell on its own, reports/csvtext.py ``CsvText.cells``), so the bytes are those o
 ``finding_rows`` written by ``csv.writer`` (tests/reports/test_findings_csv.py).
 
 A finding is remembered by identity: the object is held while remembered, so its ``id``
-cannot be reused meanwhile. The memo is bounded (emptied when full); a finding forgotten is
-quoted again.
+cannot be reused meanwhile. Only a finding met a second time is remembered (the first time
+only its ``id`` is noted, an int, which holds nothing): the other half of the rows are a
+domain's own findings, and holding each of those past its domain made the garbage collector
+run several times as often. A noted ``id`` reused by another object only means that object
+is remembered too. Both maps are bounded (emptied when full); a finding forgotten is quoted
+again.
 """
 from __future__ import annotations
 
@@ -29,29 +33,40 @@ class FindingsCsv:
     def __init__(self, limit: int = 4096) -> None:
         self.limit = limit
         self._csv = CsvText()
-        self._tails: dict[int, tuple[Finding, str]] = {}
+        # id -> text and id -> the finding held: two maps, so remembering allocates no
+        # container per finding for the garbage collector to track
+        self._texts: dict[int, str] = {}
+        self._held: dict[int, Finding] = {}
+        self._met: set[int] = set()
 
     def lines(self, r: DomainResult) -> str:
         """The domain's rows of findings.csv (FINDING_COLUMNS), one line per finding."""
         if not r.findings:
             return ""
-        tails, tail = self._tails, self._tail
-        texts = []
+        held, texts, tail = self._held, self._texts, self._tail
+        out = []
         for f in r.findings:
-            hit = tails.get(id(f))
-            texts.append(hit[1] if hit is not None and hit[0] is f else tail(f))
+            out.append(texts[id(f)] if held.get(id(f)) is f else tail(f))
         head = self._csv.cell(csv_cell(r.evidence.domain or r.evidence.input)) + ","
-        return head + ("\r\n" + head).join(texts) + "\r\n"
+        return head + ("\r\n" + head).join(out) + "\r\n"
 
     def _tail(self, f: Finding) -> str:
         """The row of ``f`` after the domain's cell (the status needs no neutralising: a word
-        of a closed set, scanner.findings.Status), remembered."""
+        of a closed set, scanner.findings.Status), remembered the second time ``f`` is met."""
         cells = (csv_cell(f.check), csv_cell(f.subject), TEXT[f.status], csv_cell(f.message),
                  csv_cell(f.remediation))
         text = ",".join(cells)
         if not plain(text, 5):
             text = self._csv.cells(cells)
-        if len(self._tails) >= self.limit:
-            self._tails.clear()
-        self._tails[id(f)] = (f, text)
+        key = id(f)
+        if key not in self._met:
+            if len(self._met) >= self.limit:
+                self._met.clear()
+            self._met.add(key)
+            return text
+        if len(self._held) >= self.limit:
+            self._held.clear()
+            self._texts.clear()
+        self._held[key] = f
+        self._texts[key] = text
         return text

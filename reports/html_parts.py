@@ -15,9 +15,9 @@ Each piece is a macro of templates/_domain.html.j2 that reads nothing but its ar
 its HTML is a function of them, and the key is every value the macro reads: for an endpoint
 its view (evidence_view.SmtpView, a named tuple of text and numbers); for a DNSSEC answer its
 view (ValidationView, text) and ``compact``; for a finding row its fields as a tuple, its
-catalogue entry by identity (held with the HTML, so that identity cannot be reused) and the
-page's ``compact``. Equal keys give the same bytes. What is reused
-is the macro's own output, so hostile text still reaches the page only through autoescaping.
+catalogue entry by identity (held as long as the rows, so that identity cannot be reused) and
+the page's ``compact``. Equal keys give the same bytes. What is reused is the macro's own
+output, so hostile text still reaches the page only through autoescaping.
 Each memo is bounded (emptied when full): a piece forgotten is rendered again.
 """
 from __future__ import annotations
@@ -39,7 +39,8 @@ class SharedParts:
         self._finding_row, self._dnssec_row = module.finding_row, module.dnssec_row
         self._validations: dict[tuple[ValidationView, bool], Markup] = {}
         self._endpoints: dict[tuple[bool, SmtpView], Markup] = {}
-        self._rows: dict[tuple, tuple[Any, Markup]] = {}
+        self._rows: dict[tuple, Markup] = {}
+        self._specs: dict[int, Any] = {}
 
     def finding_rows(self, groups: list[tuple[str, list[FindingRow]]],
                      compact: bool) -> list[tuple[str, Markup]]:
@@ -51,13 +52,15 @@ class SharedParts:
     def _row(self, f: FindingRow, compact: bool) -> Markup:
         key = (f.check, id(f.spec), f.status, tuple(f.subjects), f.message, f.remediation,
                f.non_pass, tuple(f.checks), compact)
-        hit = self._rows.get(key)
-        if hit is not None and hit[0] is f.spec:
-            return hit[1]
+        html = self._rows.get(key)
+        if html is not None and self._specs.get(id(f.spec)) is f.spec:
+            return html
         html = self._finding_row(f, compact)
         if len(self._rows) >= self.limit:
             self._rows.clear()
-        self._rows[key] = (f.spec, html)   # the spec held, so its id stays its own
+            self._specs.clear()
+        self._specs[id(f.spec)] = f.spec    # held (the catalogue's few): its id stays its own
+        self._rows[key] = html
         return html
 
     def smtp_rows(self, views: list[SmtpView]) -> Markup:
