@@ -18,7 +18,8 @@ view (ValidationView, text) and ``compact``; for a finding row its fields as a t
 catalogue entry by identity (held as long as the rows, so that identity cannot be reused) and
 the page's ``compact``. Equal keys give the same bytes. What is reused is the macro's own
 output, so hostile text still reaches the page only through autoescaping.
-Each memo is bounded (emptied when full): a piece forgotten is rendered again.
+Each memo is bounded (emptied when full): a piece forgotten is rendered again. Finding rows
+and DNSSEC answers are remembered when met a second time (``_second``).
 """
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ class SharedParts:
         self._endpoints: dict[tuple[bool, SmtpView], Markup] = {}
         self._rows: dict[tuple, Markup] = {}
         self._specs: dict[int, Any] = {}
+        self._met: set[int] = set()    # hashes of row and DNSSEC keys met once
 
     def finding_rows(self, groups: list[tuple[str, list[FindingRow]]],
                      compact: bool) -> list[tuple[str, Markup]]:
@@ -56,12 +58,27 @@ class SharedParts:
         if html is not None and self._specs.get(id(f.spec)) is f.spec:
             return html
         html = self._finding_row(f, compact)
+        if not self._second(key):
+            return html
         if len(self._rows) >= self.limit:
             self._rows.clear()
             self._specs.clear()
         self._specs[id(f.spec)] = f.spec    # held (the catalogue's few): its id stays its own
         self._rows[key] = html
         return html
+
+    def _second(self, key: tuple) -> bool:
+        """Whether a piece is met the second time: only those are remembered (the first time
+        only the key's hash is noted, an int), so the many that name one domain are not held
+        for the garbage collector to track. A hash shared by two keys only means a piece is
+        remembered sooner."""
+        h = hash(key)
+        if h in self._met:
+            return True
+        if len(self._met) >= self.limit:
+            self._met.clear()
+        self._met.add(h)
+        return False
 
     def smtp_rows(self, views: list[SmtpView]) -> Markup:
         """A compact page's rows of the domain's endpoints, joined."""
@@ -82,9 +99,10 @@ class SharedParts:
             html = memo.get(key)
             if html is None:
                 html = self._dnssec_row(v, compact)
-                if len(memo) >= self.limit:
-                    memo.clear()
-                memo[key] = html
+                if self._second(key):
+                    if len(memo) >= self.limit:
+                        memo.clear()
+                    memo[key] = html
             out.append(html)
         return Markup("".join(out))
 
