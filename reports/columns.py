@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 from scanner.derived import dmarc_policy
 from scanner.evidence import DomainEvidence
+from scanner.findings import TEXT
 from scanner.result import DomainResult
 
 from .summary import statuses_of
@@ -110,5 +111,5 @@ def domain_row(r: DomainResult, check_ids: list[str]) -> list[object]:
     levels = statuses_of(r)
     v = r.verdict
     return ([ev.domain, ev.input, r.status, "true" if v.compliant else "false", v.score]
-            + [levels[c].value if c in levels else "" for c in check_ids]
+            + [TEXT[levels[c]] if c in levels else "" for c in check_ids]
             + [fn(r) for fn in DETAIL_COLUMNS.values()])

@@ -31,12 +31,27 @@ class CsvText:
         out = []
         for row in rows:
             line = ",".join(row)
-            if _plain(line, len(row)):
+            if plain(line, len(row)):
                 out.append(line)
                 out.append(_EOL)
             else:
                 out.append(self._quoted(row))
         return "".join(out)
+
+    def cells(self, row: Sequence[str]) -> str:
+        """The CSV text of one row of two or more cells, without its line end: a piece to
+        join with others by a comma into one line. csv quotes each cell on its own content
+        alone, so the pieces joined are the line of the cells joined (the one exception, the
+        row of one empty cell, is why a piece has two cells or more)."""
+        if len(row) < 2:
+            raise ValueError("a piece of a line has two cells or more")
+        return self.lines((row,))[:-len(_EOL)]
+
+    def cell(self, value: str) -> str:
+        """One cell as csv writes it inside a row of several (an empty cell is empty, not
+        ``""`` as a row of that cell alone): the row of it and an empty cell, without the
+        comma that empty cell adds."""
+        return self.cells((value, ""))[:-1]
 
     def _quoted(self, row: Sequence[str]) -> str:
         self._writer.writerow(row)
@@ -46,7 +61,7 @@ class CsvText:
         return text
 
 
-def _plain(line: str, cells: int) -> bool:
+def plain(line: str, cells: int) -> bool:
     """Whether the row joined into ``line`` is written as is: no cell holds a comma (the
     line has one fewer than cells), a double quote, CR or LF; and it is not the one-empty-cell
     row, which csv writes as ``""`` so it is not read back as no cell at all."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from scanner.explain import Explanation
-from scanner.findings import Finding, Status
+from scanner.findings import TEXT, Finding, Status
 from scanner.profiles import Profile
 from scanner.registry import CATEGORY_TITLES, CheckSpec
 from scanner.result import DomainResult
@@ -41,7 +41,7 @@ def domain_context(r: DomainResult, specs: dict, profile: Profile, *,
     statuses = statuses_of(r)
     counts = {s.value: 0 for s in Status}
     for s in statuses.values():
-        counts[s.value] += 1
+        counts[TEXT[s]] += 1
     return DomainView(
         state=verdict_state(r),
         counts=counts,
@@ -115,9 +115,15 @@ def group_findings(findings: Iterable[Finding], specs: dict, *,
     row (passing ones whatever their text); when ``compact``, all passing (skipped) checks of
     a category share one row."""
     by_check: dict[str, dict[Status, list[Finding]]] = {}
-    for f in findings:
-        by_check.setdefault(f.check, {}).setdefault(f.status, []).append(f)
-    order = {cid: i for i, cid in enumerate(specs)}
+    for f in findings:      # setdefault would make a dict and a list per finding to throw away
+        by_status = by_check.get(f.check)
+        if by_status is None:
+            by_check[f.check] = {f.status: [f]}
+        elif (same := by_status.get(f.status)) is None:
+            by_status[f.status] = [f]
+        else:
+            same.append(f)
+    order = _catalogue_order(specs)
     cats: dict[str, list[FindingRow]] = {}
     for cid in sorted(by_check, key=lambda c: order.get(c, len(order))):
         spec = specs.get(cid)
@@ -127,6 +133,21 @@ def group_findings(findings: Iterable[Finding], specs: dict, *,
         cats = {c: _compact(rows) for c, rows in cats.items()}
     known = [c for c in CATEGORY_TITLES if c in cats] + [c for c in cats if c not in CATEGORY_TITLES]
     return [(CATEGORY_TITLES.get(c, c), cats[c]) for c in known]
+
+
+_order_slot: list = [None]
+
+
+def _catalogue_order(specs: dict) -> dict[str, int]:
+    """Check ID -> its place in ``specs``, made once for the catalogue every domain of a page
+    is grouped against (one slot, found again by the checks' IDs in order)."""
+    ids = tuple(specs)
+    slot = _order_slot[0]
+    if slot is not None and slot[0] == ids:
+        return slot[1]
+    order = {cid: i for i, cid in enumerate(ids)}
+    _order_slot[0] = (ids, order)
+    return order
 
 
 def _check_rows(cid: str, spec: CheckSpec | None,
@@ -140,7 +161,7 @@ def _check_rows(cid: str, spec: CheckSpec | None,
         if status in COLLAPSED:
             messages = list(dict.fromkeys(f.message for f in same))
             rows.append(FindingRow(
-                cid, spec, status.value, [f.subject for f in same],
+                cid, spec, TEXT[status], [f.subject for f in same],
                 " · ".join(messages) if len(messages) <= 3 else
                 f"{len(messages)} different messages (each in findings.csv)",
                 non_pass=status is not Status.PASS))
@@ -148,7 +169,7 @@ def _check_rows(cid: str, spec: CheckSpec | None,
         same_text: dict[tuple[str, str], list[str]] = {}   # (message, remediation) -> subjects
         for f in same:
             same_text.setdefault((f.message, f.remediation), []).append(f.subject)
-        rows += [FindingRow(cid, spec, status.value, subjects, message, remediation, True)
+        rows += [FindingRow(cid, spec, TEXT[status], subjects, message, remediation, True)
                  for (message, remediation), subjects in same_text.items()]
     return rows
 

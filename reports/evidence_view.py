@@ -210,28 +210,57 @@ def _transcript(lines: Any) -> str:
             + (f"\n… ({more} more lines)" if more > 0 else ""))
 
 
+class _ProbeViews:
+    """The SmtpView of a probe object, made once while remembered: domains that share an MX
+    host are handed the same probe object (the scan's collector, the store's decoder), so its
+    view - and report.html's rendering of it (reports/html_parts.py), keyed by the view - is
+    made once. Keyed by identity with the probe held, so its id cannot be reused meanwhile;
+    bounded (emptied when full)."""
+
+    def __init__(self, limit: int = 1024) -> None:
+        self.limit = limit
+        self._views: dict[tuple[int, bool], tuple[Any, SmtpView]] = {}
+
+    def of(self, p: Any, compact: bool) -> SmtpView:
+        key = (id(p), compact)
+        hit = self._views.get(key)
+        if hit is not None and hit[0] is p:
+            return hit[1]
+        view = _probe_view(p, compact)
+        if len(self._views) >= self.limit:
+            self._views.clear()
+        self._views[key] = (p, view)
+        return view
+
+
+_PROBE_VIEWS = _ProbeViews()
+
+
 def _smtp_view(ev: Any, compact: bool = False) -> list[SmtpView]:
-    out = []
-    for p in ev.smtp or ():
-        tls = p.tls
-        legacy, weak = p.legacy, p.weak_cipher
-        chain = tls.chain if tls is not None and tls.chain else (legacy.chain if legacy else ())
-        trusted = tls.trusted if tls is not None and tls.chain else (legacy.trusted if legacy else None)
-        trust_error = (tls.trust_error if tls is not None and tls.chain
-                       else legacy.trust_error if legacy else "")
-        cert = _cert_view(chain, trusted, trust_error)
-        out.append(SmtpView(
-            endpoint=f"{p.host} [{p.ip}]:{p.port}", role=p.role,
-            greeting="" if compact else clip(p.greeting, CLIP_LINE),
-            failure=f"{p.failure}: {clip(p.error, 200)}" if p.failure else "",
-            tls=(f"{tls.version} {tls.cipher}" if tls is not None and tls.completed
-                 else f"handshake failed: {clip(tls.error, 200)}" if tls is not None else ""),
-            legacy=_attempt(legacy), weak=_attempt(weak),
-            auth_before=" ".join(p.auth_before_tls), auth_after=" ".join(p.auth_after_tls),
-            cert=None if compact else cert,
-            transcript="" if compact else _transcript(p.transcript),
-            cert_line=_cert_line(cert) if compact else ""))
-    return out
+    of = _PROBE_VIEWS.of
+    return [of(p, compact) for p in ev.smtp or ()]
+
+
+def _probe_view(p: Any, compact: bool) -> SmtpView:
+    """One probe's view (a pure function of the probe)."""
+    tls = p.tls
+    legacy, weak = p.legacy, p.weak_cipher
+    chain = tls.chain if tls is not None and tls.chain else (legacy.chain if legacy else ())
+    trusted = tls.trusted if tls is not None and tls.chain else (legacy.trusted if legacy else None)
+    trust_error = (tls.trust_error if tls is not None and tls.chain
+                   else legacy.trust_error if legacy else "")
+    cert = _cert_view(chain, trusted, trust_error)
+    return SmtpView(
+        endpoint=f"{p.host} [{p.ip}]:{p.port}", role=p.role,
+        greeting="" if compact else clip(p.greeting, CLIP_LINE),
+        failure=f"{p.failure}: {clip(p.error, 200)}" if p.failure else "",
+        tls=(f"{tls.version} {tls.cipher}" if tls is not None and tls.completed
+             else f"handshake failed: {clip(tls.error, 200)}" if tls is not None else ""),
+        legacy=_attempt(legacy), weak=_attempt(weak),
+        auth_before=" ".join(p.auth_before_tls), auth_after=" ".join(p.auth_after_tls),
+        cert=None if compact else cert,
+        transcript="" if compact else _transcript(p.transcript),
+        cert_line=_cert_line(cert) if compact else "")
 
 
 def _attempt(a: Any) -> str:

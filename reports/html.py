@@ -35,6 +35,7 @@ from . import charts
 from .badges import badge, grade_badge, verdict_badge
 from .files import FileSet
 from .domain_view import domain_context
+from .html_parts import SharedParts
 from .summary import Summary
 
 # Above this many domains the details are compact: non-pass findings in full (remediation,
@@ -122,6 +123,7 @@ class HtmlSpool:
         self.with_details = details
         self.profile = profile
         self.domain = self.env.get_template("_domain.html.j2").module
+        self.parts = SharedParts(self.domain)   # endpoints and finding rows rendered once
         self.rows = tempfile.TemporaryFile("w+", encoding="utf-8")
         self.details = tempfile.TemporaryFile("w+", encoding="utf-8")
         # report.pdf's per-domain sections, compact whatever the page's layout (reports/pdf.py)
@@ -142,11 +144,12 @@ class HtmlSpool:
         if self.with_details or self.paper is not None:
             ctx.rating = explain(r, self.profile)
         if self.with_details:
-            self.details.write(self.domain.details(r, ctx, self.trend, self.compact))
+            self.details.write(self.domain.details(r, ctx, self.trend, self.compact,
+                                                     self.parts))
         if self.paper is not None:
             on_paper = ctx if self.compact else replace(
                 domain_context(r, self.specs, self.profile, compact=True), rating=ctx.rating)
-            self.paper.write(self.domain.details(r, on_paper, self.trend, True))
+            self.paper.write(self.domain.details(r, on_paper, self.trend, True, self.parts))
 
     def finish(self, files: FileSet, out: Path, summary: Summary, diff: object = None) -> None:
         """report.html, whole, into ``files`` (committed with the rest of the set)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from scanner.findings import Status, domain_statuses
+from scanner.findings import TEXT, Status, domain_statuses
 from scanner.profiles import Profile
 from scanner.explain import category_scores_of
 from scanner.rating import distribution, distribution_text
@@ -45,7 +45,7 @@ class Summary:
                 self.group_totals[group] += value
                 self.group_counts[group] += 1
         for check_id, status in statuses.items():
-            self.by_check[check_id][status.value] += 1
+            self.by_check[check_id][TEXT[status]] += 1
 
     def counts(self) -> dict[str, int]:
         """What the scan's summary line reports (and the report worker answers with)."""

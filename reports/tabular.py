@@ -14,6 +14,7 @@ from scanner.serde import dumps
 from .columns import DETAIL_COLUMNS, FINDING_COLUMNS, LEAD_COLUMNS, domain_row
 from .csvtext import CsvText
 from .files import FileSet
+from .findings_csv import FindingsCsv
 from .safe import csv_cell
 from .summary import Summary
 
@@ -38,21 +39,22 @@ def tabular_writer(out: Path, check_ids: list[str], profile: Profile, files: Fil
         else:
             jsonl = stack.enter_context(files.text(out / JSONL))
         files.obsolete(out / (JSONL if gzip_jsonl else JSONL_GZ))
-        dom_csv, fnd_csv = CsvText(), CsvText()
+        dom_csv, fnd_csv = CsvText(), FindingsCsv()
         dom.write(dom_csv.lines([[*LEAD_COLUMNS, *check_ids, *DETAIL_COLUMNS]]))
-        fnd.write(fnd_csv.lines([FINDING_COLUMNS]))
+        fnd.write(dom_csv.lines([FINDING_COLUMNS]))
 
         def add(r: DomainResult) -> None:
             summary.add(r)
             dom.write(dom_csv.lines([[csv_cell(v) for v in domain_row(r, check_ids)]]))
-            fnd.write(fnd_csv.lines(finding_rows(r)))
+            fnd.write(fnd_csv.lines(r))
             jsonl.write(result_line(r))
 
         yield add, summary
 
 
 def finding_rows(r: DomainResult) -> list[list[str]]:
-    """findings.csv's rows of one domain (FINDING_COLUMNS), cells neutralised (csv_cell):
+    """findings.csv's rows of one domain (FINDING_COLUMNS), cells neutralised (csv_cell), for
+    ``mxaudit check --format csv`` (the file's writer makes the same text, reports/findings_csv.py):
     the domain's name once for all its rows; the status needs none (a word of a closed set,
     scanner.findings.Status)."""
     name = csv_cell(r.evidence.domain or r.evidence.input)

@@ -1,0 +1,123 @@
+"""Pieces of a domain's details in report.html that many domains share, rendered once and
+reused: the SMTP endpoints and DNSSEC answers of its evidence and the rows of its findings
+table.
+
+Why: most domains of a list share a few providers' MX hosts, so the same endpoints come back
+domain after domain (a bench scan: 10,800 endpoint views, 1,224 distinct), and so do those
+hosts' DNSSEC answers, the rows of their smtp.* findings and, on compact pages, the folded
+"N checks: ..." rows (32,000 rows, about 9,000 distinct); each was rendered through Jinja2
+again, every value escaped. With reports/evidence_view.py making one view per probe object,
+each is now rendered once. The pieces of one kind are joined here, so the page template makes
+one call per domain for them, not one per piece. (Finding rows that name the domain - most of
+a full page's - are rendered once anyway: that layout gains little from their memo.)
+
+Each piece is a macro of templates/_domain.html.j2 that reads nothing but its arguments, so
+its HTML is a function of them, and the key is every value the macro reads: for an endpoint
+its view (evidence_view.SmtpView, a named tuple of text and numbers); for a DNSSEC answer its
+view (ValidationView, text) and ``compact``; for a finding row its fields as a tuple, its
+catalogue entry by identity (held as long as the rows, so that identity cannot be reused) and
+the page's ``compact``. Equal keys give the same bytes. What is reused is the macro's own
+output, so hostile text still reaches the page only through autoescaping.
+Each memo is bounded (emptied when full): a piece forgotten is rendered again. Finding rows
+and DNSSEC answers are remembered when met a second time (``_second``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from markupsafe import Markup
+
+from .domain_view import FindingRow
+from .evidence_view import SmtpView, ValidationView
+
+
+class SharedParts:
+    """The memoised piece macros of one template module (``details`` is handed one)."""
+
+    def __init__(self, module: Any, limit: int = 2048) -> None:
+        self.limit = limit
+        self._smtp_row, self._smtp_table = module.smtp_row, module.smtp_table
+        self._finding_row, self._dnssec_row = module.finding_row, module.dnssec_row
+        self._validations: dict[tuple[ValidationView, bool], Markup] = {}
+        self._endpoints: dict[tuple[bool, SmtpView], Markup] = {}
+        self._rows: dict[tuple, Markup] = {}
+        self._specs: dict[int, Any] = {}
+        self._met: set[int] = set()    # hashes of row and DNSSEC keys met once
+
+    def finding_rows(self, groups: list[tuple[str, list[FindingRow]]],
+                     compact: bool) -> list[tuple[str, Markup]]:
+        """(category title, the HTML of its rows) of a domain's findings table."""
+        row = self._row
+        return [(title, Markup("".join([row(f, compact) for f in rows])))
+                for title, rows in groups]
+
+    def _row(self, f: FindingRow, compact: bool) -> Markup:
+        key = (f.check, id(f.spec), f.status, tuple(f.subjects), f.message, f.remediation,
+               f.non_pass, tuple(f.checks), compact)
+        html = self._rows.get(key)
+        if html is not None and self._specs.get(id(f.spec)) is f.spec:
+            return html
+        html = self._finding_row(f, compact)
+        if not self._second(key):
+            return html
+        if len(self._rows) >= self.limit:
+            self._rows.clear()
+            self._specs.clear()
+        self._specs[id(f.spec)] = f.spec    # held (the catalogue's few): its id stays its own
+        self._rows[key] = html
+        return html
+
+    def _second(self, key: tuple) -> bool:
+        """Whether a piece is met the second time: only those are remembered (the first time
+        only the key's hash is noted, an int), so the many that name one domain are not held
+        for the garbage collector to track. A hash shared by two keys only means a piece is
+        remembered sooner."""
+        h = hash(key)
+        if h in self._met:
+            return True
+        if len(self._met) >= self.limit:
+            self._met.clear()
+        self._met.add(h)
+        return False
+
+    def smtp_rows(self, views: list[SmtpView]) -> Markup:
+        """A compact page's rows of the domain's endpoints, joined."""
+        one = self._endpoint
+        return Markup("".join([one(False, p) for p in views]))
+
+    def smtp_tables(self, views: list[SmtpView]) -> Markup:
+        """A full page's tables of the domain's endpoints, joined."""
+        one = self._endpoint
+        return Markup("".join([one(True, p) for p in views]))
+
+    def dnssec_rows(self, views: list[ValidationView], compact: bool) -> Markup:
+        """The rows of the domain's DNSSEC table, joined: the MX hosts' answers are the same
+        for every domain they serve."""
+        memo, out = self._validations, []
+        for v in views:
+            key = (v, compact)
+            html = memo.get(key)
+            if html is None:
+                html = self._dnssec_row(v, compact)
+                if self._second(key):
+                    if len(memo) >= self.limit:
+                        memo.clear()
+                    memo[key] = html
+            out.append(html)
+        return Markup("".join(out))
+
+    def smtp_row(self, p: SmtpView) -> Markup:
+        return self._endpoint(False, p)
+
+    def smtp_table(self, p: SmtpView) -> Markup:
+        return self._endpoint(True, p)
+
+    def _endpoint(self, table: bool, p: SmtpView) -> Markup:
+        key = (table, p)
+        html = self._endpoints.get(key)
+        if html is None:
+            html = (self._smtp_table if table else self._smtp_row)(p)
+            if len(self._endpoints) >= self.limit:
+                self._endpoints.clear()
+            self._endpoints[key] = html
+        return html
