@@ -257,7 +257,9 @@ def tool_command(tool: str, args, work: Path, listing: Path, domains: list[str],
         # trustymail's --psl-filename/--psl-read-only are read before they are set (its
         # domain.py binds the defaults at import), so it would download the PSL: give it a
         # fresh copy in its working directory, where its default looks (cwd = work).
-        shutil.copyfile(REPO / "scanner" / "data" / "public_suffix_list.dat",
+        # (the list mxaudit uses: the publicsuffixlist package's, scanner/parsers/psl.py)
+        import publicsuffixlist
+        shutil.copyfile(Path(publicsuffixlist.__file__).with_name("public_suffix_list.dat"),
                         work / "public_suffix_list.dat")
         return [str(VENV / "bin" / "trustymail"), "--dns", DNS_IP, "--smtp-localhost", "bench.test",
                 "--json", "-o", str(work / "trustymail"), *subset], len(subset)
