@@ -23,7 +23,7 @@ under py-spy (collapsed stacks in profile.txt); ``--no-smtp`` for a DNS-only wor
 ``--dnssec unsigned|signed`` for a world under a signed root whose domains are unsigned or
 signed zones (bench/dnssec_world.py; mxaudit then trusts the world's root anchor).
 ``--dask N`` runs mxaudit's collection on a local Dask cluster of N one-thread worker
-processes (``--dask`` of mxaudit; needs ``pip install 'dask[distributed]'`` in bench/.venv):
+processes (``--dask`` of mxaudit; dask[distributed] is added to bench/.venv on first use):
 mxaudit's "CPU s" is then the client alone (it judges, stores and reports) and the workers'
 CPU is counted under "others", the cluster's per-worker throughput in the last lines.
 ``--scans N`` to run mxaudit N times into the same history database (nightly scans: the last
@@ -101,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     if os.environ.get("MXAUDIT_BENCH_NETNS") != "1":
         ensure_venv()
+        if args.dask and not (VENV / "bin" / "dask").exists():
+            subprocess.run([str(PY), "-m", "pip", "install", "-q", "dask[distributed]>=2024.1"],
+                           check=True)
         if os.geteuid() != 0 or not shutil.which("unshare"):
             sys.exit("bench: needs root and unshare(1): the other tools only speak to ports 53 "
                      "and 25, so the bench binds them inside a private network namespace")
