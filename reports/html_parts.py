@@ -80,15 +80,11 @@ class SharedParts:
         self._met.add(h)
         return False
 
-    def smtp_rows(self, views: list[SmtpView]) -> Markup:
-        """A compact page's rows of the domain's endpoints, joined."""
+    def endpoints(self, views: list[SmtpView], table: bool) -> Markup:
+        """The domain's endpoints, joined: a compact page's rows, or (``table``) a full
+        page's tables."""
         one = self._endpoint
-        return Markup("".join([one(False, p) for p in views]))
-
-    def smtp_tables(self, views: list[SmtpView]) -> Markup:
-        """A full page's tables of the domain's endpoints, joined."""
-        one = self._endpoint
-        return Markup("".join([one(True, p) for p in views]))
+        return Markup("".join([one(table, p) for p in views]))
 
     def dnssec_rows(self, views: list[ValidationView], compact: bool) -> Markup:
         """The rows of the domain's DNSSEC table, joined: the MX hosts' answers are the same
@@ -105,12 +101,6 @@ class SharedParts:
                     memo[key] = html
             out.append(html)
         return Markup("".join(out))
-
-    def smtp_row(self, p: SmtpView) -> Markup:
-        return self._endpoint(False, p)
-
-    def smtp_table(self, p: SmtpView) -> Markup:
-        return self._endpoint(True, p)
 
     def _endpoint(self, table: bool, p: SmtpView) -> Markup:
         key = (table, p)

@@ -38,6 +38,11 @@ CONNECTIONS = 4
 EVIDENCE_BYTES = 1 << 20
 
 
+def answer_bytes(result: DnsResult) -> int:
+    """What an answer costs a domain's evidence budget: its records' text."""
+    return sum(len(r) for r in result.records)
+
+
 class DomainBudget:
     """One domain's share; see the module docstring."""
 
@@ -50,7 +55,7 @@ class DomainBudget:
 
     def keep(self, result: DnsResult) -> DnsResult:
         """``result``, charged to the evidence budget; past it, an ERROR result instead."""
-        size = sum(len(r) for r in result.records)
+        size = answer_bytes(result)
         if size > self.bytes_left:
             self.bytes_left = 0
             return DnsResult(result.name, result.rdtype, DnsOutcome.ERROR,

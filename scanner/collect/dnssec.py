@@ -59,6 +59,8 @@ async def _validated(ctx: ScanContext, domain: str, mx: MxEvidence
     mine = ctx.validator.validate(domain, "MX", walk_first=True)
     if not missing:
         return await mine, tuple(hosts)  # type: ignore[arg-type]
+    # one gather for the domain and its hosts, so the validator's shared questions are asked
+    # in the order they always were (reuse.completed would start the hosts a step later)
     domain_state, *found = await asyncio.gather(mine, *(_host(ctx, mx.hosts[i]) for i in missing))
     for i, host in zip(missing, found):
         hosts[i] = host

@@ -11,6 +11,7 @@ import ipaddress
 
 from scanner.addresses import is_public_ip
 from scanner.collect.context import ScanContext
+from scanner.collect.reuse import completed
 from scanner.evidence import AddressEvidence, DnsOutcome, DnsResult, MxEvidence, MxHostEvidence, MxRecord, PtrEvidence
 
 MAX_PTR_NAMES = 3   # forward-confirm at most this many PTR names per address
@@ -30,16 +31,10 @@ async def collect_mx(ctx: ScanContext, domain: str) -> MxEvidence:
 
 
 async def _hosts(ctx: ScanContext, exchanges: list[tuple[int, str]]) -> tuple[MxHostEvidence, ...]:
-    """Each exchange's evidence, in order: hosts another domain finished taken at once (no
-    coroutine or Task each), the others collected concurrently."""
-    found: list[MxHostEvidence | None] = [_reused(ctx, name, pref, False) for pref, name in exchanges]
-    missing = [i for i, host in enumerate(found) if host is None]
-    if missing:
-        got = await asyncio.gather(*(collect_host(ctx, exchanges[i][1], exchanges[i][0])
-                                     for i in missing))
-        for i, host in zip(missing, got):
-            found[i] = host
-    return tuple(found)  # type: ignore[arg-type]
+    """Each exchange's evidence, in order: those known at once (IP literals, hosts another
+    domain finished) with no coroutine or Task each, the others collected concurrently."""
+    return await completed([_known(ctx, name, pref, False) for pref, name in exchanges],
+                           lambda i: _collected(ctx, exchanges[i][1], exchanges[i][0], False))
 
 
 async def _implicit_mx(ctx: ScanContext, domain: str, lookup: DnsResult) -> MxEvidence:
@@ -75,7 +70,11 @@ def _is_ip_literal(name: str) -> bool:
         return False
 
 
-def _reused(ctx: ScanContext, name: str, preference: int, implicit: bool) -> MxHostEvidence | None:
+def _known(ctx: ScanContext, name: str, preference: int, implicit: bool) -> MxHostEvidence | None:
+    """A host's evidence without asking anything: an IP literal's, or the one another domain
+    of the scan finished (collect/reuse.py); None when it has to be collected."""
+    if _is_ip_literal(name):
+        return MxHostEvidence(name, preference, implicit=implicit, ip_literal=True)
     return ctx.reused.take(("mx-host", name, preference, implicit), ctx.budget)
 
 
@@ -90,12 +89,14 @@ def _answers(host: MxHostEvidence):
 
 async def collect_host(ctx: ScanContext, name: str, preference: int, *,
                        implicit: bool = False) -> MxHostEvidence:
-    if _is_ip_literal(name):
-        return MxHostEvidence(name, preference, implicit=implicit, ip_literal=True)
-    host = _reused(ctx, name, preference, implicit)
-    if host is None:
-        host = await _collect_host(ctx, name, preference, implicit)
-        ctx.reused.keep(("mx-host", name, preference, implicit), host, _answers(host))
+    host = _known(ctx, name, preference, implicit)
+    return host if host is not None else await _collected(ctx, name, preference, implicit)
+
+
+async def _collected(ctx: ScanContext, name: str, preference: int, implicit: bool) -> MxHostEvidence:
+    """The host collected, and kept for the next domain when its answers allow."""
+    host = await _collect_host(ctx, name, preference, implicit)
+    ctx.reused.keep(("mx-host", name, preference, implicit), host, _answers(host))
     return host
 
 

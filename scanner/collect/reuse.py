@@ -18,22 +18,26 @@ refusals it always got.
 """
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from typing import Any, TypeVar
 
+from scanner.collect.budget import answer_bytes
 from scanner.evidence.dns import DnsResult
 
 MAX_PARTS = 4096
+T = TypeVar("T")
 
 
-def answer_bytes(results: Iterable[DnsResult]) -> int:
-    """What the evidence budget charges for these answers (``DomainBudget.keep``)."""
-    return sum(len(r) for res in results for r in res.records)
-
-
-def all_answered(results: Iterable[DnsResult]) -> bool:
-    return all(res.outcome.answered for res in results)
+async def completed(found: list[T | None], collect: Callable[[int], Awaitable[T]]) -> tuple[T, ...]:
+    """``found`` (parts taken from ``Reused``, None where there was none) with each missing
+    part collected - ``collect(i)`` for ``found[i]``, concurrently - in order."""
+    missing = [i for i, part in enumerate(found) if part is None]
+    if missing:
+        for i, part in zip(missing, await asyncio.gather(*(collect(i) for i in missing))):
+            found[i] = part
+    return tuple(found)  # type: ignore[arg-type]
 
 
 class Reused:
@@ -43,9 +47,6 @@ class Reused:
         self._parts: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._max = max_entries
         self.hits = 0
-
-    def __len__(self) -> int:
-        return len(self._parts)
 
     def take(self, key: Hashable, budget) -> Any:
         """The part kept under ``key``, charged to ``budget`` (a DomainBudget, or None for a
@@ -64,9 +65,9 @@ class Reused:
         """Keep ``value`` if every one of ``answers`` (all the DNS answers it holds, each
         charged to the domain that built it) is an authoritative yes or no."""
         answers = tuple(answers)
-        if not all_answered(answers):
+        if not all(res.outcome.answered for res in answers):
             return
-        self._parts[key] = (value, answer_bytes(answers))
+        self._parts[key] = (value, sum(map(answer_bytes, answers)))
         self._parts.move_to_end(key)
         if len(self._parts) > self._max:
             self._parts.popitem(last=False)

@@ -27,11 +27,9 @@ class Unshared:
         self.smtp_row, self.smtp_table = module.smtp_row, module.smtp_table
         self.row, self.dnssec_row = module.finding_row, module.dnssec_row
 
-    def smtp_rows(self, views):
-        return Markup("".join(self.smtp_row(p) for p in views))
-
-    def smtp_tables(self, views):
-        return Markup("".join(self.smtp_table(p) for p in views))
+    def endpoints(self, views, table):
+        one = self.smtp_table if table else self.smtp_row
+        return Markup("".join(one(p) for p in views))
 
     def dnssec_rows(self, views, compact):
         return Markup("".join(self.dnssec_row(v, compact) for v in views))
@@ -72,13 +70,14 @@ def test_a_piece_is_the_macro_output_keyed_by_the_whole_view():
     with HtmlSpool({}, PROFILE, compact=False) as spool:
         parts = SharedParts(spool.domain)
         for view in evidence_view(r.evidence)["smtp"]:
-            table = parts.smtp_table(view)
+            table = parts._endpoint(True, view)
             assert isinstance(table, Markup) and table == spool.domain.smtp_table(view)
-            assert parts.smtp_table(view) is table
-            assert parts.smtp_row(view) == spool.domain.smtp_row(view) != table
+            assert parts._endpoint(True, view) is table
+            assert parts.endpoints([view], True) == table
+            assert parts._endpoint(False, view) == spool.domain.smtp_row(view) != table
             other = view._replace(greeting=view.greeting + "<b>")
-            assert parts.smtp_table(other) == spool.domain.smtp_table(other) != table
-            assert "&lt;b&gt;" in parts.smtp_table(other)
+            assert parts._endpoint(True, other) == spool.domain.smtp_table(other) != table
+            assert "&lt;b&gt;" in parts._endpoint(True, other)
 
 
 def test_probe_views_by_object_bounded():
