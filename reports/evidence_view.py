@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from scanner.bounded import HeldById
+
 CLIP_RECORD, CLIP_BODY, TRANSCRIPT_LINES, CLIP_LINE = 600, 800, 14, 160
 
 
@@ -214,23 +216,15 @@ class _ProbeViews:
     """The SmtpView of a probe object, made once while remembered: domains that share an MX
     host are handed the same probe object (the scan's collector, the store's decoder), so its
     view - and report.html's rendering of it (reports/html_parts.py), keyed by the view - is
-    made once. Keyed by identity with the probe held, so its id cannot be reused meanwhile;
-    bounded (emptied when full)."""
+    made once (``HeldById``: by identity, the probe held; bounded)."""
 
     def __init__(self, limit: int = 1024) -> None:
-        self.limit = limit
-        self._views: dict[tuple[int, bool], tuple[Any, SmtpView]] = {}
+        self._views = (HeldById(limit), HeldById(limit))    # full, compact
 
     def of(self, p: Any, compact: bool) -> SmtpView:
-        key = (id(p), compact)
-        hit = self._views.get(key)
-        if hit is not None and hit[0] is p:
-            return hit[1]
-        view = _probe_view(p, compact)
-        if len(self._views) >= self.limit:
-            self._views.clear()
-        self._views[key] = (p, view)
-        return view
+        views = self._views[compact]
+        view = views.get(p)
+        return view if view is not None else views.put(p, _probe_view(p, compact))
 
 
 _PROBE_VIEWS = _ProbeViews()

@@ -20,6 +20,7 @@ again.
 """
 from __future__ import annotations
 
+from scanner.bounded import HeldById, SecondSight
 from scanner.findings import TEXT, Finding
 from scanner.result import DomainResult
 
@@ -31,22 +32,18 @@ class FindingsCsv:
     """The findings.csv text of one domain at a time (``lines``); one per output file."""
 
     def __init__(self, limit: int = 4096) -> None:
-        self.limit = limit
         self._csv = CsvText()
-        # id -> text and id -> the finding held: two maps, so remembering allocates no
-        # container per finding for the garbage collector to track
-        self._texts: dict[int, str] = {}
-        self._held: dict[int, Finding] = {}
-        self._met: set[int] = set()
+        self._texts = HeldById(limit)        # finding -> the text after the domain's cell
+        self._met = SecondSight(limit)       # ids of findings met once
 
     def lines(self, r: DomainResult) -> str:
         """The domain's rows of findings.csv (FINDING_COLUMNS), one line per finding."""
         if not r.findings:
             return ""
-        held, texts, tail = self._held, self._texts, self._tail
+        known, tail = self._texts.get, self._tail
         out = []
         for f in r.findings:
-            out.append(texts[id(f)] if held.get(id(f)) is f else tail(f))
+            out.append(known(f) or tail(f))
         head = self._csv.cell(csv_cell(r.evidence.domain or r.evidence.input)) + ","
         return head + ("\r\n" + head).join(out) + "\r\n"
 
@@ -58,15 +55,4 @@ class FindingsCsv:
         text = ",".join(cells)
         if not plain(text, 5):
             text = self._csv.cells(cells)
-        key = id(f)
-        if key not in self._met:
-            if len(self._met) >= self.limit:
-                self._met.clear()
-            self._met.add(key)
-            return text
-        if len(self._held) >= self.limit:
-            self._held.clear()
-            self._texts.clear()
-        self._held[key] = f
-        self._texts[key] = text
-        return text
+        return self._texts.put(f, text) if self._met.seen(id(f)) else text

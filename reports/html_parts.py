@@ -18,14 +18,16 @@ view (ValidationView, text) and ``compact``; for a finding row its fields as a t
 catalogue entry by identity (held as long as the rows, so that identity cannot be reused) and
 the page's ``compact``. Equal keys give the same bytes. What is reused is the macro's own
 output, so hostile text still reaches the page only through autoescaping.
-Each memo is bounded (emptied when full): a piece forgotten is rendered again. Finding rows
-and DNSSEC answers are remembered when met a second time (``_second``).
+Each memo is bounded (scanner/bounded.py): a piece forgotten is rendered again. Finding rows
+and DNSSEC answers are remembered when met a second time (``SecondSight``).
 """
 from __future__ import annotations
 
 from typing import Any
 
 from markupsafe import Markup
+
+from scanner.bounded import Bounded, HeldById, SecondSight
 
 from .domain_view import FindingRow
 from .evidence_view import SmtpView, ValidationView
@@ -35,14 +37,14 @@ class SharedParts:
     """The memoised piece macros of one template module (``details`` is handed one)."""
 
     def __init__(self, module: Any, limit: int = 2048) -> None:
-        self.limit = limit
         self._smtp_row, self._smtp_table = module.smtp_row, module.smtp_table
         self._finding_row, self._dnssec_row = module.finding_row, module.dnssec_row
-        self._validations: dict[tuple[ValidationView, bool], Markup] = {}
-        self._endpoints: dict[tuple[bool, SmtpView], Markup] = {}
-        self._rows: dict[tuple, Markup] = {}
-        self._specs: dict[int, Any] = {}
-        self._met: set[int] = set()    # hashes of row and DNSSEC keys met once
+        self._validations: Bounded = Bounded(limit)
+        self._endpoints: Bounded = Bounded(limit)
+        self._rows: Bounded = Bounded(limit)
+        # the catalogue entries the row keys name by id, held so those ids stay their own
+        self._specs = HeldById(limit)
+        self._met = SecondSight(limit)    # hashes of row and DNSSEC keys met once
 
     def finding_rows(self, groups: list[tuple[str, list[FindingRow]]],
                      compact: bool) -> list[tuple[str, Markup]]:
@@ -55,30 +57,13 @@ class SharedParts:
         key = (f.check, id(f.spec), f.status, tuple(f.subjects), f.message, f.remediation,
                f.non_pass, tuple(f.checks), compact)
         html = self._rows.get(key)
-        if html is not None and self._specs.get(id(f.spec)) is f.spec:
+        if html is not None and self._specs.get(f.spec) is not None:
             return html
         html = self._finding_row(f, compact)
-        if not self._second(key):
+        if not self._met.seen(hash(key)):
             return html
-        if len(self._rows) >= self.limit:
-            self._rows.clear()
-            self._specs.clear()
-        self._specs[id(f.spec)] = f.spec    # held (the catalogue's few): its id stays its own
-        self._rows[key] = html
-        return html
-
-    def _second(self, key: tuple) -> bool:
-        """Whether a piece is met the second time: only those are remembered (the first time
-        only the key's hash is noted, an int), so the many that name one domain are not held
-        for the garbage collector to track. A hash shared by two keys only means a piece is
-        remembered sooner."""
-        h = hash(key)
-        if h in self._met:
-            return True
-        if len(self._met) >= self.limit:
-            self._met.clear()
-        self._met.add(h)
-        return False
+        self._specs.put(f.spec, True)
+        return self._rows.keep(key, html)
 
     def endpoints(self, views: list[SmtpView], table: bool) -> Markup:
         """The domain's endpoints, joined: a compact page's rows, or (``table``) a full
@@ -95,10 +80,8 @@ class SharedParts:
             html = memo.get(key)
             if html is None:
                 html = self._dnssec_row(v, compact)
-                if self._second(key):
-                    if len(memo) >= self.limit:
-                        memo.clear()
-                    memo[key] = html
+                if self._met.seen(hash(key)):
+                    memo.keep(key, html)
             out.append(html)
         return Markup("".join(out))
 
@@ -106,8 +89,5 @@ class SharedParts:
         key = (table, p)
         html = self._endpoints.get(key)
         if html is None:
-            html = (self._smtp_table if table else self._smtp_row)(p)
-            if len(self._endpoints) >= self.limit:
-                self._endpoints.clear()
-            self._endpoints[key] = html
+            html = self._endpoints.keep(key, (self._smtp_table if table else self._smtp_row)(p))
         return html

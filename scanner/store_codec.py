@@ -45,14 +45,13 @@ import hashlib
 import re
 import types
 import typing
-import weakref
 import zlib
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgspec
 
+from scanner.bounded import Lru, WeakById
 from scanner.errors import StoreError
 from scanner.evidence import DomainEvidence, MxHostEvidence, SmtpProbe
 from scanner.serde import complete, dumps, encode, loads
@@ -78,35 +77,6 @@ def ref_text(d: str) -> str:
     return f'"{REF}{d}"'
 
 
-class ByIdentity:
-    """A value remembered per live object, by identity: ``id(obj)`` with a weak reference
-    that drops the entry when the object dies (so an id cannot be reused under it). At most
-    ``limit`` entries (beyond, it starts again empty). Objects without weak references are
-    not remembered."""
-
-    def __init__(self, limit: int = 1 << 17) -> None:
-        self.limit = limit
-        self._entries: dict[int, tuple[weakref.ref, Any]] = {}
-
-    def get(self, obj: Any) -> Any:
-        hit = self._entries.get(id(obj))
-        return hit[1] if hit is not None and hit[0]() is obj else None
-
-    def put(self, obj: Any, value: Any) -> None:
-        entries, key = self._entries, id(obj)
-        if len(entries) >= self.limit:
-            entries.clear()
-
-        def gone(ref: weakref.ref) -> None:
-            entry = entries.get(key)
-            if entry is not None and entry[0] is ref:
-                del entries[key]
-        try:
-            entries[key] = (weakref.ref(obj, gone), value)
-        except TypeError:     # a class without weak references
-            pass
-
-
 class Splitter:
     """Writes evidence as its skeleton plus the shared objects not handed out before.
 
@@ -118,9 +88,9 @@ class Splitter:
 
     def __init__(self, limit: int = 1 << 17) -> None:
         self.limit = limit
-        self._digests = ByIdentity(limit)     # object -> digest (its text is encoded again
+        self._digests = WeakById(limit)     # object -> digest (its text is encoded again
         #                                       when needed: cheaper than holding them all)
-        self._emitted: OrderedDict[str, None] = OrderedDict()
+        self._emitted: Lru = Lru(limit)        # in the order emitted (never refreshed)
 
     def split(self, ev: DomainEvidence) -> tuple[str, list[tuple[str, str]]]:
         """The skeleton is encoded in one go, the shared objects standing in the value
@@ -143,9 +113,7 @@ class Splitter:
                 self._digests.put(obj, d)
             if d not in self._emitted:
                 new.append((d, dumps(obj) if text is None else text))
-                self._emitted[d] = None
-                if len(self._emitted) > self.limit:
-                    self._emitted.popitem(last=False)
+                self._emitted.keep(d, None)
             raw = raws[id(obj)] = msgspec.Raw(ref_text(d).encode("ascii"))
             return raw
         try:
@@ -311,38 +279,30 @@ class SharedObjects:
 
     def __init__(self, fetch: Callable[[str], str | None], limit: int = 4096,
                  objects: int = 256) -> None:
-        self.fetch, self.limit, self.objects_limit = fetch, limit, objects
+        self.fetch, self.limit = fetch, limit
         self.pending: dict[str, str] = {}
-        self._texts: OrderedDict[str, str] = OrderedDict()
-        self._objects: OrderedDict[str, Any] = OrderedDict()
+        self._texts: Lru = Lru(limit)
+        self._objects: Lru = Lru(objects)
 
     def text(self, d: str) -> str:
         text = self.pending.get(d)
         if text is not None:
             return text
-        text = self._texts.get(d)
+        text = self._texts.hit(d)
         if text is not None:
-            self._texts.move_to_end(d)
             return text
         text = self.fetch(d)
         if text is None:
             raise StoreError(f"a stored result refers to shared evidence {d} that is not stored")
-        self._texts[d] = text
-        if len(self._texts) > self.limit:
-            self._texts.popitem(last=False)
-        return text
+        return self._texts.keep(d, text)
 
     def object(self, tp: type, d: str) -> Any:
         """The shared object of type ``tp`` stored under digest ``d`` (defaults filled in:
         ``serde.complete``)."""
-        obj = self._objects.get(d)
+        obj = self._objects.hit(d)
         if obj is not None and obj.__class__ is tp:
-            self._objects.move_to_end(d)
             return obj
-        obj = self._objects[d] = loads(tp, self.text(d))
-        if len(self._objects) > self.objects_limit:
-            self._objects.popitem(last=False)
-        return obj
+        return self._objects.keep(d, loads(tp, self.text(d)))
 
     def full(self, skeleton: str) -> str:
         """The evidence text ``serde.dumps`` wrote, from its skeleton."""

@@ -23,6 +23,7 @@ from typing import Any
 
 import msgspec
 
+from scanner.bounded import Bounded, HeldById
 from scanner.evidence.smtp import SmtpProbe
 from scanner.serde import dumps
 
@@ -34,28 +35,22 @@ Judged = dict[str, tuple[Any, Any]]
 
 class ProbeMemo:
     def __init__(self, limit: int = 2048, identity_limit: int = 256) -> None:
-        self.limit, self.identity_limit = limit, identity_limit
-        self._by_text: dict[bytes | str, Judged] = {}
-        self._by_id: dict[int, tuple[SmtpProbe, Judged]] = {}
+        self._by_text: Bounded = Bounded(limit)
+        self._by_id = HeldById(identity_limit)
 
     def of(self, probe: SmtpProbe) -> Judged:
         """The memo of this probe's content (the same dict for every equal probe)."""
-        hit = self._by_id.get(id(probe))
-        if hit is not None and hit[0] is probe:
-            return hit[1]
+        judged = self._by_id.get(probe)
+        if judged is not None:
+            return judged
         try:
             text: bytes | str = _ENCODE(probe)   # serde.dumps without decoding the bytes
         except (TypeError, ValueError, UnicodeError, msgspec.EncodeError):
             text = dumps(probe)                  # (a lone surrogate: never equal to bytes)
         judged = self._by_text.get(text)
         if judged is None:
-            if len(self._by_text) >= self.limit:
-                self._by_text.clear()
-            judged = self._by_text[text] = {}
-        if len(self._by_id) >= self.identity_limit:
-            self._by_id.clear()
-        self._by_id[id(probe)] = (probe, judged)
-        return judged
+            judged = self._by_text.keep(text, {})
+        return self._by_id.put(probe, judged)
 
     def clear(self) -> None:
         self._by_text.clear()
