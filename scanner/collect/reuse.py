@@ -19,10 +19,10 @@ refusals it always got.
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any, TypeVar
 
+from scanner.bounded import Lru
 from scanner.collect.budget import answer_bytes
 from scanner.evidence.dns import DnsResult
 
@@ -44,8 +44,7 @@ class Reused:
     """key -> (a finished, domain-independent part, the bytes its answers cost a domain)."""
 
     def __init__(self, max_entries: int = MAX_PARTS) -> None:
-        self._parts: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
-        self._max = max_entries
+        self._parts: Lru = Lru(max_entries)     # key -> (part, cost)
         self.hits = 0
 
     def take(self, key: Hashable, budget) -> Any:
@@ -57,7 +56,7 @@ class Reused:
         value, cost = found
         if budget is not None and not budget.pay(cost):
             return None
-        self._parts.move_to_end(key)
+        self._parts.move_to_end(key)              # a use, paid for
         self.hits += 1
         return value
 
@@ -67,7 +66,4 @@ class Reused:
         answers = tuple(answers)
         if not all(res.outcome.answered for res in answers):
             return
-        self._parts[key] = (value, sum(map(answer_bytes, answers)))
-        self._parts.move_to_end(key)
-        if len(self._parts) > self._max:
-            self._parts.popitem(last=False)
+        self._parts.keep(key, (value, sum(map(answer_bytes, answers))))
