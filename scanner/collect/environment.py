@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from scanner.addresses import is_public_ip
+from scanner.bounded import Bounded
 from scanner.evidence.dns import DnsOutcome
 from scanner.evidence.environment import EnvNote, ScanEnvironment
 from scanner.evidence.smtp import Failure, SmtpProbe
@@ -68,7 +69,7 @@ class NetworkEnvironment:
         self.options = options
         self._route = route
         self._v6_global: bool | None = None
-        self._routes: dict[str, bool] = {}
+        self._routes: Bounded = Bounded(MAX_TRACKED)     # ip -> routed
         # port 25: "unknown" until a port-25 connection succeeds ("open") or the evidence
         # says filtered ("filtered"); --no-port25 states it
         self.port25 = "filtered" if options.no_port25 else "unknown"
@@ -134,11 +135,8 @@ class NetworkEnvironment:
     def _routed(self, ip: str) -> bool:
         known = self._routes.get(ip)
         if known is None:
-            if len(self._routes) >= MAX_TRACKED:
-                self._routes.clear()
-            known = (self._v6_global if is_public_ip(ip) and self._v6_global is False
-                     else self._route(ip))
-            self._routes[ip] = known
+            known = self._routes.keep(ip, self._v6_global if is_public_ip(ip) and
+                                      self._v6_global is False else self._route(ip))
         return known
 
     def not_probed(self, host: str, ip: str, port: int, role: str, note: str,
