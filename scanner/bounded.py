@@ -33,9 +33,9 @@ class Bounded(dict):
         self.limit = limit
 
     def keep(self, key: Hashable, value: Any) -> Any:
-        """Remember ``value`` under ``key`` (emptying the memo first if it is full); returns
-        ``value``."""
-        if len(self) >= self.limit:
+        """Remember ``value`` under ``key`` (emptying the memo first if it is full and ``key``
+        is new); returns ``value``."""
+        if len(self) >= self.limit and key not in self:
             self.clear()
         self[key] = value
         return value

@@ -25,6 +25,16 @@ def test_bounded_is_a_dict_within_its_limit(keys, limit):
         assert len(memo) <= limit and memo[k] == -k
 
 
+def test_bounded_keeps_its_entries_when_a_known_key_changes():
+    memo = Bounded(2)
+    memo.keep("a", 1)
+    memo.keep("b", 1)
+    memo.keep("b", 2)                      # full, but not a new key: nothing forgotten
+    assert memo == {"a": 1, "b": 2}
+    memo.keep("c", 3)
+    assert memo == {"c": 3}
+
+
 @given(st.lists(st.integers(0, 10), max_size=200), st.integers(1, 5))
 def test_lru_drops_the_least_recently_used(ops, limit):
     memo, model = Lru(limit), []              # model: keys, least recently used first
