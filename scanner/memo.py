@@ -193,6 +193,11 @@ class SharedOnce(Generic[T]):
             self._forget(key, entry)
             raise
         entry.finish(outcome)
+        # the finished Task is not kept: it holds its coroutine and the Context it was
+        # started in (the first asker's: its domain's DNS view and budget), so an entry
+        # that kept it kept a domain's objects alive for as long as the cache remembers
+        # the key (~2 KB a domain on the bench, tests/test_memo_retention.py)
+        entry.task = None
 
     def _hand_over(self, key: Hashable, entry: _Entry,
                    factory: Callable[[], Awaitable[Any]]) -> None:

@@ -128,3 +128,61 @@ def test_inline_a_cancelled_lone_asker_leaves_nothing_behind():
         return lone.cancelled(), len(once), await asyncio.wait_for(once.get("k", quick), 2)
 
     assert asyncio.run(main()) == (True, 0, "fresh")
+
+
+@pytest.mark.parametrize("inline", [False, True], ids=["task", "inline"])
+def test_a_finished_entry_keeps_nothing_of_the_asker_that_started_it(inline):
+    """A cache entry remembers its result, not the Task that made it: a finished Task holds
+    its coroutine and the Context it started in (in a scan, the first asking domain's DNS
+    view and budget), so keeping it kept one domain's objects per entry, for as long as the
+    entry lives (the validator's and probe caches: tens of thousands of entries). Inline,
+    the work is handed to a Task only when its asker is cancelled: that Task is not kept
+    either."""
+    import contextvars
+    import gc
+    import weakref
+
+    asker: contextvars.ContextVar = contextvars.ContextVar("asker")
+
+    class Budget:      # stands for a domain's DomainBudget / DomainDns
+        pass
+
+    async def main():
+        once: SharedOnce[str] = SharedOnce(inline=inline)
+        budgets, tasks = [], []
+        release = asyncio.Event()
+
+        async def work(key):
+            tasks.append(weakref.ref(asyncio.current_task()))
+            if inline:
+                await release.wait()
+            return f"v{key}"
+
+        async def domain(key):
+            budget = Budget()
+            budgets.append(weakref.ref(budget))
+            asker.set(budget)
+            return await once.get(key, lambda: work(key))
+
+        for key in range(200):
+            if inline:     # the first asker cancelled while a second waits: a Task takes over
+                first = asyncio.ensure_future(domain(key))
+                await asyncio.sleep(0)
+                second = asyncio.ensure_future(once.get(key, lambda: work(key)))
+                await asyncio.sleep(0)
+                first.cancel()
+                await asyncio.sleep(0)
+                release.set()
+                assert await second == f"v{key}"
+                release.clear()
+                del first, second    # (the cancelled asker's own Task holds its Context)
+            else:          # each domain collected in a Task of its own, as in a scan
+                assert await asyncio.ensure_future(domain(key)) == f"v{key}"
+        await asyncio.sleep(0)
+        gc.collect()
+        return len(once), [b for b in budgets if b() is not None], \
+            [t for t in tasks if t() is not None and t() is not asyncio.current_task()]
+
+    size, budgets_alive, tasks_alive = asyncio.run(main())
+    assert size == 200                   # every result still cached
+    assert budgets_alive == [] and tasks_alive == []
