@@ -18,10 +18,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+from scanner.bounded import Bounded
 from scanner.evidence.environment import ThrottledIp
 
 MAX_BACKOFF_STEPS = 3      # pause, 2x, 4x, 8x the base: then it stays at 8x
 JITTER = (0.75, 1.25)      # the pause is multiplied by a random factor in this range
+MAX_PEAKS = 10_000         # IPs whose peak is remembered (beyond, it starts again empty)
 
 
 @dataclass
@@ -59,7 +61,9 @@ class PerIpLimiter:
         self._total = asyncio.Semaphore(max(total, 1))
         self.pause = pause
         self._rng = rng or random.Random()
-        self.peak: dict[str, int] = {}
+        # most simultaneous connections per IP (tests, diagnostics): bounded, since a list
+        # has as many distinct MX addresses as it has domains with their own MX host
+        self.peak: Bounded = Bounded(MAX_PEAKS)
 
     @asynccontextmanager
     async def slot(self, ip: str) -> AsyncIterator[None]:
@@ -70,7 +74,7 @@ class PerIpLimiter:
         try:
             await self._pace(gate)
             async with self._total:
-                self.peak[ip] = max(self.peak.get(ip, 0), gate.open)
+                self.peak.keep(ip, max(self.peak.get(ip, 0), gate.open))
                 if gate.throttle is not None:
                     gate.throttle.peak_after = max(gate.throttle.peak_after, gate.open)
                 yield

@@ -96,3 +96,20 @@ def test_a_cancelled_waiter_does_not_leak_its_slot():
     lim, log, waiter = run_without_loop_errors(main)
     assert waiter.cancelled() and [n for n, w, _ in log if w == "in"] == ["first", "last"]
     assert not lim._gates
+
+
+def test_per_ip_state_stays_bounded_over_many_distinct_ips():
+    """One entry per distinct IP would grow with the list (every domain with its own MX host
+    adds an address): idle gates are freed, the peaks are bounded."""
+    async def main():
+        lim = _limiter()
+        for i in range(12_000):
+            async with lim.slot(f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"):
+                pass
+        async with lim.slot(IP):
+            pass
+        return lim
+
+    lim = run_without_loop_errors(main)
+    assert not lim._gates and len(lim.peak) <= 10_000     # limiter.MAX_PEAKS
+    assert lim.peak[IP] == 1      # the latest is remembered
