@@ -33,7 +33,9 @@ class _Entry:
 
     def __init__(self) -> None:
         self.outcome: _Outcome | None = None
-        self.waiters: list[asyncio.Future] = []
+        # a list while the key is in flight; the empty tuple once finished (nobody joins a
+        # finished entry), so the cache's finished entries hold no list each (~56 B)
+        self.waiters: list[asyncio.Future] | tuple[()] = []
         self.task: asyncio.Future | None = None
 
     def finish(self, outcome: _Outcome) -> None:
@@ -45,7 +47,7 @@ class _Entry:
                     waiter.set_result(value)
                 else:
                     waiter.set_exception(value)
-        self.waiters = []
+        self.waiters = ()
 
 
 class SharedOnce(Generic[T]):
@@ -196,7 +198,7 @@ class SharedOnce(Generic[T]):
         # the finished Task is not kept: it holds its coroutine and the Context it was
         # started in (the first asker's: its domain's DNS view and budget), so an entry
         # that kept it kept a domain's objects alive for as long as the cache remembers
-        # the key (~2 KB a domain on the bench, tests/test_memo_retention.py)
+        # the key (2-3 KB a domain on the bench without SMTP; tests/perf/test_memo.py)
         entry.task = None
 
     def _hand_over(self, key: Hashable, entry: _Entry,
