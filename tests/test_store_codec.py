@@ -86,6 +86,22 @@ def test_forgotten_objects_are_emitted_again():
     assert again == new
 
 
+def test_the_splitter_remembers_a_bounded_number_of_shared_objects():
+    """The scan process's splitter sees every distinct probe of the list (one a domain with
+    its own MX host), each alive in the scan's probe cache: what it remembers of them stays
+    bounded; one forgotten is emitted again, the same (digest, text)."""
+    ev = rich_evidence()
+    splitter, probes, first = Splitter(), [], None
+    for i in range(20_000):
+        probe = dataclasses.replace(ev.smtp[0], host=f"mx{i}.example")
+        probes.append(probe)         # alive, as in the scan's probe cache
+        _, new = splitter.split(dataclasses.replace(ev, position=i, smtp=(probe,)))
+        first = first or [n for n in new if '"mx0.example"' in n[1]]
+    assert len(splitter._emitted) <= 1 << 14 and len(splitter._digests) <= 1 << 14
+    _, again = splitter.split(dataclasses.replace(ev, position=0, smtp=(probes[0],)))
+    assert [n for n in again if '"mx0.example"' in n[1]] == first
+
+
 def test_reader_fetches_each_shared_text_once():
     splitter, stored = Splitter(), {}
     ev = rich_evidence()
