@@ -43,6 +43,9 @@ GLOBAL_V6 = "2001:500:2f::f"   # f.root-servers.net: the route lookup asks for a
 PORT25 = 25
 PORT25_EVIDENCE = 5            # distinct MX addresses whose port 25 is silent while others answer
 MAX_TRACKED = 10_000           # addresses remembered while port 25 is undecided
+# beyond the resolver check's own lifetime, what the scan's end waits for its answer: the
+# check's timers and settle's are due at about the same time, and settle's must not win
+SETTLE_GRACE = 1.0
 _SILENT = (Failure.TIMEOUT, Failure.UNREACHABLE)
 
 
@@ -79,6 +82,7 @@ class NetworkEnvironment:
         self.port25_attempts = 0                    # connections attempted to port 25
         self._canary: asyncio.Task | None = None
         self._resolver: asyncio.Task | None = None
+        self._resolver_due = 0.0                    # loop time the check's question expires
         self._resolver_note: EnvNote | None = None
         self._dnssec_stripped = ""
         self.domains: Counter = Counter()           # note ID -> domains it explains
@@ -98,16 +102,23 @@ class NetworkEnvironment:
             self._v6_global = self._route(GLOBAL_V6)
         if resolver:
             self._resolver = asyncio.ensure_future(self._check_resolver(ctx))
+            # each nameserver in turn, each for every try (DnsClient._ask_servers)
+            lifetime = (self.options.timeout * (self.options.dns_retries + 1)
+                        * max(len(ctx.dns.nameservers), 1))
+            self._resolver_due = asyncio.get_running_loop().time() + lifetime
         if self.options.port25_canary and self.port25 == "unknown":
             self._canary = asyncio.ensure_future(self._check_canary())
 
     async def settle(self) -> None:
         """At the scan's normal end: let the resolver check finish (it started with the
-        scan; only a resolver that does not answer keeps it, one query lifetime at most)."""
+        scan; only a resolver that does not answer keeps it: until the question's lifetime
+        from the check's start has passed, and ``SETTLE_GRACE`` more, so a silent resolver
+        is reported as such, not as undetermined)."""
         if self._resolver is not None and not self._resolver.done():
+            left = self._resolver_due - asyncio.get_running_loop().time()
             try:
                 await asyncio.wait_for(asyncio.shield(self._resolver),
-                                       self.options.timeout * (self.options.dns_retries + 1))
+                                       max(left, 0.0) + SETTLE_GRACE)
             except (TimeoutError, asyncio.TimeoutError):
                 pass
 

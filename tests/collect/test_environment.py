@@ -200,3 +200,28 @@ def test_collector_processes_decide_port25_as_one_scan():
         scan.absorb(part.state())
     assert scan.summary().note("env.port25") == one.summary().note("env.port25")
     assert scan.summary() == one.summary()
+
+
+@pytest.mark.parametrize("servers", [1, 2])
+def test_a_silent_resolver_is_reported_on_a_busy_loop(lab, servers):
+    """The scan's end waits for the resolver check as long as its question can live (from
+    the check's start, every nameserver in turn) and a grace beyond: on a loaded machine the
+    check's first step runs late, and a wait of one lifetime from the end gave up just before
+    the question expired, so a silent resolver was reported as undetermined ("skipped")."""
+    import time
+
+    async def main():
+        lab.dns.set_behaviour(".", "drop")
+        host, port = lab.nameserver.split(":")
+        ctx = ScanContext.create(ScanOptions(nameservers=((host, int(port)),) * servers,
+                                             timeout=0.3, dns_retries=0))
+        asyncio.get_running_loop().call_soon(time.sleep, 0.2)   # busy before the check runs
+        ctx.env.start(ctx)
+        await ctx.env.settle()
+        return ctx.env.summary().note("env.resolver")
+
+    try:
+        silent = run_without_loop_errors(main)
+    finally:
+        lab.dns.set_behaviour(".", "normal")
+    assert silent.status == "warn" and silent.message.startswith("the resolver does not answer")
