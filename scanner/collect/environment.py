@@ -102,10 +102,7 @@ class NetworkEnvironment:
             self._v6_global = self._route(GLOBAL_V6)
         if resolver:
             self._resolver = asyncio.ensure_future(self._check_resolver(ctx))
-            # each nameserver in turn, each for every try (DnsClient._ask_servers)
-            lifetime = (self.options.timeout * (self.options.dns_retries + 1)
-                        * max(len(ctx.dns.nameservers), 1))
-            self._resolver_due = asyncio.get_running_loop().time() + lifetime
+            self._resolver_due = asyncio.get_running_loop().time() + ctx.dns.lifetime
         if self.options.port25_canary and self.port25 == "unknown":
             self._canary = asyncio.ensure_future(self._check_canary())
 

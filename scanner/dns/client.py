@@ -97,6 +97,13 @@ class DnsClient:
         return [f"{s.ip}:{s.port}" for s in self._servers]
 
     @property
+    def lifetime(self) -> float:
+        """How long a question nobody answers lives once sent: every server in turn, every
+        try, one timeout each (``_ask_servers``; a truncated answer's TCP retry is an
+        answer, so it is not counted)."""
+        return self._timeout * (self._retries + 1) * max(len(self._servers), 1)
+
+    @property
     def stats(self) -> DnsStats:
         return DnsStats(queries=self._cache.runs + self._signed.runs,
                         cache_hits=self._cache.hits + self._signed.hits)
